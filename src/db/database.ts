@@ -1,0 +1,94 @@
+/**
+ * `createDatabase()`: configuration -> tuned pool -> `Kysely<DB>`, with an orderly `close()`.
+ */
+import { Kysely } from 'kysely';
+import type pg from 'pg';
+import { createDialect, createPlugins } from '../../kysely.config.js';
+import { loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
+import { TimeoutError } from '../errors.js';
+import { stderrLogger, type Logger } from '../logger.js';
+import { createPool } from './pool.js';
+import type { DB } from './schema.generated.js';
+
+/** Options for `createDatabase()`. Everything is optional; the environment fills the rest. */
+export interface CreateDatabaseOptions {
+  /** A full configuration (from `loadConfig()`); skips reading the environment. */
+  config?: Config;
+  /** A `postgres://` URL that takes precedence over `DATABASE_URL`. */
+  connectionString?: string;
+  /** Pool settings that take precedence over the environment's. */
+  pool?: Partial<PoolSettings>;
+  /** The environment to read when `config` is not given (default `process.env`). */
+  env?: Env;
+  /** Receives connection errors (pino-compatible). Default: one line on stderr. */
+  logger?: Logger;
+}
+
+/** What `createDatabase()` returns. */
+export interface Database {
+  /** The typed query builder. */
+  db: Kysely<DB>;
+  /** The underlying pool, for figures (`totalCount`, `idleCount`, `waitingCount`) or raw access. */
+  pool: pg.Pool;
+  /**
+   * Stops new checkouts, waits for checked-out connections to be released (up to `timeoutMs`,
+   * default 10 s), then closes them all. Rejects with a `TimeoutError` if it had to cut
+   * connections that were still in use. Safe to call more than once.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Creates the typed database handle over a tuned `pg.Pool`.
+ *
+ * @example
+ * ```ts
+ * import { createDatabase } from '@ai-validation/data-layer';
+ *
+ * const database = createDatabase(); // reads DATABASE_URL or PG*
+ * const ideas = await database.db.selectFrom('businessIdeas').selectAll().limit(10).execute();
+ * await database.close();
+ * ```
+ */
+export function createDatabase(options: CreateDatabaseOptions = {}): Database {
+  const env = options.env ?? process.env;
+  const config =
+    options.config ??
+    loadConfig(options.connectionString ? { ...env, DATABASE_URL: options.connectionString } : env);
+  const connection = options.config && options.connectionString
+    ? parseConnectionUrl(options.connectionString)
+    : config.connection;
+  const logger = options.logger ?? stderrLogger;
+  const pool = createPool(connection, { ...config.pool, ...options.pool }, logger);
+
+  // Track checked-out clients so close() can cut them loose after its grace period.
+  const checkedOut = new Set<pg.PoolClient>();
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_err, client) => checkedOut.delete(client));
+  pool.on('remove', (client) => checkedOut.delete(client as pg.PoolClient));
+
+  const db = new Kysely<DB>({ dialect: createDialect(pool), plugins: createPlugins() });
+
+  let closing: Promise<void> | undefined;
+  const close = ({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> => {
+    closing ??= (async () => {
+      const ended = db.destroy(); // pool.end(): refuses new checkouts, resolves once all are gone
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        ended.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!timedOut) return;
+      const inUse = checkedOut.size;
+      for (const client of checkedOut) client.release(new Error('database is closing'));
+      await ended;
+      throw new TimeoutError(`close(): ${inUse} connection(s) were still in use after ${timeoutMs} ms and were closed`);
+    })();
+    return closing;
+  };
+
+  return { db, pool, close };
+}

@@ -1,0 +1,79 @@
+/**
+ * The tuned `pg.Pool`: timeouts, keepalive, recycling, per-pool type parsers that match the
+ * generated types, and error listeners so a dropped connection never crashes the process.
+ */
+import pg from 'pg';
+import type { ConnectionSettings, PoolSettings } from '../config.js';
+import type { Logger } from '../logger.js';
+
+const { types } = pg;
+
+/**
+ * Parsers for the types whose node-postgres default would not match `schema.generated.ts`
+ * (see `typeMapping` in `kysely.config.ts`). Per pool, never global: other pg users in the same
+ * process keep their own behaviour.
+ */
+const parsers = new Map<number, (value: string) => unknown>([
+  // int8: counts and sums. A silent precision loss is worse than a loud failure.
+  [types.builtins.INT8, parseSafeInteger],
+  // numeric: scores and averages, all well inside a double's 15 significant digits.
+  [types.builtins.NUMERIC, Number],
+  // date: a calendar day, not an instant; a Date would shift it by the process's time zone.
+  [types.builtins.DATE, (value) => value],
+]);
+
+export const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    (format ?? 'text') === 'text' && parsers.has(oid)
+      ? parsers.get(oid)
+      : types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+function parseSafeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} exceeds Number.MAX_SAFE_INTEGER`);
+  return n;
+}
+
+/** The per-connection settings shared by the pool and one-off clients. */
+export function clientConfig(connection: ConnectionSettings, pool: PoolSettings): pg.ClientConfig {
+  return {
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    database: connection.database,
+    password: connection.password,
+    application_name: pool.applicationName,
+    statement_timeout: pool.statementTimeoutMs,
+    idle_in_transaction_session_timeout: pool.idleInTransactionTimeoutMs,
+    connectionTimeoutMillis: pool.connectionTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: pool.keepAliveInitialDelayMs,
+    types: typeParsers,
+  };
+}
+
+/**
+ * Creates the tuned pool. Errors on idle clients (server restart, `pg_terminate_backend`) and
+ * on checked-out clients are logged, not thrown: the pool discards the broken client and the
+ * query that was using it rejects as usual.
+ */
+export function createPool(connection: ConnectionSettings, settings: PoolSettings, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    ...clientConfig(connection, settings),
+    max: settings.max,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    maxLifetimeSeconds: settings.maxLifetimeSeconds,
+  });
+  // An idle client's error is emitted on the pool (and the client is removed).
+  pool.on('error', (err) => logger.warn({ err, code: codeOf(err) }, 'idle database connection failed; it was discarded'));
+  // A checked-out client emits on itself; without a listener Node would crash the process.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.warn({ err, code: codeOf(err) }, 'database connection failed while in use'));
+  });
+  return pool;
+}
+
+function codeOf(err: unknown): string | undefined {
+  return (err as { code?: string }).code;
+}
