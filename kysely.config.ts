@@ -3,11 +3,10 @@
  * that tells kysely-codegen how to type the schema. The library, the scripts and codegen all
  * import from here, so a plugin or a type mapping cannot differ between them.
  */
-import { CamelCasePlugin, PostgresDialect, type KyselyPlugin } from 'kysely';
-import type pg from 'pg';
+import { CamelCasePlugin, PostgresDialect, type KyselyPlugin, type PostgresPool } from 'kysely';
 
 /** The dialect over an existing pool (the pool is tuned in `src/db/pool.ts`). */
-export function createDialect(pool: pg.Pool): PostgresDialect {
+export function createDialect(pool: PostgresPool): PostgresDialect {
   return new PostgresDialect({ pool });
 }
 

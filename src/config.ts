@@ -219,7 +219,7 @@ function connectionFrom(
       message: `is set but ${variable} also contains a password; use one or the other`,
     });
   }
-  const portText = parsed.port ?? blankToUndefined(env.PGPORT) ?? '5432';
+  const portText = parsed.port || blankToUndefined(env.PGPORT) || '5432';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     issues.push({ variable: parsed.port ? variable : 'PGPORT', message: `port must be between 1 and 65535 (got "${portText}")` });

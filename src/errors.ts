@@ -68,3 +68,49 @@ export class MigrationError extends DataLayerError {
     this.file = options?.file;
   }
 }
+
+/** PostgreSQL SQLSTATE codes this library reacts to (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+export const PgErrorCode = {
+  /** 28000: the role may not log in, or pg_hba.conf rejected the connection. */
+  invalidAuthorization: '28000',
+  /** 28P01: wrong password. */
+  invalidPassword: '28P01',
+  /** 3D000: the database does not exist. */
+  invalidCatalogName: '3D000',
+  /** 53300: the server has no connection slots left. */
+  tooManyConnections: '53300',
+  /** 55P03: lock_timeout expired, or NOWAIT found the row locked. */
+  lockNotAvailable: '55P03',
+  /** 57014: statement_timeout expired or the query was cancelled. */
+  queryCanceled: '57014',
+  /** 57P01: the backend was terminated (pg_terminate_backend, shutdown). */
+  adminShutdown: '57P01',
+  /** 57P03: the server is starting up or shutting down. */
+  cannotConnectNow: '57P03',
+} as const;
+
+/**
+ * Turns a failed connection attempt into a `ConnectionError` or `TimeoutError` whose message names
+ * the server (`target`, from `describeConnection`, so never a password) and what went wrong.
+ */
+export function connectError(error: unknown, target: string, timeoutMs: number): DataLayerError {
+  if (error instanceof DataLayerError) return error;
+  const { code, message } = error as { code?: string; message?: string };
+  const text = message ?? String(error);
+  if (/timeout/i.test(text) && !code) {
+    return new TimeoutError(`could not connect to ${target} within ${timeoutMs} ms (DATABASE_CONNECTION_TIMEOUT_MS)`, { cause: error });
+  }
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: 'connection refused: is the server running and listening on that host and port?',
+    ENOTFOUND: 'host not found',
+    EAI_AGAIN: 'host name lookup failed (temporary)',
+    ECONNRESET: 'the connection was reset by the server',
+    [PgErrorCode.invalidPassword]: 'password authentication failed',
+    [PgErrorCode.invalidAuthorization]: 'the server rejected this role or client (pg_hba.conf)',
+    [PgErrorCode.invalidCatalogName]: 'the database does not exist',
+    [PgErrorCode.tooManyConnections]: 'the server has no connection slots left (max_connections)',
+    [PgErrorCode.cannotConnectNow]: 'the server is starting up or shutting down',
+  };
+  const reason = (code && reasons[code]) ?? text;
+  return new ConnectionError(`could not connect to ${target}: ${reason}`, { cause: error });
+}

@@ -4,8 +4,8 @@
 import { Kysely } from 'kysely';
 import type pg from 'pg';
 import { createDialect, createPlugins } from '../../kysely.config.js';
-import { loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
-import { TimeoutError } from '../errors.js';
+import { describeConnection, loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
+import { connectError, TimeoutError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { createPool } from './pool.js';
 import type { DB } from './schema.generated.js';
@@ -67,7 +67,12 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   pool.on('release', (_err, client) => checkedOut.delete(client));
   pool.on('remove', (client) => checkedOut.delete(client as pg.PoolClient));
 
-  const db = new Kysely<DB>({ dialect: createDialect(pool), plugins: createPlugins() });
+  // Kysely checks out through this adapter, so a failed connect names the server and the cause.
+  const checkout = {
+    connect: () => pool.connect().catch((error: unknown) => Promise.reject(connectError(error, describeConnection(connection), config.pool.connectionTimeoutMs))),
+    end: () => pool.end(),
+  };
+  const db = new Kysely<DB>({ dialect: createDialect(checkout), plugins: createPlugins() });
 
   let closing: Promise<void> | undefined;
   const close = ({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> => {

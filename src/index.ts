@@ -1,0 +1,21 @@
+/**
+ * The public API of the data layer. Everything a service imports comes from here; anything not
+ * exported here is internal and may change.
+ */
+export { createDatabase } from './db/database.js';
+export type { CreateDatabaseOptions, Database } from './db/database.js';
+
+export { describeConnection, isDatabaseConfigured, loadConfig, parseConnectionUrl } from './config.js';
+export type { Config, ConnectionSettings, Env, MigrationSettings, PoolSettings } from './config.js';
+
+export { ConfigError, ConnectionError, DataLayerError, MigrationError, PgErrorCode, TimeoutError } from './errors.js';
+export type { ConfigIssue } from './errors.js';
+
+export { silentLogger, stderrLogger } from './logger.js';
+export type { Logger } from './logger.js';
+
+export { createMigrator, defaultMigrationsDir } from './migrate/index.js';
+export type { MigrationResult, MigrationStatus, Migrator, MigratorOptions } from './migrate/index.js';
+
+export type * from './db/schema.generated.js';
+export type * from './db/json-types.js';
