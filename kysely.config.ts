@@ -4,6 +4,7 @@
  * import from here, so a plugin or a type mapping cannot differ between them.
  */
 import { CamelCasePlugin, PostgresDialect, type KyselyPlugin, type PostgresPool } from 'kysely';
+import type { Config as CodegenConfig } from 'kysely-codegen';
 
 /** The dialect over an existing pool (the pool is tuned in `src/db/pool.ts`). */
 export function createDialect(pool: PostgresPool): PostgresDialect {
@@ -17,7 +18,17 @@ export function createPlugins(): KyselyPlugin[] {
   return [new CamelCasePlugin({ maintainNestedObjectKeys: true })];
 }
 
-/** kysely-codegen settings. `typeMapping` must agree with the type parsers in `src/db/pool.ts`. */
+/**
+ * kysely-codegen settings, read by `scripts/codegen.ts` (`npm run codegen`).
+ *
+ * - `typeMapping` must agree with the type parsers in `src/db/pool.ts` (int8 and numeric are
+ *   parsed to numbers, date stays a string).
+ * - JSONB columns are typed with their payloads from `src/db/json-types.ts`. A string override
+ *   replaces the column type verbatim: codegen neither adds `| null` for a nullable column nor
+ *   wraps a defaulted one in `Generated`, so both are spelled out. Writes take a string (the
+ *   caller `JSON.stringify`-es the payload); `input_data` has a default, so inserts may omit it.
+ * - `excludePattern` keeps the migration ledger out of `DB`.
+ */
 export const codegen = {
   outFile: 'src/db/schema.generated.ts',
   camelCase: true,
@@ -39,9 +50,9 @@ export const codegen = {
   overrides: {
     columns: {
       'evaluations.results': 'ColumnType<EvaluationResults | null, string | null, string | null>',
-      'agent_results.input_data': 'ColumnType<AgentInputData, string, string>',
+      'agent_results.input_data': 'ColumnType<AgentInputData, string | undefined, string>',
       'agent_results.output_data': 'ColumnType<AgentOutputData | null, string | null, string | null>',
       'agent_results.insights': 'ColumnType<AgentInsights | null, string | null, string | null>',
     },
   },
-} as const;
+} as const satisfies CodegenConfig;

@@ -1,0 +1,67 @@
+/**
+ * `npm run codegen [-- --verify] [-- --out <file>]`: regenerates src/db/schema.generated.ts from
+ * the migrations (see scripts/lib/codegen.ts), or checks that the committed file is current.
+ */
+import { parseArgs } from 'node:util';
+import { displayPath, runCodegen } from './lib/codegen.js';
+import { runMain } from './lib/main.js';
+
+const usage = `Usage: npm run codegen [-- <options>]
+
+Creates a throwaway database on the available PostgreSQL server (TEST_DATABASE_URL if set, else
+Testcontainers when Docker answers, else an embedded server), applies every migration, generates
+the Kysely types with kysely-codegen (settings: kysely.config.ts), writes them, and drops the
+database. Your development database is never read.
+
+Options:
+  --verify       do not write; exit 1 if the committed file differs from what the migrations produce
+  --out <file>   the generated file (default: src/db/schema.generated.ts)
+  -h, --help     show this help
+`;
+
+runMain(async (argv) => {
+  let values: { verify?: boolean; out?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        verify: { type: 'boolean' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+
+  const result = await runCodegen({
+    verify: values.verify ?? false,
+    ...(values.out !== undefined ? { outFile: values.out } : {}),
+    log: (line) => console.error(line),
+  });
+  const file = displayPath(result.outFile);
+  switch (result.status) {
+    case 'written':
+      console.log(`codegen: wrote ${file}`);
+      return 0;
+    case 'unchanged':
+      console.log(`codegen: ${file} is already up to date`);
+      return 0;
+    case 'up-to-date':
+      console.log(`codegen --verify: ${file} matches the migrations`);
+      return 0;
+    case 'out-of-date':
+      console.error(
+        `codegen --verify: ${file} does not match what the migrations produce.\n` +
+          `Run \`npm run codegen\` and commit the result. Difference (- committed, + expected):\n${result.hint ?? ''}`,
+      );
+      return 1;
+  }
+});
