@@ -6,10 +6,11 @@
 import { readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeConnection, isDatabaseConfigured, loadConfig, toConnectionUrl, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
 import { MigrationError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
-import { createMigrator, defaultMigrationsDir, type MigrationResult, type MigrationStatus } from '../src/migrate/index.js';
+import type { MigrationResult, MigrationStatus } from '../src/migrate/index.js';
+import { defaultMigrationsDir } from '../src/migrate/paths.js';
 import { runMain } from './lib/main.js';
 
 const HELP = `Usage: npm run migrate -- <command> [options]
@@ -124,6 +125,11 @@ async function main(argv: string[]): Promise<number> {
   if (values.to !== undefined && values.to.trim() === '') throw new UsageError('--to needs a migration name or timestamp');
   if (name === 'up' && values.to === '0') throw new UsageError('--to 0 is only accepted by down');
 
+  // Loaded only now, so --help, usage errors and create start quickly.
+  const [{ describeConnection }, { createMigrator }] = await Promise.all([
+    import('../src/config.js'),
+    import('../src/migrate/migrator.js'),
+  ]);
   return withConfig(async (config) => {
     console.error(`database: ${describeConnection(config.migrationConnection)}`);
     const migrator = createMigrator({
@@ -176,6 +182,7 @@ function errText(obj: object): string {
  * configured, and runs `fn` with it.
  */
 async function withConfig(fn: (config: Config) => Promise<number>): Promise<number> {
+  const { isDatabaseConfigured, loadConfig, toConnectionUrl } = await import('../src/config.js');
   if (isDatabaseConfigured(process.env)) return fn(loadConfig(process.env));
 
   const { startEmbedded } = await import('./lib/embedded.js');

@@ -5,9 +5,9 @@
  */
 export {
   createMigrator,
-  defaultMigrationsDir,
   type MigrationResult,
   type MigrationStatus,
   type Migrator,
   type MigratorOptions,
 } from './migrator.js';
+export { defaultMigrationsDir } from './paths.js';

@@ -3,9 +3,6 @@
  * (parsed SQL files), the storage (the ledger), the lock, the integrity checks and the execution
  * of each statement with timeouts and precise error messages.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { MigrationError as UmzugMigrationError, Umzug, type UmzugStorage } from 'umzug';
 import { describeConnection, type ConnectionSettings } from '../config.js';
@@ -15,6 +12,7 @@ import { BlockerWatch, describeBlockers, WatchedFailure, type Blocker } from './
 import { FILE_NAME_PATTERN, loadMigrations, type MigrationFile, type MigrationSection } from './files.js';
 import { DELETE_LEDGER_ROW, ensureLedger, INSERT_LEDGER_ROW, LEDGER_TABLE, readLedger, type LedgerRow } from './ledger.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
+import { defaultMigrationsDir } from './paths.js';
 import type { SqlStatement } from './sql-splitter.js';
 
 /** Options for `createMigrator`. */
@@ -65,25 +63,6 @@ export interface Migrator {
 }
 
 const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000 };
-
-/**
- * The package's `migrations/` folder: found by walking up from this module to the directory that
- * holds our package.json, so it works from `src/` (tsx), from `dist/src/` and when installed.
- *
- * @example
- * ```ts
- * createMigrator({ connection, migrationsDir: defaultMigrationsDir() });
- * ```
- */
-export function defaultMigrationsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'migrations');
-    const parent = dirname(dir);
-    if (parent === dir) throw new MigrationError('cannot find the package root (no package.json above the migration runner)');
-    dir = parent;
-  }
-}
 
 /**
  * Creates a migrator. Each call opens and closes its own connection; nothing needs closing.
