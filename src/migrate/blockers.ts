@@ -120,7 +120,11 @@ export class BlockerWatch {
 
   private connect(): Promise<pg.Client> {
     this.client ??= (async () => {
-      const client = new pg.Client({ ...this.config, statement_timeout: 5000 });
+      const client = new pg.Client({
+        ...this.config,
+        application_name: `data-layer migrate blocker watch (pid ${process.pid})`,
+        statement_timeout: 5000,
+      });
       client.on('error', (err) => this.logger.debug({ err }, 'blocker polling connection failed'));
       await client.connect();
       return client;

@@ -337,7 +337,12 @@ async function execute(settings: Settings, client: pg.Client, steps: readonly St
       i = j;
     }
   } catch (error) {
-    throw error instanceof UmzugMigrationError && error.cause instanceof DataLayerError ? error.cause : error;
+    if (!(error instanceof UmzugMigrationError)) throw error;
+    if (error.cause instanceof DataLayerError) throw error.cause;
+    // Anything else (a dropped connection during BEGIN, say) still names the migration.
+    const { name, direction } = error.migration;
+    const message = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    throw new MigrationError(`${name}.sql (${direction}) failed: ${message}`, { file: `${name}.sql`, cause: error.cause });
   } finally {
     await watch.close();
   }
@@ -365,8 +370,9 @@ async function applySection(
       await client.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)", timeouts);
       await runStatements(settings, client, watch, migration, direction, section);
       const ms = Math.round(performance.now() - started);
-      await client.query(...ledgerWrite(ms));
-      await client.query('COMMIT');
+      await phase(migration, direction, `writing its ${LEDGER_TABLE} row`, () => client.query(...ledgerWrite(ms)));
+      // Deferred constraints are checked here, so COMMIT can fail too.
+      await phase(migration, direction, 'COMMIT (deferred constraint checks run here)', () => client.query('COMMIT'));
       return ms;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -457,6 +463,23 @@ function statementError(
     );
   }
   return new MigrationError(lines.join('\n'), { file: migration.fileName, cause, code: 'MIGRATION_FAILED' });
+}
+
+/** Runs a step of a transactional migration that is not one of its statements, naming it on failure. */
+async function phase(migration: MigrationFile, direction: 'up' | 'down', what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (cause) {
+    const pgError = cause as Partial<pg.DatabaseError>;
+    const lines = [
+      `${migration.fileName} (${direction}) failed at ${what}:`,
+      `  PostgreSQL error${pgError.code ? ` ${pgError.code}` : ''}: ${pgError.message ?? String(cause)}`,
+    ];
+    if (pgError.detail) lines.push(`  detail: ${pgError.detail}`);
+    if (pgError.hint) lines.push(`  hint: ${pgError.hint}`);
+    lines.push(`  Nothing was changed: the migration's transaction was rolled back and no ${LEDGER_TABLE} row was written.`);
+    throw new MigrationError(lines.join('\n'), { file: migration.fileName, cause, code: 'MIGRATION_FAILED' });
+  }
 }
 
 /** The file line of a PostgreSQL error position (1-based character offset into the statement). */

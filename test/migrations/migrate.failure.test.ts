@@ -77,6 +77,35 @@ describe('a failing migration', () => {
     expect(await appliedNames(db)).toEqual([A, '20260102000000_bad_down']);
   });
 
+  it('that violates a deferred constraint fails at COMMIT, naming the file, with nothing left behind', async () => {
+    const file = '20260102000000_deferred.sql';
+    dir.write({
+      [file]: sql(
+        'CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE ch (pid int REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO ch VALUES (1);',
+        'DROP TABLE ch; DROP TABLE p;',
+      ),
+    });
+    const error = await rejection(db.migrator(dir.path).up());
+    expect(error).toBeInstanceOf(MigrationError);
+    expect(error.file).toBe(file);
+    expect(error.message).toContain(`${file} (up) failed at COMMIT (deferred constraint checks run here):`);
+    expect(error.message).toContain('PostgreSQL error 23503');
+    expect(error.message).toContain('detail: Key (pid)=(1) is not present in table "p".');
+    expect(await tables(db)).toEqual(['a', 'schema_migrations']);
+    expect(await appliedNames(db)).toEqual([A]);
+  });
+
+  it('whose ledger row cannot be written (a stray row) rolls back its SQL too', async () => {
+    const file = '20260102000000_stray';
+    // The migration writes its own ledger row, so the runner's insert collides with it.
+    dir.write({ [`${file}.sql`]: sql("CREATE TABLE b (id int);\nINSERT INTO schema_migrations (name, checksum, execution_ms) VALUES ('" + file + "', 'x', 0);", 'DROP TABLE b;') });
+    const error = await rejection(db.migrator(dir.path).up());
+    expect(error.message).toContain(`${file}.sql (up) failed at writing its public.schema_migrations row:`);
+    expect(error.message).toContain('23505');
+    expect(await tables(db)).toEqual(['a', 'schema_migrations']);
+    expect(await appliedNames(db)).toEqual([A]);
+  });
+
   it('that needs to run outside a transaction says how to mark it', async () => {
     dir.write({ '20260102000000_index.sql': sql('CREATE INDEX CONCURRENTLY a_id_idx ON a (id);', 'DROP INDEX a_id_idx;') });
     const error = await rejection(db.migrator(dir.path).up());
