@@ -114,3 +114,10 @@ export function connectError(error: unknown, target: string, timeoutMs: number):
   const reason = (code && reasons[code]) ?? text;
   return new ConnectionError(`could not connect to ${target}: ${reason}`, { cause: error });
 }
+
+/** A PostgreSQL server (embedded or in a container) could not be started, reused or stopped. */
+export class ServerError extends DataLayerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SERVER_FAILED', message, options);
+  }
+}
