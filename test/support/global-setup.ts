@@ -1,0 +1,73 @@
+/**
+ * vitest globalSetup: once per run, acquire a server (TEST_DATABASE_URL, Testcontainers or an
+ * embedded PostgreSQL), create and migrate the template database every test file clones, and
+ * provide both to the test files. Teardown drops every database of this run (and only this run),
+ * then stops the server if we started it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { acquireServer, adminQuery, connectionFor, createDatabaseNamed, dropDatabaseNamed, quoteIdent } from '../../scripts/lib/server.js';
+import { toConnectionUrl } from '../../src/config.js';
+import type { Logger } from '../../src/logger.js';
+import { createMigrator } from '../../src/migrate/index.js';
+import { runDatabasePattern, templateName } from './names.js';
+
+const notes: Logger = {
+  error: (obj, msg) => console.error(`[test db] error: ${msg ?? ''}${errText(obj)}`),
+  warn: (obj, msg) => console.error(`[test db] ${msg ?? ''}${errText(obj)}`),
+  info: () => {},
+  debug: () => {},
+};
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  // Lowercase base36 time + random: sortable, unique across concurrent runs on a shared server.
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const server = await acquireServer({ purpose: 'tests', logger: notes });
+  const template = templateName(runId);
+
+  const teardown = async (): Promise<void> => {
+    try {
+      // Anything of this run that a crashed test file left behind; never another run's databases.
+      const leftovers = await adminQuery<{ datname: string }>(
+        server.admin,
+        `SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\' AND datname <> $2`,
+        [runDatabasePattern(runId), template],
+      );
+      for (const { datname } of leftovers) await dropDatabaseNamed(server.admin, datname);
+      await adminQuery(server.admin, `ALTER DATABASE ${quoteIdent(template)} WITH IS_TEMPLATE false`).catch(() => undefined);
+      await dropDatabaseNamed(server.admin, template);
+    } finally {
+      await server.stop();
+    }
+  };
+
+  try {
+    await createDatabaseNamed(server.admin, template);
+    await createMigrator({
+      connection: connectionFor(server.admin, template),
+      lockTimeoutMs: 5_000,
+      statementTimeoutMs: 60_000,
+      lockWaitMs: 30_000,
+    }).up();
+    // Nobody may connect to the template (a session on it would block every clone); IS_TEMPLATE
+    // lets a CREATEDB role that does not own it clone it too.
+    await adminQuery(server.admin, `ALTER DATABASE ${quoteIdent(template)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+  } catch (error) {
+    await teardown().catch((cleanup: unknown) => notes.error({ err: cleanup }, 'cleanup after a failed setup failed'));
+    throw error;
+  }
+
+  project.provide('dlAdminUrl', toConnectionUrl(server.admin));
+  project.provide('dlTemplate', template);
+  project.provide('dlRunId', runId);
+  if (process.env.DL_TEST_QUIET !== '1') {
+    console.error(`[test db] ${server.description}; template ${template} migrated in ${Date.now() - started} ms`);
+  }
+  return teardown;
+}
+
+function errText(obj: object): string {
+  const err = (obj as { err?: unknown }).err;
+  return err instanceof Error ? ` (${err.message})` : '';
+}
