@@ -82,7 +82,7 @@ describe('npm run migrate', () => {
     expect(create.code).toBe(1);
     expect(create.stderr).toContain('must be snake_case');
     expect(await appliedNames(db)).toEqual([]);
-  }, 30_000);
+  }, 60_000);
 
   it('dry-runs, applies, reports status, reverts; exit 0 each time', async () => {
     const dry = await cli(['up', '--dry-run', '--dir', dir.path]);
@@ -112,7 +112,7 @@ describe('npm run migrate', () => {
     expect(down.code, down.stderr).toBe(0);
     expect(down.stdout).toContain('1 migration reverted');
     expect(await tables(db)).toEqual(['schema_migrations']);
-  }, 30_000);
+  }, 60_000);
 
   it('exits 1 when a migration fails, printing the file, statement and PostgreSQL message', async () => {
     const bad = migrationsDir({ '20260103000000_bad.sql': sql('CREATE TABLE x (id int);\nSELECT * FROM missing_table;', 'DROP TABLE x;') });
@@ -126,7 +126,7 @@ describe('npm run migrate', () => {
     } finally {
       bad.cleanup();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('exits 1 from status when an applied file changed, from down over it, and from a bad connection', async () => {
     const own = await createScratchDatabase();
@@ -151,7 +151,7 @@ describe('npm run migrate', () => {
       edited.cleanup();
       await own.drop();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('creates a timestamped file with both sections, after the newest existing one', async () => {
     const target = migrationsDir({ '20991231235959_far_future.sql': sql('SELECT 1;', 'SELECT 1;') });
@@ -177,5 +177,5 @@ describe('npm run migrate', () => {
     } finally {
       target.cleanup();
     }
-  }, 30_000);
+  }, 60_000);
 });

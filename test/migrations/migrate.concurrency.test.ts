@@ -75,7 +75,7 @@ describe('concurrent migrators', () => {
     const summaries = outcomes.map((o) => o.output).filter((o) => o.includes('3 migrations applied'));
     expect(summaries).toHaveLength(1);
     await expectEachRanOnce();
-  }, 30_000);
+  }, 60_000);
 
   it('gives up after lockWaitMs with an error naming the session holding the lock', async () => {
     const holder = new pg.Client({ ...db.connection, password: db.connection.password, application_name: 'test-lock-holder' });

@@ -1,19 +1,15 @@
 /**
- * Helpers for the migration runner tests: empty scratch databases (the runner must start from
- * nothing, so these are not cloned from the migrated template) and temporary migration folders.
+ * Helpers for the migration runner tests: empty databases on the run's server (the runner must
+ * start from nothing, so these are not clones of the migrated template) and temporary migration
+ * folders.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { parseConnectionUrl, toConnectionUrl, type ConnectionSettings } from '../../src/config.js';
+import type { ConnectionSettings } from '../../src/config.js';
 import { createMigrator, type Migrator, type MigratorOptions } from '../../src/migrate/index.js';
-
-/** The server to create scratch databases on (a superuser connection to any database). */
-export function adminConnection(): ConnectionSettings {
-  return parseConnectionUrl(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', 'TEST_DATABASE_URL');
-}
+import { createTestDatabase } from '../support/database.js';
 
 export interface ScratchDatabase {
   name: string;
@@ -26,27 +22,14 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ ...adminConnection(), password: adminConnection().password });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Creates an empty database `dl_mig_<random>`; call `drop()` when done. */
+/** An empty database on the run's server (the harness's `createTestDatabase({ migrated: false })`). */
 export async function createScratchDatabase(): Promise<ScratchDatabase> {
-  const admin = adminConnection();
-  const name = `dl_mig_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
-  const connection: ConnectionSettings = { host: admin.host, port: admin.port, user: admin.user, database: name };
-  if (admin.password !== undefined) Object.defineProperty(connection, 'password', { value: admin.password, enumerable: false });
+  const database = await createTestDatabase({ migrated: false });
+  const { connection } = database;
   return {
-    name,
+    name: database.name,
     connection,
-    url: toConnectionUrl(connection),
+    url: database.url,
     async query(sql, params) {
       const client = new pg.Client({ ...connection, password: connection.password });
       await client.connect();
@@ -58,7 +41,7 @@ export async function createScratchDatabase(): Promise<ScratchDatabase> {
     },
     migrator: (dir, options = {}) =>
       createMigrator({ connection, migrationsDir: dir, lockTimeoutMs: 2000, statementTimeoutMs: 30_000, lockWaitMs: 30_000, ...options }),
-    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => database.drop(),
   };
 }
 
