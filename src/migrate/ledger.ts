@@ -3,6 +3,7 @@
  * by the migration's own transaction (see runner.ts), never by Umzug's storage hooks.
  */
 import type pg from 'pg';
+import { MigrationError } from '../errors.js';
 
 /** Schema-qualified, so a migration that changes `search_path` cannot move or hide the ledger. */
 export const LEDGER_TABLE = 'public.schema_migrations';
@@ -29,9 +30,18 @@ export async function ensureLedger(client: pg.ClientBase): Promise<void> {
 export async function readLedger(client: pg.ClientBase): Promise<LedgerRow[]> {
   const exists = await client.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [LEDGER_TABLE]);
   if (!exists.rows[0]?.exists) return [];
-  const { rows } = await client.query<{ name: string; checksum: string; applied_at: Date; execution_ms: number }>(
-    `SELECT name, checksum, applied_at, execution_ms FROM ${LEDGER_TABLE} ORDER BY name COLLATE "C"`,
-  );
+  let rows: { name: string; checksum: string; applied_at: Date; execution_ms: number }[];
+  try {
+    ({ rows } = await client.query(`SELECT name, checksum, applied_at, execution_ms FROM ${LEDGER_TABLE} ORDER BY name COLLATE "C"`));
+  } catch (error) {
+    // 42703 undefined_column: a table of that name from another tool (dbmate keeps only "version").
+    if ((error as { code?: string }).code !== '42703') throw error;
+    throw new MigrationError(
+      `${LEDGER_TABLE} exists but is not this runner's ledger (it needs name, checksum, applied_at, execution_ms; ` +
+        `${(error as Error).message}). Was it created by another migration tool? Rename or convert it before running.`,
+      { cause: error, code: 'MIGRATION_LEDGER' },
+    );
+  }
   return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, executionMs: r.execution_ms }));
 }
 

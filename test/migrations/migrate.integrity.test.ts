@@ -116,4 +116,17 @@ describe('integrity checks', () => {
       [PENDING, 'pending'],
     ]);
   });
+
+  it('refuse a schema_migrations table made by another tool, saying so', async () => {
+    const other = await createScratchDatabase();
+    try {
+      await other.query('CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)'); // dbmate's ledger
+      const error = await rejection(other.migrator(dir.path).up());
+      expect(error.code).toBe('MIGRATION_LEDGER');
+      expect(error.message).toContain("public.schema_migrations exists but is not this runner's ledger");
+      expect((await rejection(other.migrator(dir.path).status())).code).toBe('MIGRATION_LEDGER');
+    } finally {
+      await other.drop();
+    }
+  });
 });
