@@ -17,8 +17,8 @@ const HELP = `Usage: npm run migrate -- <command> [options]
 
 Commands:
   up                  Apply every pending migration (or up to --to, or the next --step N)
-  down                Revert the last applied migration (or down to and including --to,
-                      everything with --to 0, or the last --step N)
+  down                Revert the last applied migration (or every one after --to, leaving
+                      it the newest applied; everything with --to 0; or the last --step N)
   redo                Revert and re-apply the last applied migration
   status              List migrations as applied, pending, changed (edited after it was
                       applied) or missing (applied, file gone); exits 1 when any is changed

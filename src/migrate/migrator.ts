@@ -54,7 +54,10 @@ export interface MigrationStatus {
 export interface Migrator {
   /** Applies pending migrations: all, up to and including `to`, or the next `step`. */
   up(opts?: { to?: string; step?: number; dryRun?: boolean }): Promise<MigrationResult[]>;
-  /** Reverts the last applied migration, or down to and including `to` (0: all), or the last `step`. */
+  /**
+   * Reverts the last applied migration; or every migration after `to`, so that `to` is the newest
+   * one left applied (`0`: revert all); or the last `step`.
+   */
   down(opts?: { to?: string | 0; step?: number; dryRun?: boolean }): Promise<MigrationResult[]>;
   /** Reverts and re-applies the last applied migration. */
   redo(opts?: { dryRun?: boolean }): Promise<MigrationResult[]>;
@@ -287,7 +290,8 @@ function plan(command: Command, files: readonly MigrationFile[], ledger: readonl
   }
   let chosen: MigrationFile[];
   if (opts.to === 0) chosen = reversed;
-  else if (target !== undefined) chosen = reversed.filter((f) => f.name >= target);
+  // "down to X" ends at X, the mirror of "up to X": X itself stays applied.
+  else if (target !== undefined) chosen = reversed.filter((f) => f.name > target);
   else chosen = reversed.slice(0, opts.step ?? 1);
   return chosen.map((migration) => ({ migration, direction: 'down' }));
 }

@@ -102,9 +102,13 @@ describe('down', () => {
     expect(await appliedNames(db)).toEqual([A, B]);
   });
 
-  it('reverts down to and including "to", and the last "step"', async () => {
-    expect((await db.migrator(dir.path).down({ to: B })).map((r) => r.name)).toEqual([C, B]);
+  it('reverts down to "to" (which stays applied, mirroring up --to), and the last "step"', async () => {
+    expect((await db.migrator(dir.path).down({ to: `${A}.sql` })).map((r) => r.name)).toEqual([C, B]);
     expect(await appliedNames(db)).toEqual([A]);
+    expect(await db.migrator(dir.path).down({ to: A })).toEqual([]); // already there
+    await db.migrator(dir.path).up();
+    expect((await db.migrator(dir.path).down({ to: '20260102000000' })).map((r) => r.name)).toEqual([C]);
+    expect(await appliedNames(db)).toEqual([A, B]);
     await db.migrator(dir.path).up();
     expect((await db.migrator(dir.path).down({ step: 2 })).map((r) => r.name)).toEqual([C, B]);
     expect(await appliedNames(db)).toEqual([A]);
