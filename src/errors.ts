@@ -90,6 +90,17 @@ export const PgErrorCode = {
 } as const;
 
 /**
+ * Whether an error means the session is gone (FATAL/PANIC from the server, a connection
+ * exception, or the socket closing), so the connection must not be reused.
+ */
+export function isSessionFatal(error: unknown): boolean {
+  const { severity, code, message } = (error ?? {}) as { severity?: string; code?: string; message?: string };
+  if (severity === 'FATAL' || severity === 'PANIC') return true;
+  if (code?.startsWith('08') || code?.startsWith('57P0')) return true;
+  return !code && /Connection terminated|not queryable|ECONNRESET|EPIPE/i.test(message ?? '');
+}
+
+/**
  * Turns a failed connection attempt into a `ConnectionError` or `TimeoutError` whose message names
  * the server (`target`, from `describeConnection`, so never a password) and what went wrong.
  */

@@ -1,11 +1,11 @@
 /**
  * `createDatabase()`: configuration -> tuned pool -> `Kysely<DB>`, with an orderly `close()`.
  */
-import { Kysely } from 'kysely';
+import { Kysely, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import { createDialect, createPlugins } from '../../kysely.config.js';
 import { describeConnection, loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
-import { connectError, TimeoutError } from '../errors.js';
+import { connectError, isSessionFatal, TimeoutError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { createPool } from './pool.js';
 import type { DB } from './schema.generated.js';
@@ -59,7 +59,8 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     ? parseConnectionUrl(options.connectionString)
     : config.connection;
   const logger = options.logger ?? stderrLogger;
-  const pool = createPool(connection, { ...config.pool, ...options.pool }, logger);
+  const poolSettings = { ...config.pool, ...options.pool };
+  const pool = createPool(connection, poolSettings, logger);
 
   // Track checked-out clients so close() can cut them loose after its grace period.
   const checkedOut = new Set<pg.PoolClient>();
@@ -67,20 +68,45 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   pool.on('release', (_err, client) => checkedOut.delete(client));
   pool.on('remove', (client) => checkedOut.delete(client as pg.PoolClient));
 
-  // Kysely checks out through this adapter, so a failed connect names the server and the cause.
-  const checkout = {
-    connect: () => pool.connect().catch((error: unknown) => Promise.reject(connectError(error, describeConnection(connection), config.pool.connectionTimeoutMs))),
-    end: () => pool.end(),
+  // pool.end() refuses new checkouts and resolves once every client is gone. It may run once
+  // only, and Kysely calls it only if it ever checked out, so both paths share this promise.
+  let ended: Promise<void> | undefined;
+  const endPool = (): Promise<void> => (ended ??= pool.end());
+
+  // Kysely checks out through this adapter: a failed connect names the server and the cause, and
+  // a client whose session died (pg_terminate_backend, failover) is destroyed on release rather
+  // than handed to the next query: the FATAL error can arrive before the socket closes.
+  const target = describeConnection(connection);
+  const checkout: PostgresPool = {
+    connect: async () => {
+      const client = await pool
+        .connect()
+        .catch((error: unknown) => Promise.reject(connectError(error, target, poolSettings.connectionTimeoutMs)));
+      let dead = false;
+      return {
+        query: ((...args: Parameters<pg.PoolClient['query']>) => {
+          const result = client.query(...args) as unknown;
+          if (result instanceof Promise) {
+            result.catch((error: unknown) => {
+              dead ||= isSessionFatal(error);
+            });
+          }
+          return result;
+        }) as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy || dead),
+      };
+    },
+    end: endPool,
   };
   const db = new Kysely<DB>({ dialect: createDialect(checkout), plugins: createPlugins() });
 
   let closing: Promise<void> | undefined;
   const close = ({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> => {
     closing ??= (async () => {
-      const ended = db.destroy(); // pool.end(): refuses new checkouts, resolves once all are gone
+      const done = Promise.all([endPool(), db.destroy()]);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
-        ended.then(() => false),
+        done.then(() => false),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(true), timeoutMs);
         }),
@@ -89,7 +115,7 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
       if (!timedOut) return;
       const inUse = checkedOut.size;
       for (const client of checkedOut) client.release(new Error('database is closing'));
-      await ended;
+      await done;
       throw new TimeoutError(`close(): ${inUse} connection(s) were still in use after ${timeoutMs} ms and were closed`);
     })();
     return closing;

@@ -1,0 +1,100 @@
+/**
+ * The package as another project sees it: built with declarations, resolved through `exports`,
+ * typechecked from the outside, and working against a real database.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const work = mkdtempSync(join(tmpdir(), 'dl-package-'));
+const pkg = join(work, 'package');
+const consumer = join(work, 'consumer');
+let testDb: TestDatabase;
+let consumerBuild: unknown;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  // The installed package: package.json, dist/ from `npm run build`'s config, migrations/.
+  mkdirSync(pkg);
+  await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')]);
+  cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  cpSync(join(root, 'migrations'), join(pkg, 'migrations'), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
+
+  mkdirSync(join(consumer, 'node_modules/@ai-validation'), { recursive: true });
+  symlinkSync(pkg, join(consumer, 'node_modules/@ai-validation/data-layer'));
+  for (const dep of ['@types', 'kysely']) symlinkSync(join(root, 'node_modules', dep), join(consumer, 'node_modules', dep));
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ type: 'module' }));
+  writeFileSync(
+    join(consumer, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, types: ['node'] },
+      include: ['main.ts'],
+    }),
+  );
+  writeFileSync(
+    join(consumer, 'main.ts'),
+    `import { createDatabase, defaultMigrationsDir, ConfigError, type BusinessIdeas, type DB } from '@ai-validation/data-layer';
+import type { Selectable } from 'kysely';
+
+const database = createDatabase({ connectionString: process.argv[2]!, env: {} });
+const ideas: Pick<Selectable<BusinessIdeas>, 'title' | 'status'>[] = await database.db
+  .selectFrom('businessIdeas').select(['title', 'status']).execute();
+const tables: (keyof DB)[] = ['users', 'businessIdeas', 'evaluations', 'agentResults'];
+console.log(JSON.stringify({ ideas: ideas.length, tables, migrations: defaultMigrationsDir(), configError: typeof ConfigError }));
+await database.close();
+`,
+  );
+  writeFileSync(
+    join(consumer, 'bad.ts'),
+    `import { createDatabase } from '@ai-validation/data-layer';
+const database = createDatabase();
+await database.db.selectFrom('businessIdeas').select('noSuchColumn').execute();
+`,
+  );
+  consumerBuild = await run(process.execPath, [tsc, '-p', join(consumer, 'tsconfig.json')]).then(
+    () => undefined,
+    (error: { stdout?: string }) => error.stdout ?? error,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  await testDb?.drop();
+});
+
+describe('the built package', () => {
+  it('typechecks a consumer that imports it by name', () => {
+    expect(consumerBuild).toBeUndefined();
+  });
+
+  it('rejects a consumer query on a column that does not exist', async () => {
+    const result = await run(process.execPath, [tsc, '--noEmit', '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
+      '--target', 'ES2022', '--strict', '--types', 'node', join(consumer, 'bad.ts')]).catch((e: { stdout: string }) => e);
+    expect((result as { stdout: string }).stdout).toContain('noSuchColumn');
+  }, 60_000);
+
+  it('runs against a real database and finds its migrations', async () => {
+    const { stdout } = await run(process.execPath, [join(consumer, 'main.js'), testDb.url]);
+    expect(JSON.parse(stdout)).toEqual({
+      ideas: 0,
+      tables: ['users', 'businessIdeas', 'evaluations', 'agentResults'],
+      migrations: join(pkg, 'migrations'),
+      configError: 'function',
+    });
+  }, 60_000);
+
+  it('exposes nothing but the entry point', async () => {
+    const attempt = run(process.execPath, ['--input-type=module', '-e', "await import('@ai-validation/data-layer/dist/src/config.js')"], {
+      cwd: consumer,
+    });
+    await expect(attempt).rejects.toMatchObject({ stderr: expect.stringContaining('ERR_PACKAGE_PATH_NOT_EXPORTED') });
+  });
+});
