@@ -9,7 +9,7 @@ describe('connectError', () => {
     [{ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND db' }, 'host not found'],
     [{ code: '28P01', message: 'password authentication failed for user "app"' }, 'password authentication failed'],
     [{ code: '3D000', message: 'database "ideas" does not exist' }, 'the database does not exist'],
-    [{ code: '53300', message: 'sorry, too many clients already' }, 'no connection slots left'],
+    [{ code: '53300', message: 'sorry, too many clients already' }, 'the server has no connection slots left'],
     [{ code: 'XX000', message: 'something odd' }, 'something odd'],
   ])('maps %o to a ConnectionError naming the server', (cause, reason) => {
     const error = connectError(Object.assign(new Error(cause.message), cause), target, 5000);
