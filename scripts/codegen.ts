@@ -3,7 +3,6 @@
  * the migrations (see scripts/lib/codegen.ts), or checks that the committed file is current.
  */
 import { parseArgs } from 'node:util';
-import { displayPath, runCodegen } from './lib/codegen.js';
 import { runMain } from './lib/main.js';
 
 const usage = `Usage: npm run codegen [-- <options>]
@@ -41,6 +40,8 @@ runMain(async (argv) => {
     return 0;
   }
 
+  // Loaded only now: kysely-codegen and the server drivers take a while, --help should not.
+  const { displayPath, runCodegen } = await import('./lib/codegen.js');
   const result = await runCodegen({
     verify: values.verify ?? false,
     ...(values.out !== undefined ? { outFile: values.out } : {}),

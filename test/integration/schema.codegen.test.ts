@@ -70,7 +70,7 @@ describe('runCodegen', () => {
   });
 });
 
-describe('npm run codegen -- --verify (the CLI)', () => {
+describe('the codegen CLI', () => {
   const cli = (args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/codegen.ts'), ...args], {
       cwd: root,
@@ -79,11 +79,9 @@ describe('npm run codegen -- --verify (the CLI)', () => {
       timeout: 60_000,
     });
 
-  it('exits 0 when the file matches and 1 with a diff hint when it does not', () => {
-    const ok = cli(['--verify']);
-    expect(ok.stderr + ok.stdout).toContain('matches the migrations');
-    expect(ok.status).toBe(0);
-
+  // The passing path is the first runCodegen test above (and CI runs `npm run codegen -- --verify`);
+  // here only what the CLI adds: exit codes and messages. Each spawn costs a tsx start-up.
+  it('exits 1 with a diff hint when the file differs', () => {
     const altered = join(scratch, 'cli-altered.generated.ts');
     writeFileSync(altered, committed.replace('evaluationId: string;', 'evaluationId: number;'));
     const bad = cli(['--verify', '--out', altered]);
