@@ -48,15 +48,11 @@ const database = createDatabase({ connectionString: process.argv[2]!, env: {} })
 const ideas: Pick<Selectable<BusinessIdeas>, 'title' | 'status'>[] = await database.db
   .selectFrom('businessIdeas').select(['title', 'status']).execute();
 const tables: (keyof DB)[] = ['users', 'businessIdeas', 'evaluations', 'agentResults'];
+// The types are real, not any: a column that does not exist must be a compile error.
+// @ts-expect-error noSuchColumn is not a column of business_ideas
+void database.db.selectFrom('businessIdeas').select('noSuchColumn').compile();
 console.log(JSON.stringify({ ideas: ideas.length, tables, migrations: defaultMigrationsDir(), configError: typeof ConfigError }));
 await database.close();
-`,
-  );
-  writeFileSync(
-    join(consumer, 'bad.ts'),
-    `import { createDatabase } from '@ai-validation/data-layer';
-const database = createDatabase();
-await database.db.selectFrom('businessIdeas').select('noSuchColumn').execute();
 `,
   );
   consumerBuild = await run(process.execPath, [tsc, '-p', join(consumer, 'tsconfig.json')]).then(
@@ -71,15 +67,9 @@ afterAll(async () => {
 });
 
 describe('the built package', () => {
-  it('typechecks a consumer that imports it by name', () => {
+  it('typechecks a consumer that imports it by name, with real table types', () => {
     expect(consumerBuild).toBeUndefined();
   });
-
-  it('rejects a consumer query on a column that does not exist', async () => {
-    const result = await run(process.execPath, [tsc, '--noEmit', '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
-      '--target', 'ES2022', '--strict', '--types', 'node', join(consumer, 'bad.ts')]).catch((e: { stdout: string }) => e);
-    expect((result as { stdout: string }).stdout).toContain('noSuchColumn');
-  }, 60_000);
 
   it('runs against a real database and finds its migrations', async () => {
     const { stdout } = await run(process.execPath, [join(consumer, 'main.js'), testDb.url]);
