@@ -223,6 +223,7 @@ async function runningServer(dataDir: string, password: string): Promise<Postgre
     admin,
     description: `embedded PostgreSQL on 127.0.0.1:${port} (${dataDir}, already running as pid ${pid})`,
     stop: async () => {},
+    reused: true,
   };
 }
 

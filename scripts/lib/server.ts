@@ -28,6 +28,8 @@ export interface PostgresServer {
   description: string;
   /** Stops a server we started; a no-op for an external or reused one. Idempotent. */
   stop(): Promise<void>;
+  /** True when this is an embedded server another process started and keeps running (db:serve). */
+  reused?: boolean;
 }
 
 /** Options for `acquireServer()`. */
