@@ -46,6 +46,14 @@ export interface MigrationSettings {
   lockWaitMs: number;
 }
 
+/** Query logging (see `createDatabase`'s `logger`). */
+export interface QueryLogConfig {
+  /** Queries at least this slow are logged at warn level and counted in `stats().slowQueries`. */
+  slowQueryMs: number;
+  /** Include parameter values in query log entries. Off by default: they hold user data. */
+  logParameters: boolean;
+}
+
 /** The validated configuration. */
 export interface Config {
   connection: ConnectionSettings;
@@ -53,6 +61,7 @@ export interface Config {
   migrationConnection: ConnectionSettings;
   pool: PoolSettings;
   migrations: MigrationSettings;
+  queryLog: QueryLogConfig;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -81,6 +90,11 @@ const tunables = {
   MIGRATION_LOCK_TIMEOUT_MS: [int(0, 86_400_000), '5000'],
   MIGRATION_STATEMENT_TIMEOUT_MS: [int(0, 86_400_000), '900000'],
   MIGRATION_LOCK_WAIT_MS: [int(0, 86_400_000), '300000'],
+  DATABASE_SLOW_QUERY_MS: [int(0, 86_400_000), '500'],
+  DATABASE_LOG_PARAMETERS: [
+    z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1'),
+    'false',
+  ],
 } as const;
 
 type Tunable = keyof typeof tunables;
@@ -150,6 +164,10 @@ export function loadConfig(env: Env = process.env): Config {
       lockTimeoutMs: values.MIGRATION_LOCK_TIMEOUT_MS,
       statementTimeoutMs: values.MIGRATION_STATEMENT_TIMEOUT_MS,
       lockWaitMs: values.MIGRATION_LOCK_WAIT_MS,
+    },
+    queryLog: {
+      slowQueryMs: values.DATABASE_SLOW_QUERY_MS,
+      logParameters: values.DATABASE_LOG_PARAMETERS,
     },
   };
 }

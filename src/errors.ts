@@ -87,6 +87,20 @@ export const PgErrorCode = {
   adminShutdown: '57P01',
   /** 57P03: the server is starting up or shutting down. */
   cannotConnectNow: '57P03',
+  /** 23502: NOT NULL violated. */
+  notNullViolation: '23502',
+  /** 23503: a foreign key points at nothing, or a referenced row is still referenced. */
+  foreignKeyViolation: '23503',
+  /** 23505: a unique constraint or index was violated. */
+  uniqueViolation: '23505',
+  /** 23514: a CHECK constraint was violated. */
+  checkViolation: '23514',
+  /** 22P02: text that is not a valid value of the type (a malformed uuid, an unknown enum label). */
+  invalidTextRepresentation: '22P02',
+  /** 40001: a serializable (or repeatable read) transaction lost a conflict; retry it whole. */
+  serializationFailure: '40001',
+  /** 40P01: the transaction was chosen as a deadlock victim; retry it whole. */
+  deadlockDetected: '40P01',
 } as const;
 
 /**
@@ -131,4 +145,188 @@ export class ServerError extends DataLayerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('SERVER_FAILED', message, options);
   }
+}
+
+/** One invalid input field. */
+export interface ValidationIssue {
+  /** The field's path, dotted (`insights.risks.0`), or `(root)` for the input itself. */
+  path: string;
+  /** Why it was rejected; never contains the value. */
+  message: string;
+}
+
+/**
+ * The input was rejected before anything was written (by validation, or by a CHECK or NOT NULL
+ * constraint as the second line). `issues` lists every failing field.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof ValidationError) return reply.status(400).send({ issues: e.issues }); }
+ * ```
+ */
+export class ValidationError extends DataLayerError {
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(issues: readonly ValidationIssue[], options?: { cause?: unknown; subject?: string }) {
+    const subject = options?.subject ? ` ${options.subject}` : '';
+    super('VALIDATION_FAILED', `Invalid${subject} input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, options);
+    this.issues = issues;
+  }
+}
+
+/** The row asked for does not exist (or is soft-deleted, for reads that hide those). */
+export class NotFoundError extends DataLayerError {
+  readonly entity: string;
+  readonly id: string | undefined;
+
+  constructor(entity: string, id?: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', id === undefined ? `${entity} not found` : `${entity} ${id} not found`, options);
+    this.entity = entity;
+    this.id = id;
+  }
+}
+
+/** A unique constraint was violated: `fields` (camelCase) name what must be unique; values are never included. */
+export class ConflictError extends DataLayerError {
+  readonly table: string | undefined;
+  readonly fields: readonly string[];
+  readonly constraint: string | undefined;
+
+  constructor(details: { table?: string; fields: readonly string[]; constraint?: string }, options?: { cause?: unknown }) {
+    const what = details.fields.length > 0 ? details.fields.join(', ') : (details.constraint ?? 'a unique value');
+    super('CONFLICT', `${details.table ?? 'row'}: ${what} already exists${details.constraint ? ` (${details.constraint})` : ''}`, options);
+    this.table = details.table;
+    this.fields = details.fields;
+    this.constraint = details.constraint;
+  }
+}
+
+/** A foreign key was violated: the referenced row does not exist, or the row is still referenced. */
+export class InvalidReferenceError extends DataLayerError {
+  readonly table: string | undefined;
+  readonly fields: readonly string[];
+  readonly constraint: string | undefined;
+
+  constructor(details: { table?: string; fields: readonly string[]; constraint?: string; stillReferenced?: boolean }, options?: { cause?: unknown }) {
+    const what = details.fields.join(', ') || details.constraint || 'a reference';
+    super(
+      'INVALID_REFERENCE',
+      details.stillReferenced
+        ? `${details.table ?? 'row'} is still referenced (${details.constraint ?? what})`
+        : `${details.table ?? 'row'}: ${what} refers to a row that does not exist${details.constraint ? ` (${details.constraint})` : ''}`,
+      options,
+    );
+    this.table = details.table;
+    this.fields = details.fields;
+    this.constraint = details.constraint;
+  }
+}
+
+/** A status change that the workflow does not allow from the row's current status (or a lost race for it). */
+export class InvalidTransitionError extends DataLayerError {
+  readonly entity: string;
+  readonly id: string;
+  readonly from: string | undefined;
+  readonly to: string;
+
+  constructor(details: { entity: string; id: string; from?: string; to: string; reason?: string }, options?: { cause?: unknown }) {
+    const from = details.from === undefined ? '' : ` from ${details.from}`;
+    super(
+      'INVALID_TRANSITION',
+      `${details.entity} ${details.id}: cannot move${from} to ${details.to}${details.reason ? ` (${details.reason})` : ''}`,
+      options,
+    );
+    this.entity = details.entity;
+    this.id = details.id;
+    this.from = details.from;
+    this.to = details.to;
+  }
+}
+
+/** A transaction lost a serialization conflict or a deadlock (40001, 40P01) and may be retried whole. */
+export class SerializationError extends DataLayerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SERIALIZATION_FAILURE', message, options);
+  }
+}
+
+/** Any other database failure; `sqlState` is PostgreSQL's code when there is one. */
+export class QueryError extends DataLayerError {
+  readonly sqlState: string | undefined;
+
+  constructor(message: string, sqlState: string | undefined, options?: { cause?: unknown }) {
+    super('QUERY_FAILED', message, options);
+    this.sqlState = sqlState;
+  }
+}
+
+/** The fields of a node-postgres error that the mapping reads (none of them holds a value except `detail`). */
+interface PgErrorFields {
+  code?: string;
+  message?: string;
+  table?: string;
+  column?: string;
+  constraint?: string;
+  detail?: string;
+}
+
+/**
+ * The one place that turns a database error into a typed error. Parameter values are never
+ * copied into the message: PostgreSQL's `detail` ("Key (email)=(...)") is read for column names only.
+ * Errors that are already typed, and errors that are not from the server, pass through.
+ */
+export function mapDatabaseError(error: unknown): unknown {
+  if (error instanceof DataLayerError || !(error instanceof Error)) return error;
+  const e = error as Error & PgErrorFields;
+  if (isSessionFatal(error)) return new ConnectionError(`the database session ended: ${e.message}`, { cause: error });
+  const code = e.code;
+  if (!code || !/^[0-9A-Z]{5}$/.test(code)) return error;
+  const table = e.table;
+  const fields = keyColumns(e.detail) ?? (e.column ? [camel(e.column)] : []);
+  switch (code) {
+    case PgErrorCode.uniqueViolation:
+      return new ConflictError({ table, fields, constraint: e.constraint }, { cause: error });
+    case PgErrorCode.foreignKeyViolation:
+      return new InvalidReferenceError(
+        { table, fields, constraint: e.constraint, stillReferenced: /is still referenced/.test(e.detail ?? '') },
+        { cause: error },
+      );
+    case PgErrorCode.checkViolation:
+      return new ValidationError([{ path: e.constraint ?? 'check', message: `violates check constraint ${e.constraint ?? ''}`.trim() }], {
+        cause: error,
+        subject: table,
+      });
+    case PgErrorCode.notNullViolation:
+      return new ValidationError([{ path: e.column ? camel(e.column) : 'column', message: 'is required' }], { cause: error, subject: table });
+    case PgErrorCode.invalidTextRepresentation:
+      // PostgreSQL quotes the bad value in this message, so it is replaced.
+      return new ValidationError([{ path: '(value)', message: 'is not a valid value for its type' }], { cause: error });
+    case PgErrorCode.serializationFailure:
+    case PgErrorCode.deadlockDetected:
+      return new SerializationError(
+        code === PgErrorCode.deadlockDetected ? 'the transaction was a deadlock victim; retry it' : 'the transaction lost a serialization conflict; retry it',
+        { cause: error },
+      );
+    case PgErrorCode.queryCanceled:
+      return new TimeoutError(/statement timeout/.test(e.message) ? 'the statement ran longer than statement_timeout' : 'the statement was cancelled', {
+        cause: error,
+      });
+    case PgErrorCode.lockNotAvailable:
+      return new TimeoutError('could not get a lock in time (lock_timeout or NOWAIT)', { cause: error });
+    default:
+      // Data exceptions (class 22) quote the offending value at the end of the message.
+      return new QueryError(`database error ${code}: ${code.startsWith('22') ? e.message.replace(/: ".*"$/s, '') : e.message}`, code, {
+        cause: error,
+      });
+  }
+}
+
+/** Column names from a detail like `Key (evaluation_id, agent_type)=(..., ...) already exists.` */
+function keyColumns(detail: string | undefined): string[] | undefined {
+  const match = /^Key \(([^)]*)\)=/.exec(detail ?? '');
+  return match?.[1] ? match[1].split(',').map((c) => camel(c.trim().replace(/^"|"$/g, ''))) : undefined;
+}
+
+function camel(column: string): string {
+  return column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }

@@ -4,12 +4,29 @@
  */
 export { createDatabase } from './db/database.js';
 export type { CreateDatabaseOptions, Database } from './db/database.js';
+export { ACTOR_SETTING } from './db/transaction.js';
+export type { TransactionOptions } from './db/transaction.js';
+export type { QueryStats } from './db/query-log.js';
 
 export { describeConnection, isDatabaseConfigured, loadConfig, parseConnectionUrl } from './config.js';
-export type { Config, ConnectionSettings, Env, MigrationSettings, PoolSettings } from './config.js';
+export type { Config, ConnectionSettings, Env, MigrationSettings, PoolSettings, QueryLogConfig } from './config.js';
 
-export { ConfigError, ConnectionError, DataLayerError, MigrationError, PgErrorCode, TimeoutError } from './errors.js';
-export type { ConfigIssue } from './errors.js';
+export {
+  ConfigError,
+  ConflictError,
+  ConnectionError,
+  DataLayerError,
+  InvalidReferenceError,
+  InvalidTransitionError,
+  MigrationError,
+  NotFoundError,
+  PgErrorCode,
+  QueryError,
+  SerializationError,
+  TimeoutError,
+  ValidationError,
+} from './errors.js';
+export type { ConfigIssue, ValidationIssue } from './errors.js';
 
 export { silentLogger, stderrLogger } from './logger.js';
 export type { Logger } from './logger.js';

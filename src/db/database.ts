@@ -1,13 +1,15 @@
 /**
  * `createDatabase()`: configuration -> tuned pool -> `Kysely<DB>`, with an orderly `close()`.
  */
-import { Kysely, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { createDialect, createPlugins } from '../../kysely.config.js';
 import { describeConnection, loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
-import { connectError, isSessionFatal, TimeoutError } from '../errors.js';
-import { stderrLogger, type Logger } from '../logger.js';
+import { connectError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { createPool } from './pool.js';
+import { createQueryLog, type QueryStats } from './query-log.js';
+import { runTransaction, type TransactionOptions } from './transaction.js';
 import type { DB } from './schema.generated.js';
 
 /** Options for `createDatabase()`. Everything is optional; the environment fills the rest. */
@@ -20,8 +22,15 @@ export interface CreateDatabaseOptions {
   pool?: Partial<PoolSettings>;
   /** The environment to read when `config` is not given (default `process.env`). */
   env?: Env;
-  /** Receives connection errors (pino-compatible). Default: one line on stderr. */
+  /**
+   * Receives slow queries (warn), every query and failure (debug) and connection errors (warn).
+   * Any pino-compatible logger. Default: silent.
+   */
   logger?: Logger;
+  /** Queries at least this slow are logged at warn level. Default `DATABASE_SLOW_QUERY_MS` (500). */
+  slowQueryMs?: number;
+  /** Include parameter values in query log entries. Default `DATABASE_LOG_PARAMETERS` (false). */
+  logParameters?: boolean;
 }
 
 /** What `createDatabase()` returns. */
@@ -36,6 +45,30 @@ export interface Database {
    * connections that were still in use. Safe to call more than once.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Runs `fn` in a transaction and commits, or rolls back if it throws. On a serialization
+   * failure or deadlock (40001, 40P01) the whole callback runs again, up to `maxAttempts` (3).
+   *
+   * @example
+   * ```ts
+   * await database.transaction(async (trx) => {
+   *   const idea = await businessIdeas.getIdea(trx, ideaId);
+   *   await evaluations.createEvaluation(trx, { businessIdeaId: idea.id, priority: 'high' });
+   * }, { isolationLevel: 'serializable' });
+   * ```
+   */
+  transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `fn` in a transaction whose changes the audit log attributes to `actorId`.
+   *
+   * @example
+   * ```ts
+   * await database.withActor(adminUserId, (trx) => users.softDeleteUser(trx, spammerId));
+   * ```
+   */
+  withActor<T>(actorId: string, fn: (trx: Transaction<DB>) => Promise<T>, options?: Omit<TransactionOptions, 'actorId'>): Promise<T>;
+  /** Query counters since creation: queries, errors, slow queries. */
+  stats(): QueryStats;
 }
 
 /**
@@ -58,7 +91,7 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   const connection = options.config && options.connectionString
     ? parseConnectionUrl(options.connectionString)
     : config.connection;
-  const logger = options.logger ?? stderrLogger;
+  const logger = options.logger ?? silentLogger;
   const poolSettings = { ...config.pool, ...options.pool };
   const pool = createPool(connection, poolSettings, logger);
 
@@ -73,9 +106,10 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   let ended: Promise<void> | undefined;
   const endPool = (): Promise<void> => (ended ??= pool.end());
 
-  // Kysely checks out through this adapter: a failed connect names the server and the cause, and
-  // a client whose session died (pg_terminate_backend, failover) is destroyed on release rather
-  // than handed to the next query: the FATAL error can arrive before the socket closes.
+  // Kysely checks out through this adapter: a failed connect names the server and the cause;
+  // every query error becomes a typed error (src/errors.ts); and a client whose session died
+  // (pg_terminate_backend, failover) is destroyed on release rather than handed to the next
+  // query, because the FATAL error can arrive before the socket closes.
   const target = describeConnection(connection);
   const checkout: PostgresPool = {
     connect: async () => {
@@ -86,19 +120,22 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
       return {
         query: ((...args: Parameters<pg.PoolClient['query']>) => {
           const result = client.query(...args) as unknown;
-          if (result instanceof Promise) {
-            result.catch((error: unknown) => {
-              dead ||= isSessionFatal(error);
-            });
-          }
-          return result;
+          if (!(result instanceof Promise)) return result; // a cursor
+          return result.catch((error: unknown) => {
+            dead ||= isSessionFatal(error);
+            throw mapDatabaseError(error);
+          });
         }) as PostgresPoolClient['query'],
         release: (destroy?: boolean) => client.release(destroy || dead),
       };
     },
     end: endPool,
   };
-  const db = new Kysely<DB>({ dialect: createDialect(checkout), plugins: createPlugins() });
+  const queryLog = createQueryLog(logger, {
+    slowQueryMs: options.slowQueryMs ?? config.queryLog.slowQueryMs,
+    logParameters: options.logParameters ?? config.queryLog.logParameters,
+  });
+  const db = new Kysely<DB>({ dialect: createDialect(checkout), plugins: createPlugins(), log: queryLog.log });
 
   let closing: Promise<void> | undefined;
   const close = ({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> => {
@@ -121,5 +158,12 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     return closing;
   };
 
-  return { db, pool, close };
+  return {
+    db,
+    pool,
+    close,
+    transaction: (fn, transactionOptions) => runTransaction(db, fn, transactionOptions),
+    withActor: (actorId, fn, transactionOptions) => runTransaction(db, fn, { ...transactionOptions, actorId }),
+    stats: queryLog.stats,
+  };
 }

@@ -138,9 +138,10 @@ describe('createDatabase pool', () => {
         expect(rows).toHaveLength(2);
       });
       expect(await terminate(app)).toBe(2);
-      expect(await query).toMatchObject({ code: '57P01' });
+      expect(await query).toBeInstanceOf(ConnectionError);
+      expect(await query).toMatchObject({ cause: { code: '57P01' } });
       // Kysely's rollback on the dead connection fails too, and its error is the one reported.
-      expect(await transaction).toBeInstanceOf(Error);
+      expect(await transaction).toBeInstanceOf(ConnectionError);
       expect(logger.warn).toHaveBeenCalledWith(expect.objectContaining({ err: expect.any(Error) }), expect.stringContaining('in use'));
       const { rows } = await sql<{ one: number }>`select 1 as one`.execute(database.db);
       expect(rows).toEqual([{ one: 1 }]);
@@ -152,9 +153,11 @@ describe('createDatabase pool', () => {
   it('enforces statement_timeout', async () => {
     const database = open({ statementTimeoutMs: 100 });
     try {
-      await expect(sql`select pg_sleep(30)`.execute(database.db)).rejects.toMatchObject({
-        code: '57014',
-        message: expect.stringContaining('statement timeout'),
+      const error = await sql`select pg_sleep(30)`.execute(database.db).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(error).toMatchObject({
+        message: 'the statement ran longer than statement_timeout',
+        cause: { code: '57014' },
       });
       // The connection is still usable afterwards.
       expect((await sql<{ one: number }>`select 1 as one`.execute(database.db)).rows).toEqual([{ one: 1 }]);

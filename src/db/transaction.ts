@@ -1,0 +1,55 @@
+/**
+ * Transactions with bounded retries on serialization failures and deadlocks, and the per-transaction
+ * actor setting that the audit triggers read.
+ */
+import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
+import { SerializationError, ValidationError } from '../errors.js';
+import type { DB } from './schema.generated.js';
+
+/** The transaction-local setting that the audit triggers read as the actor. */
+export const ACTOR_SETTING = 'app.actor_id';
+
+/** Options for `database.transaction()`. */
+export interface TransactionOptions {
+  /** Default: the server's (`read committed`). */
+  isolationLevel?: IsolationLevel;
+  /** Attempts in all, including the first, on 40001/40P01. Default 3; 1 disables retries. */
+  maxAttempts?: number;
+  /** Recorded as the actor of every change the transaction makes (see `withActor`). */
+  actorId?: string;
+}
+
+/**
+ * Runs `fn` in a transaction; when the transaction fails with a serialization failure or a
+ * deadlock, runs the whole callback again (up to `maxAttempts`, with jittered backoff). Any other
+ * error rolls back and is thrown at once. `fn` may therefore run more than once: keep side
+ * effects outside the database out of it.
+ */
+export async function runTransaction<T>(
+  db: Kysely<DB>,
+  fn: (trx: Transaction<DB>) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
+    throw new ValidationError([{ path: 'maxAttempts', message: 'must be a whole number from 1 to 20' }], { subject: 'transaction' });
+  }
+  if (options.actorId !== undefined && (typeof options.actorId !== 'string' || options.actorId.trim() === '' || options.actorId.length > 200)) {
+    throw new ValidationError([{ path: 'actorId', message: 'must be a non-empty string of at most 200 characters' }], { subject: 'transaction' });
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      let builder = db.transaction();
+      if (options.isolationLevel) builder = builder.setIsolationLevel(options.isolationLevel);
+      return await builder.execute(async (trx) => {
+        if (options.actorId !== undefined) await sql`select set_config(${ACTOR_SETTING}, ${options.actorId}, true)`.execute(trx);
+        return fn(trx);
+      });
+    } catch (error) {
+      if (!(error instanceof SerializationError) || attempt >= maxAttempts) throw error;
+      // 10-20 ms, 20-40 ms, ...: enough for the winner to commit, short enough to stay interactive.
+      const base = 10 * 2 ** (attempt - 1);
+      await new Promise((resolve) => setTimeout(resolve, base + Math.random() * base));
+    }
+  }
+}
