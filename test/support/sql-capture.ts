@@ -1,0 +1,45 @@
+/**
+ * Compiles repository functions without a database: a Kysely over DummyDriver (every query
+ * returns no rows) with the library's plugins, recording the SQL each call sends. The unit tests
+ * write these into committed `.sql` snapshot files so a query change shows up in review as SQL.
+ */
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely';
+import { createPlugins } from '../../kysely.config.js';
+import type { DB } from '../../src/db/schema.generated.js';
+
+export interface Capture {
+  db: Kysely<DB>;
+  /** Runs `fn` and returns the SQL it sent (errors from empty results are ignored). */
+  sqlOf(fn: (db: Kysely<DB>) => Promise<unknown>): Promise<string>;
+}
+
+export function captureSql(): Capture {
+  const queries: CompiledQuery[] = [];
+  const db = new Kysely<DB>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (k) => new PostgresIntrospector(k),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+    plugins: createPlugins(),
+    log: (event) => {
+      queries.push(event.query);
+    },
+  });
+  return {
+    db,
+    async sqlOf(fn) {
+      queries.length = 0;
+      await fn(db).catch(() => undefined);
+      return queries.map((q) => `${q.sql};`).join('\n');
+    },
+  };
+}
+
+/** Renders named entries as one reviewable .sql document. */
+export function sqlDocument(entries: Record<string, string>): string {
+  return Object.entries(entries)
+    .map(([name, text]) => `-- ${name}\n${text || '-- (no query: rejected before the database)'}\n`)
+    .join('\n');
+}
