@@ -166,6 +166,11 @@ async function stopInstance(instance: InstanceType<EmbeddedPostgresClass>): Prom
   await instance.stop();
 }
 
+/** The major version of the embedded PostgreSQL binaries, e.g. `18`. */
+export async function embeddedPostgresMajor(): Promise<string> {
+  return postgresMajor((await loadBinaries()).postgres);
+}
+
 /** The admin settings for a cluster on 127.0.0.1; the password is non-enumerable, like `loadConfig()`'s. */
 function connectionSettings(port: number, password: string): ConnectionSettings {
   const settings: ConnectionSettings = { host: '127.0.0.1', port, user: SUPERUSER, database: 'postgres' };
