@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ValidationError } from '../../src/errors.js';
+import { cursor, decodeCursor, encodeCursor, toPage } from '../../src/repositories/pagination.js';
+import { parseInput } from '../../src/validation/common.js';
+
+const key = { createdAt: '2026-11-25T09:00:00.123456Z', id: '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11' };
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+describe('keyset cursors', () => {
+  it('round-trips a key, keeping microseconds', () => {
+    const encoded = encodeCursor(key);
+    expect(encoded).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeCursor(encoded)).toEqual(key);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not base64url', 'abc$def'],
+    ['not JSON', Buffer.from('nope').toString('base64url')],
+    ['an array', b64([key.createdAt, key.id])],
+    ['milliseconds only', b64({ t: '2026-11-25T09:00:00.123Z', i: key.id })],
+    ['an impossible date', b64({ t: '2026-13-45T09:00:00.123456Z', i: key.id })],
+    ['an SQL fragment as id', b64({ t: key.createdAt, i: "x' OR 1=1 --" })],
+    ['a number as time', b64({ t: 1, i: key.id })],
+    ['an extra field', b64({ t: key.createdAt, i: key.id, limit: 1e9 })],
+    ['too long', 'A'.repeat(500)],
+  ])('rejects a cursor that is %s, naming cursor', (_what, value) => {
+    const error = (() => {
+      try {
+        decodeCursor(value);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual([{ path: 'cursor', message: 'is not a valid cursor' }]);
+  });
+
+  it('the zod field reports a bad cursor under its path, with the other issues', () => {
+    const schema = z.object({ cursor: cursor.optional(), limit: z.number().max(100) });
+    expect(parseInput(schema, { cursor: encodeCursor(key), limit: 5 }, 'list')).toEqual({ cursor: key, limit: 5 });
+    try {
+      parseInput(schema, { cursor: 'garbage!', limit: 1000 }, 'list');
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ValidationError).issues.map((i) => i.path).sort()).toEqual(['cursor', 'limit']);
+    }
+  });
+
+  it('toPage trims the look-ahead row, strips the key column and points the cursor at the last item', () => {
+    const rows = [1, 2, 3].map((n) => ({ id: `0000000${n}-0000-4000-8000-000000000000`, name: `r${n}`, cursorCreatedAt: `2026-11-25T09:00:0${n}.000001Z` }));
+    const page = toPage(rows, 2);
+    expect(page.items).toEqual([
+      { id: rows[0]!.id, name: 'r1' },
+      { id: rows[1]!.id, name: 'r2' },
+    ]);
+    expect(decodeCursor(page.nextCursor!)).toEqual({ createdAt: rows[1]!.cursorCreatedAt, id: rows[1]!.id });
+    expect(toPage(rows, 3).nextCursor).toBeNull();
+    expect(toPage([], 3)).toEqual({ items: [], nextCursor: null });
+  });
+});
