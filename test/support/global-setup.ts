@@ -61,9 +61,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('dlAdminUrl', toConnectionUrl(server.admin));
   project.provide('dlTemplate', template);
   project.provide('dlRunId', runId);
-  if (process.env.DL_TEST_QUIET !== '1') {
-    console.error(`[test db] ${server.description}; template ${template} migrated in ${Date.now() - started} ms`);
-  }
+  console.error(`[test db] ${server.description}; template ${template} migrated in ${Date.now() - started} ms`);
   return teardown;
 }
 
