@@ -46,6 +46,7 @@ export const codegen = {
     AgentInputData: './json-types.js#AgentInputData',
     AgentOutputData: './json-types.js#AgentOutputData',
     AgentInsights: './json-types.js#AgentInsights',
+    AuditRowData: './json-types.js#JsonObject',
   },
   overrides: {
     columns: {
@@ -53,6 +54,9 @@ export const codegen = {
       'agent_results.input_data': 'ColumnType<AgentInputData, string | undefined, string>',
       'agent_results.output_data': 'ColumnType<AgentOutputData | null, string | null, string | null>',
       'agent_results.insights': 'ColumnType<AgentInsights | null, string | null, string | null>',
+      // Written only by the audit triggers (to_jsonb of a row): read-only here.
+      'audit_log.old_row': 'ColumnType<AuditRowData | null, never, never>',
+      'audit_log.new_row': 'ColumnType<AuditRowData | null, never, never>',
     },
   },
 } as const satisfies CodegenConfig;

@@ -3,10 +3,12 @@
  * Please do not edit it manually.
  */
 
-import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from "./json-types.js";
+import type { AgentInputData, AgentInsights, AgentOutputData, JsonObject as AuditRowData, EvaluationResults } from "./json-types.js";
 import type { ColumnType } from "kysely";
 
 export type AgentResultStatus = "completed" | "failed" | "pending" | "running";
+
+export type AuditOperation = "delete" | "insert" | "update";
 
 export type EvaluationPriority = "high" | "low" | "normal";
 
@@ -51,6 +53,36 @@ export interface AgentResults {
   updatedAt: Generated<Timestamp>;
 }
 
+export interface AuditLog {
+  /**
+   * current_setting('app.actor_id') of the changing transaction; NULL when none was set.
+   */
+  actor: string | null;
+  /**
+   * The changing transaction's start time (now()).
+   */
+  changedAt: Generated<Timestamp>;
+  id: Generated<number>;
+  /**
+   * The row after the change (snake_case keys), without password_hash; NULL for deletes.
+   */
+  newRow: ColumnType<AuditRowData | null, never, never>;
+  /**
+   * The row before the change (snake_case keys), without password_hash; NULL for inserts.
+   */
+  oldRow: ColumnType<AuditRowData | null, never, never>;
+  operation: AuditOperation;
+  rowId: string;
+  /**
+   * The SQL name of the changed table (users, business_ideas, evaluations, agent_results).
+   */
+  tableName: string;
+  /**
+   * txid_current() of the changing transaction: groups the changes one transaction made.
+   */
+  txid: Generated<number>;
+}
+
 export interface BusinessIdeas {
   createdAt: Generated<Timestamp>;
   /**
@@ -71,6 +103,10 @@ export interface BusinessIdeas {
 export interface Evaluations {
   businessIdeaId: string;
   /**
+   * The worker that claimed the run (set while analyzing, kept afterwards as a record; NULL while pending).
+   */
+  claimedBy: string | null;
+  /**
    * When the run ended, successfully or not; NULL while pending or analyzing.
    */
   completedAt: Timestamp | null;
@@ -80,6 +116,10 @@ export interface Evaluations {
    */
   errorMessage: string | null;
   id: Generated<string>;
+  /**
+   * Until when the claim holds; set exactly while analyzing. An expired lease may be claimed again.
+   */
+  leaseExpiresAt: Timestamp | null;
   priority: Generated<EvaluationPriority>;
   /**
    * The aggregate of the agent results (JSON object, see EvaluationResults); NULL until completed.
@@ -111,6 +151,7 @@ export interface Users {
 
 export interface DB {
   agentResults: AgentResults;
+  auditLog: AuditLog;
   businessIdeas: BusinessIdeas;
   evaluations: Evaluations;
   users: Users;
