@@ -1,0 +1,64 @@
+/**
+ * listAuditEntries: one row's history, oldest first, paged by audit id, validated before any query.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
+import { listAuditEntries } from '../../src/repositories/audit-log.js';
+import { createTestIdea, createTestUser } from '../support/factories.js';
+import { useTestDatabase } from '../support/database.js';
+
+const t = useTestDatabase();
+
+describe('listAuditEntries', () => {
+  it("returns one row's changes in the order they were made, with actor and rows", async () => {
+    const user = await createTestUser(t.db);
+    const idea = await createTestIdea(t.db, user.id);
+    await createTestIdea(t.db, user.id); // another row of the same table: not in this history
+    await t.database.withActor('reviewer-1', (trx) =>
+      trx.updateTable('businessIdeas').set({ status: 'submitted' }).where('id', '=', idea.id).execute(),
+    );
+    await t.db.deleteFrom('businessIdeas').where('id', '=', idea.id).execute();
+
+    const entries = await listAuditEntries(t.db, { tableName: 'business_ideas', rowId: idea.id });
+    expect(entries.map((e) => [e.operation, e.actor, e.oldRow?.status ?? null, e.newRow?.status ?? null])).toEqual([
+      ['insert', null, null, 'draft'],
+      ['update', 'reviewer-1', 'draft', 'submitted'],
+      ['delete', null, 'submitted', null],
+    ]);
+    expect(entries.every((e) => e.rowId === idea.id && e.tableName === 'business_ideas')).toBe(true);
+    expect(entries[0]?.changedAt).toBeInstanceOf(Date);
+    expect(typeof entries[0]?.id).toBe('number');
+  });
+
+  it('pages with limit and afterId', async () => {
+    const user = await createTestUser(t.db);
+    for (const name of ['Name One', 'Name Two', 'Name Three', 'Name Four']) {
+      await t.db.updateTable('users').set({ name }).where('id', '=', user.id).execute();
+    }
+    const first = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2 });
+    const second = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, afterId: first.at(-1)!.id });
+    const third = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, afterId: second.at(-1)!.id });
+    expect([...first, ...second, ...third].map((e) => e.newRow?.name)).toEqual([user.name, 'Name One', 'Name Two', 'Name Three', 'Name Four']);
+    expect(third).toHaveLength(1);
+  });
+
+  it('returns an empty list for a row with no history', async () => {
+    expect(await listAuditEntries(t.db, { tableName: 'evaluations', rowId: randomUUID() })).toEqual([]);
+  });
+
+  it('rejects every invalid field at once, before any query', async () => {
+    const before = t.database.stats().queries;
+    const error = await listAuditEntries(t.database.db, {
+      tableName: 'audit_log' as 'users',
+      rowId: "1' or '1'='1",
+      afterId: -1,
+      limit: 1001,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((i) => i.path).sort()).toEqual(['afterId', 'limit', 'rowId', 'tableName']);
+    expect((error as ValidationError).message).not.toContain("or '1'='1");
+    await expect(listAuditEntries(t.db, { tableName: 'users', rowId: randomUUID(), extra: 1 } as never)).rejects.toThrow(ValidationError);
+    expect(t.database.stats().queries).toBe(before);
+  });
+});
