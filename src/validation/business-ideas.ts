@@ -1,0 +1,84 @@
+/**
+ * Input schemas for the business ideas repository. Lengths mirror the CHECK constraints on
+ * `business_ideas` (migrations/20261124120100_add_indexes_and_constraints.sql): the minimum counts
+ * text without surrounding spaces, the maximum counts everything, both in code points.
+ */
+import { z } from 'zod';
+import type { IdeaStatus } from '../db/schema.generated.js';
+import { cursor } from '../repositories/pagination.js';
+import { id, limit } from './common.js';
+import { boundedText, charLength } from './text.js';
+
+/** Every idea status, in the enum's order (draft -> submitted -> evaluating -> completed, archived). */
+export const IDEA_STATUSES = ['draft', 'submitted', 'evaluating', 'completed', 'archived'] as const satisfies readonly IdeaStatus[];
+// Fails to compile when the idea_status enum gains a label this list lacks.
+const _everyStatus: Record<IdeaStatus, true> = { draft: true, submitted: true, evaluating: true, completed: true, archived: true };
+void _everyStatus;
+
+export const ideaStatus = z.enum(IDEA_STATUSES, { error: `must be one of ${IDEA_STATUSES.join(', ')}` });
+
+/** business_ideas_title_length_check: 3 to 200 characters. */
+export const title = boundedText(3, 200);
+/** business_ideas_description_length_check: 50 to 5000 characters. */
+export const description = boundedText(50, 5000);
+
+/** `createIdea` input. */
+export const createIdeaSchema = z.strictObject({ title, description });
+
+/** `updateIdeaContent` input: the fields to change, at least one. */
+export const updateIdeaContentSchema = z
+  .strictObject({ title: title.optional(), description: description.optional() })
+  .refine((value) => value.title !== undefined || value.description !== undefined, {
+    error: 'must change at least one of title, description',
+  });
+
+/** A point in time: a `Date` or an ISO 8601 string with a time zone. */
+const instant = z
+  .union([z.date({ error: 'must be a valid Date' }), z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' })])
+  .transform((value) => new Date(value));
+
+/**
+ * Full-text search input, handed to `websearch_to_tsquery('english', ...)`, which never fails on
+ * syntax: quotes make phrases, `or` alternatives, `-word` exclusions; anything else is words.
+ */
+const search = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .superRefine((value, ctx) => {
+    if (value === '') ctx.addIssue({ code: 'custom', message: 'must not be empty (omit it to list without searching)' });
+    if (charLength(value) > 200) ctx.addIssue({ code: 'custom', message: 'must be at most 200 characters' });
+    if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
+  });
+
+/** `listIdeasByUser` options. `createdFrom` is inclusive, `createdTo` exclusive. */
+export const listIdeasSchema = z
+  .strictObject({
+    status: z.union([ideaStatus, z.array(ideaStatus).min(1, { error: 'must list at least one status' })]).optional(),
+    createdFrom: instant.optional(),
+    createdTo: instant.optional(),
+    search: search.optional(),
+    limit,
+    cursor: cursor.optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.createdFrom && value.createdTo && value.createdFrom.getTime() > value.createdTo.getTime()) {
+      ctx.addIssue({ code: 'custom', path: ['createdTo'], message: 'must not be before createdFrom' });
+    }
+  });
+
+/** `setIdeaStatus` options. */
+export const setIdeaStatusSchema = z.strictObject({
+  to: ideaStatus,
+  from: z.array(ideaStatus).min(1, { error: 'must list at least one status' }).optional(),
+});
+
+/** An idea or user id wrapped so that issues are reported under its name. */
+export const ideaIdSchema = z.strictObject({ id });
+export const userIdSchema = z.strictObject({ userId: id });
+
+/** What `createIdea` accepts. */
+export type CreateIdeaInput = z.input<typeof createIdeaSchema>;
+/** What `updateIdeaContent` accepts. */
+export type UpdateIdeaContentInput = z.input<typeof updateIdeaContentSchema>;
+/** What `listIdeasByUser` accepts. */
+export type ListIdeasInput = z.input<typeof listIdeasSchema>;

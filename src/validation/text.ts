@@ -1,0 +1,31 @@
+/**
+ * Text rules that mirror PostgreSQL's: `char_length` counts code points (not UTF-16 units),
+ * `btrim(x)` strips spaces only, and `text` cannot hold the NUL character.
+ */
+import { z } from 'zod';
+
+/** PostgreSQL's `char_length`: code points. */
+export function charLength(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
+/** PostgreSQL's one-argument `btrim`: strips leading and trailing spaces (U+0020) only. */
+export function btrim(value: string): string {
+  return value.replace(/^ +| +$/g, '');
+}
+
+/**
+ * A text column with a CHECK of the form `char_length(btrim(x)) >= min AND char_length(x) <= max`.
+ * NUL is rejected here because PostgreSQL refuses it in text (it would fail with a less clear error).
+ */
+export function boundedText(min: number, max: number) {
+  return z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+    if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
+    if (charLength(btrim(value)) < min) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${min} character${min === 1 ? '' : 's'}, not counting leading and trailing spaces` });
+    }
+    if (charLength(value) > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max} characters` });
+  });
+}
