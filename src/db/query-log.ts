@@ -28,7 +28,9 @@ export function createQueryLog(logger: Logger, settings: QueryLogSettings) {
     if (settings.logParameters) entry.parameters = event.query.parameters;
     if (event.level === 'error') {
       stats.errors++;
-      logger.debug({ ...entry, err: event.error }, 'query failed');
+      // The mapped error's message is value-free, but its cause (the pg error) quotes values in
+      // `message` and `detail`, and loggers such as pino serialise causes: keep it out unless enabled.
+      logger.debug({ ...entry, err: settings.logParameters ? event.error : withoutCause(event.error) }, 'query failed');
     }
     if (durationMs >= settings.slowQueryMs) {
       stats.slowQueries++;
@@ -38,4 +40,18 @@ export function createQueryLog(logger: Logger, settings: QueryLogSettings) {
     }
   };
   return { log, stats: (): QueryStats => ({ ...stats }) };
+}
+
+/** An error as a plain log field without its `cause`: name, message, codes and stack. */
+function withoutCause(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  const sqlState = (error.cause as { code?: unknown } | undefined)?.code;
+  return {
+    type: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof sqlState === 'string' ? { sqlState } : {}),
+    stack: error.stack,
+  };
 }

@@ -34,8 +34,12 @@ export async function runTransaction<T>(
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
     throw new ValidationError([{ path: 'maxAttempts', message: 'must be a whole number from 1 to 20' }], { subject: 'transaction' });
   }
-  if (options.actorId !== undefined && (typeof options.actorId !== 'string' || options.actorId.trim() === '' || options.actorId.length > 200)) {
-    throw new ValidationError([{ path: 'actorId', message: 'must be a non-empty string of at most 200 characters' }], { subject: 'transaction' });
+  const actorId = options.actorId;
+  // PostgreSQL text cannot hold NUL: without this check set_config fails with a QueryError (22021).
+  if (actorId !== undefined && (typeof actorId !== 'string' || actorId.trim() === '' || actorId.length > 200 || actorId.includes('\u0000'))) {
+    throw new ValidationError([{ path: 'actorId', message: 'must be a non-empty string of at most 200 characters, without NUL (\\u0000)' }], {
+      subject: 'transaction',
+    });
   }
   for (let attempt = 1; ; attempt++) {
     try {

@@ -116,9 +116,9 @@ describe('the audit actor', () => {
     expect(await actors(user.id)).toEqual([null, 'retrying-actor']);
   });
 
-  it('rejects an empty, blank or oversized actor id before starting a transaction', async () => {
+  it('rejects an empty, blank, oversized or NUL-holding actor id before starting a transaction', async () => {
     const before = t.database.stats().queries;
-    for (const actorId of ['', '   ', 'x'.repeat(201)]) {
+    for (const actorId of ['', '   ', 'x'.repeat(201), 'admin\u0000-1']) {
       await expect(t.database.withActor(actorId, async () => 'ran')).rejects.toMatchObject({
         constructor: ValidationError,
         issues: [{ path: 'actorId', message: expect.any(String) }],
