@@ -31,6 +31,9 @@ export type { ConfigIssue, ValidationIssue } from './errors.js';
 export { silentLogger, stderrLogger } from './logger.js';
 export type { Logger } from './logger.js';
 
+export { listAuditEntries } from './repositories/audit-log.js';
+export type { AuditEntry, ListAuditEntriesInput } from './repositories/audit-log.js';
+
 export { createMigrator, defaultMigrationsDir } from './migrate/index.js';
 export type { MigrationResult, MigrationStatus, Migrator, MigratorOptions } from './migrate/index.js';
 
