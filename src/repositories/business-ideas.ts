@@ -134,13 +134,12 @@ export async function getIdea(db: Kysely<DB>, id: string): Promise<BusinessIdea>
 export async function listIdeasByUser(db: Kysely<DB>, userId: string, options: ListIdeasInput = {}): Promise<Page<BusinessIdea>> {
   const owner = parseInput(userIdSchema, { userId }, ENTITY).userId;
   const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options, ENTITY);
-  const statuses = status === undefined ? undefined : Array.isArray(status) ? status : [status];
   const rows = await db
     .selectFrom('businessIdeas')
     .select([...IDEA_COLUMNS, cursorKeySelection('businessIdeas.createdAt')])
     .where('businessIdeas.userId', '=', owner)
     .where('businessIdeas.deletedAt', 'is', null)
-    .$if(statuses !== undefined, (qb) => qb.where('businessIdeas.status', 'in', statuses!))
+    .$if(status !== undefined, (qb) => qb.where('businessIdeas.status', 'in', status!))
     .$if(createdFrom !== undefined, (qb) => qb.where('businessIdeas.createdAt', '>=', createdFrom!))
     .$if(createdTo !== undefined, (qb) => qb.where('businessIdeas.createdAt', '<', createdTo!))
     // The same expression as business_ideas_search_idx, so the GIN index can serve it.

@@ -50,20 +50,27 @@ const search = z
     if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
   });
 
+/** One status or a non-empty list of them; a single status is read as a list of one. */
+const statuses = z.preprocess(
+  (value) => (typeof value === 'string' ? [value] : value),
+  z.array(ideaStatus, { error: 'must be a status or a list of statuses' }).min(1, { error: 'must list at least one status' }).max(IDEA_STATUSES.length),
+);
+
 /** `listIdeasByUser` options. `createdFrom` is inclusive, `createdTo` exclusive. */
 export const listIdeasSchema = z
   .strictObject({
-    status: z.union([ideaStatus, z.array(ideaStatus).min(1, { error: 'must list at least one status' })]).optional(),
+    status: statuses.optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     search: search.optional(),
     limit,
     cursor: cursor.optional(),
   })
-  .superRefine((value, ctx) => {
-    if (value.createdFrom && value.createdTo && value.createdFrom.getTime() > value.createdTo.getTime()) {
-      ctx.addIssue({ code: 'custom', path: ['createdTo'], message: 'must not be before createdFrom' });
-    }
+  .refine((value) => !(value.createdFrom && value.createdTo && value.createdFrom.getTime() > value.createdTo.getTime()), {
+    path: ['createdTo'],
+    error: 'must not be before createdFrom',
+    // Checked alongside other fields' issues (zod skips object refinements after any issue by default).
+    when: (payload) => payload.issues.every((issue) => issue.path?.[0] !== 'createdFrom' && issue.path?.[0] !== 'createdTo'),
   });
 
 /** `setIdeaStatus` options. */
@@ -80,5 +87,5 @@ export const userIdSchema = z.strictObject({ userId: id });
 export type CreateIdeaInput = z.input<typeof createIdeaSchema>;
 /** What `updateIdeaContent` accepts. */
 export type UpdateIdeaContentInput = z.input<typeof updateIdeaContentSchema>;
-/** What `listIdeasByUser` accepts. */
-export type ListIdeasInput = z.input<typeof listIdeasSchema>;
+/** What `listIdeasByUser` accepts (`status` spelled out: the preprocess step hides its input type). */
+export type ListIdeasInput = Omit<z.input<typeof listIdeasSchema>, 'status'> & { status?: IdeaStatus | readonly IdeaStatus[] };
