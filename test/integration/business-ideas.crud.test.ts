@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidReferenceError, InvalidTransitionError, NotFoundError, ValidationError } from '../../src/errors.js';
 import * as ideas from '../../src/repositories/business-ideas.js';
 import { useTestDatabase } from '../support/database.js';
+import { createIdeaSchema } from '../../src/validation/business-ideas.js';
 import { createTestIdea, createTestUser, ideaDescription } from '../support/factories.js';
 
 const t = useTestDatabase();
@@ -162,3 +163,26 @@ async function waitForLockWait(): Promise<void> {
   }
   throw new Error('no session started waiting for a lock');
 }
+
+describe('the schemas mirror the CHECK constraints', () => {
+  // The database is the second line: at each boundary, validation and the CHECK must agree.
+  const titles = ['abc', '  ab  ', 'ab', '\tab', 'x'.repeat(200), 'x'.repeat(201), '🚀'.repeat(200), '🚀'.repeat(201), ' '.repeat(198) + 'abc'];
+  const descriptions = [50, 49, 5000, 5001].flatMap((n) => ['d'.repeat(n), `  ${'d'.repeat(n)}  `, '🧪'.repeat(n)]);
+
+  it.each([...titles.map((v) => ['title', v] as const), ...descriptions.map((v) => ['description', v] as const)])('%s %#', async (field, value) => {
+    const user = await createTestUser(t.db);
+    const valid = createIdeaSchema.shape[field].safeParse(value).success;
+    const accepted = await t.db
+      .insertInto('businessIdeas')
+      .values({ userId: user.id, title: 'A fine title', description: DESCRIPTION, [field]: value })
+      .execute()
+      .then(
+        () => true,
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(ValidationError);
+          return false;
+        },
+      );
+    expect(valid).toBe(accepted);
+  });
+});

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors.js';
 import * as users from '../../src/repositories/users.js';
 import { useTestDatabase } from '../support/database.js';
+import { createUserSchema } from '../../src/validation/users.js';
 import { createTestIdea, createTestUser, fakePasswordHash, uniqueEmail } from '../support/factories.js';
 
 const t = useTestDatabase();
@@ -170,5 +171,41 @@ describe('password_hash', () => {
       expect(text).not.toContain('passwordHash');
     }
     expect((await users.getUserCredentials(t.db, created.email)).passwordHash).toBe(hash);
+  });
+});
+
+describe('the schemas mirror the CHECK constraints', () => {
+  // The database is the second line: at each boundary, validation and the CHECK must agree.
+  const domain = '@example.com';
+  const emails = [
+    `${'a'.repeat(254 - domain.length)}${domain}`,
+    `${'a'.repeat(255 - domain.length)}${domain}`,
+    `${'😀'.repeat(254 - domain.length)}${domain}`, // 254 code points, more UTF-16 units
+    `  ${'B'.repeat(240)}${domain}  `,
+    'ÄDA@Bücher.de',
+    'a@b.c',
+    'a@b',
+    'a b@c.de',
+    '@c.de',
+  ];
+  const names = ['A', ' A ', '', '   ', 'x'.repeat(100), 'x'.repeat(101), '😀'.repeat(100), ' '.repeat(100) + 'x'];
+
+  it.each([...emails.map((v) => ['email', v] as const), ...names.map((v) => ['name', v] as const)])('%s %j', async (field, value) => {
+    const parsed = createUserSchema.shape[field].safeParse(value);
+    // What the repository would send: the normalised value when validation passes.
+    const sent = parsed.success ? parsed.data : field === 'email' ? value.trim().toLowerCase() : value;
+    const row = { email: uniqueEmail(), name: 'Mirror Test', passwordHash: fakePasswordHash(), [field]: sent };
+    const accepted = await t.db
+      .insertInto('users')
+      .values(row)
+      .execute()
+      .then(
+        () => true,
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(ValidationError); // a CHECK violation, mapped
+          return false;
+        },
+      );
+    expect(parsed.success).toBe(accepted);
   });
 });
