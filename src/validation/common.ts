@@ -16,9 +16,16 @@ export const jsonValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.string(), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
+// JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX, and a backslash in the data
+// as \\: an escape is the real thing only after an even number of backslashes (the text "\u0000"
+// is fine). jsonb refuses both; text would silently turn a lone surrogate into U+FFFD.
+const jsonEscape = (hex: string) => new RegExp(String.raw`(?:^|[^\\])(?:\\\\)*\\u(?:${hex})`, 'i');
+const NUL_ESCAPE = jsonEscape('0000');
+const LONE_SURROGATE_ESCAPE = jsonEscape('d[89a-f][0-9a-f]{2}');
+
 /**
  * A JSON object of at most `maxBytes` once serialised. PostgreSQL's jsonb refuses the NUL
- * character (\u0000) in strings, so it is rejected here with a clear message instead.
+ * character (\u0000) and lone surrogates in strings, so they are rejected here with a clear message instead.
  */
 export function jsonObject(maxBytes = MAX_JSON_BYTES) {
   return z.record(z.string(), jsonValue).superRefine((value, ctx) => {
@@ -26,7 +33,8 @@ export function jsonObject(maxBytes = MAX_JSON_BYTES) {
     if (Buffer.byteLength(text, 'utf8') > maxBytes) {
       ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes as JSON` });
     }
-    if (text.includes('\\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
+    if (NUL_ESCAPE.test(text)) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
+    if (LONE_SURROGATE_ESCAPE.test(text)) ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (no lone surrogate)' });
   });
 }
 

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { cursor } from '../repositories/pagination.js';
 import { id, limit } from './common.js';
-import { boundedText, charLength } from './text.js';
+import { boundedText, charLength, hasLoneSurrogate } from './text.js';
 
 /** users_email_format_check: at most 254 characters, one @, a dot in the domain, no spaces. */
 const EMAIL_FORMAT = /^[^@\s]+@[^@\s]+\.[^@\s]+$/u;
@@ -19,7 +19,7 @@ export const email = z
   .trim()
   .toLowerCase()
   .superRefine((value, ctx) => {
-    if (value.includes('\u0000') || !EMAIL_FORMAT.test(value)) ctx.addIssue({ code: 'custom', message: 'must be an email address' });
+    if (value.includes('\u0000') || hasLoneSurrogate(value) || !EMAIL_FORMAT.test(value)) ctx.addIssue({ code: 'custom', message: 'must be an email address' });
     if (charLength(value) > 254) ctx.addIssue({ code: 'custom', message: 'must be at most 254 characters' });
   });
 
