@@ -1,0 +1,302 @@
+/**
+ * Agent results: one AI agent's run within an evaluation (pending -> running -> completed, or
+ * failed), its JSONB input, output and insights, and the queries over them.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { AgentResultStatus, AgentResults, DB } from '../db/schema.generated.js';
+import { InvalidTransitionError, NotFoundError } from '../errors.js';
+import {
+  agentResultIdSchema,
+  completeAgentRunSchema,
+  createAgentRunsSchema,
+  evaluationIdSchema,
+  failAgentRunSchema,
+  findByInsightsSchema,
+  findByOutputSchema,
+  type AgentRunSpec,
+  type CompleteAgentRunInput,
+  type FailAgentRunInput,
+  type FindByInsightsInput,
+  type FindByOutputInput,
+} from '../validation/agent-results.js';
+import { parseInput } from '../validation/common.js';
+import { afterCursor, cursorKeySelection, toPage, type Page } from './pagination.js';
+
+/** An agent result row. */
+export type AgentResult = Selectable<AgentResults>;
+export type { AgentRunSpec, CompleteAgentRunInput, FailAgentRunInput, FindByInsightsInput, FindByOutputInput } from '../validation/agent-results.js';
+
+/** Score figures over a set of agent results; the figures are null when none is scored. */
+export interface ScoreStats {
+  /** Agent results counted (scored or not). */
+  runs: number;
+  /** Those with a score. */
+  scored: number;
+  /** Mean score, rounded to two decimals. */
+  average: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** `scoreSummary`'s answer: figures per agent type (ordered by type) and over the whole evaluation. */
+export interface ScoreSummary {
+  evaluationId: string;
+  overall: ScoreStats;
+  byAgentType: (ScoreStats & { agentType: string })[];
+}
+
+/**
+ * Creates the agent runs of an evaluation, all pending, in one multi-row INSERT (all or none).
+ * Each run is an agent type, or `{ agentType, inputData }`; each type at most once per evaluation.
+ * Returns the rows in the order given.
+ *
+ * @throws InvalidReferenceError when the evaluation does not exist.
+ * @throws ConflictError (fields `evaluationId`, `agentType`) when the evaluation already has one of the types.
+ * @example
+ * ```ts
+ * const runs = await createAgentRuns(db, evaluation.id, [
+ *   'market-research',
+ *   { agentType: 'competitive-analysis', inputData: { model: 'gpt-4.1', promptVersion: '3' } },
+ * ]);
+ * ```
+ */
+export async function createAgentRuns(db: Kysely<DB>, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> {
+  const parsed = parseInput(createAgentRunsSchema, { evaluationId, runs }, 'agent runs');
+  const specs = parsed.runs.map((run) => (typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} }));
+  const rows = await db
+    .insertInto('agentResults')
+    .values(specs.map((spec) => ({ evaluationId, agentType: spec.agentType, inputData: JSON.stringify(spec.inputData) })))
+    .returningAll()
+    .execute();
+  // RETURNING order is not promised by SQL; the caller's order is.
+  const byType = new Map(rows.map((row) => [row.agentType, row]));
+  return specs.map((spec) => byType.get(spec.agentType)!);
+}
+
+/**
+ * Reads one agent result.
+ *
+ * @throws NotFoundError when there is no such agent result.
+ * @example
+ * ```ts
+ * const { status, outputData } = await getAgentResult(db, agentResultId);
+ * ```
+ */
+export async function getAgentResult(db: Kysely<DB>, id: string): Promise<AgentResult> {
+  parseInput(agentResultIdSchema, { id }, 'agent result');
+  const row = await db.selectFrom('agentResults').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError('agent result', id);
+  return row;
+}
+
+/**
+ * Lists an evaluation's agent results, ordered by agent type (empty for an unknown evaluation).
+ *
+ * @example
+ * ```ts
+ * const results = await listAgentResults(db, evaluation.id);
+ * const pending = results.filter((r) => r.status === 'pending');
+ * ```
+ */
+export async function listAgentResults(db: Kysely<DB>, evaluationId: string): Promise<AgentResult[]> {
+  parseInput(evaluationIdSchema, { evaluationId }, 'agent results');
+  return db.selectFrom('agentResults').selectAll().where('evaluationId', '=', evaluationId).orderBy('agentType').execute();
+}
+
+/**
+ * Starts a pending run (pending -> running, `startedAt` now).
+ *
+ * @throws NotFoundError when there is no such agent result.
+ * @throws InvalidTransitionError when it is not pending (e.g. another worker started it first).
+ * @example
+ * ```ts
+ * const run = await startAgentRun(db, runId);
+ * ```
+ */
+export async function startAgentRun(db: Kysely<DB>, id: string): Promise<AgentResult> {
+  parseInput(agentResultIdSchema, { id }, 'agent result');
+  const started = await db
+    .updateTable('agentResults')
+    .set({ status: 'running', startedAt: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+  if (!started) throw await transitionError(db, id, 'running', ['pending']);
+  return started;
+}
+
+/**
+ * Completes a running run with its output, and optionally its insights and score (0 to 100, two
+ * decimals): running -> completed, `completedAt` now.
+ *
+ * @throws NotFoundError when there is no such agent result.
+ * @throws InvalidTransitionError when it is not running.
+ * @example
+ * ```ts
+ * await completeAgentRun(db, runId, {
+ *   outputData: { version: 1, summary: 'A growing niche', findings: [{ topic: 'market-size', statement: 'About $1.2B' }] },
+ *   insights: { version: 1, items: [{ kind: 'opportunity', title: 'Underserved rural clinics', impact: 'high' }] },
+ *   score: 78.5,
+ * });
+ * ```
+ */
+export async function completeAgentRun(db: Kysely<DB>, id: string, input: CompleteAgentRunInput): Promise<AgentResult> {
+  const parsed = parseInput(completeAgentRunSchema, withKeys(input, { id }), 'agent result');
+  const completed = await db
+    .updateTable('agentResults')
+    .set({
+      status: 'completed',
+      outputData: JSON.stringify(parsed.outputData),
+      insights: parsed.insights == null ? null : JSON.stringify(parsed.insights),
+      score: parsed.score ?? null,
+      completedAt: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .returningAll()
+    .executeTakeFirst();
+  if (!completed) throw await transitionError(db, id, 'completed', ['running']);
+  return completed;
+}
+
+/**
+ * Fails a pending or running run with `errorMessage` (-> failed, `completedAt` now).
+ *
+ * @throws NotFoundError when there is no such agent result.
+ * @throws InvalidTransitionError when it already ended.
+ * @example
+ * ```ts
+ * await failAgentRun(db, runId, { errorMessage: 'rate limited by the model provider' });
+ * ```
+ */
+export async function failAgentRun(db: Kysely<DB>, id: string, input: FailAgentRunInput): Promise<AgentResult> {
+  const parsed = parseInput(failAgentRunSchema, withKeys(input, { id }), 'agent result');
+  const failed = await db
+    .updateTable('agentResults')
+    .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('status', 'in', ['pending', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+  if (!failed) throw await transitionError(db, id, 'failed', ['pending', 'running']);
+  return failed;
+}
+
+/**
+ * Finds agent results whose insights contain `contains` (`insights @> contains`, served by a GIN
+ * index), newest first, a page at a time; optionally within one evaluation or agent type.
+ *
+ * @example
+ * ```ts
+ * // Every run that reported a high-impact threat.
+ * const page = await findAgentResultsByInsights(db, { contains: { items: [{ kind: 'threat', impact: 'high' }] } });
+ * ```
+ */
+export async function findAgentResultsByInsights(db: Kysely<DB>, input: FindByInsightsInput): Promise<Page<AgentResult>> {
+  const parsed = parseInput(findByInsightsSchema, input, 'agent result search');
+  return findPage(db, sql<boolean>`${sql.ref('agentResults.insights')} @> ${JSON.stringify(parsed.contains)}::jsonb`, parsed);
+}
+
+/**
+ * Finds agent results whose output has `equals` at `path` (`output_data @? '$."a"."b" ? (@ == v)'`,
+ * served by a GIN index), newest first, a page at a time. Arrays along the path are searched
+ * element by element, so `['findings', 'topic']` matches any finding with that topic.
+ *
+ * @example
+ * ```ts
+ * const page = await findAgentResultsByOutput(db, { path: ['findings', 'topic'], equals: 'market-size', agentType: 'market-research' });
+ * ```
+ */
+export async function findAgentResultsByOutput(db: Kysely<DB>, input: FindByOutputInput): Promise<Page<AgentResult>> {
+  const parsed = parseInput(findByOutputSchema, input, 'agent result search');
+  return findPage(db, sql<boolean>`${sql.ref('agentResults.outputData')} @? ${outputPath(parsed.path, parsed.equals)}::jsonpath`, parsed);
+}
+
+/**
+ * Score figures of an evaluation's agent results, computed in SQL: per agent type and overall,
+ * the number of runs and of scored runs, and the average (two decimals), minimum and maximum score.
+ *
+ * @throws NotFoundError when there is no such evaluation.
+ * @example
+ * ```ts
+ * const { overall, byAgentType } = await scoreSummary(db, evaluation.id);
+ * console.log(overall.average, byAgentType.map((s) => `${s.agentType}: ${s.max}`));
+ * ```
+ */
+export async function scoreSummary(db: Kysely<DB>, evaluationId: string): Promise<ScoreSummary> {
+  parseInput(evaluationIdSchema, { evaluationId }, 'score summary');
+  // GROUPING SETS: one row per agent type plus the overall row, which exists even for an
+  // evaluation without agent results; evaluationExists tells that case from an unknown id.
+  const rows = await db
+    .selectFrom('agentResults')
+    .select((eb) => [
+      'agentType',
+      sql<boolean>`grouping(${sql.ref('agentType')}) = 1`.as('isOverall'),
+      eb.fn.countAll<number>().as('runs'),
+      eb.fn.count<number>('score').as('scored'),
+      sql<number | null>`round(avg(${sql.ref('score')}), 2)`.as('average'),
+      eb.fn.min<number | null>('score').as('min'),
+      eb.fn.max<number | null>('score').as('max'),
+      eb.exists(eb.selectFrom('evaluations').select('evaluations.id').where('evaluations.id', '=', evaluationId)).as('evaluationExists'),
+    ])
+    .where('evaluationId', '=', evaluationId)
+    .groupBy(sql`grouping sets ((${sql.ref('agentType')}), ())`)
+    .orderBy(sql`grouping(${sql.ref('agentType')})`)
+    .orderBy('agentType')
+    .execute();
+  const overall = rows.find((row) => row.isOverall);
+  if (!overall?.evaluationExists) throw new NotFoundError('evaluation', evaluationId);
+  const stats = ({ runs, scored, average, min, max }: (typeof rows)[number]): ScoreStats => ({ runs, scored, average, min, max });
+  return {
+    evaluationId,
+    overall: stats(overall),
+    byAgentType: rows.filter((row) => !row.isOverall).map((row) => ({ agentType: row.agentType, ...stats(row) })),
+  };
+}
+
+// -----------------------------------------------------------------------------------------------
+
+/** One page of agent results matching `condition`, newest first. */
+async function findPage(
+  db: Kysely<DB>,
+  condition: ReturnType<typeof sql<boolean>>,
+  filters: { evaluationId?: string | undefined; agentType?: string | undefined; limit: number; cursor?: { createdAt: string; id: string } | undefined },
+): Promise<Page<AgentResult>> {
+  const { evaluationId, agentType, limit, cursor } = filters;
+  const rows = await db
+    .selectFrom('agentResults')
+    .selectAll()
+    .select(cursorKeySelection('agentResults.createdAt'))
+    .where(condition)
+    .$if(evaluationId !== undefined, (qb) => qb.where('evaluationId', '=', evaluationId!))
+    .$if(agentType !== undefined, (qb) => qb.where('agentType', '=', agentType!))
+    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('agentResults.createdAt', 'agentResults.id', cursor!)))
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
+  return toPage(rows, limit);
+}
+
+/**
+ * The jsonpath `$."k1"."k2" ? (@ == value)`. It travels as a bound parameter, never as SQL text;
+ * keys and string values are written as JSON strings, whose escapes jsonpath reads the same way
+ * (validation has ruled out NUL and lone surrogates, which neither accepts).
+ */
+function outputPath(path: readonly string[], equals: string | number | boolean | null): string {
+  return `$${path.map((key) => `.${JSON.stringify(key)}`).join('')} ? (@ == ${JSON.stringify(equals)})`;
+}
+
+/** Merges positional arguments into the options object, so one parse reports every field. */
+function withKeys(input: unknown, keys: Record<string, unknown>): unknown {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, ...keys } : input;
+}
+
+/** Why a conditional update matched nothing: no such row, or a status it cannot move from. */
+async function transitionError(db: Kysely<DB>, id: string, to: AgentResultStatus, from: readonly AgentResultStatus[]): Promise<Error> {
+  const row = await db.selectFrom('agentResults').select('status').where('id', '=', id).executeTakeFirst();
+  if (!row) return new NotFoundError('agent result', id);
+  const reason = from.includes(row.status) ? 'it changed concurrently' : `only from ${from.join(' or ')}`;
+  return new InvalidTransitionError({ entity: 'agent result', id, from: row.status, to, reason });
+}

@@ -1,0 +1,406 @@
+/**
+ * Evaluations: one run of the agents over a business idea, and the work queue that hands runs to
+ * workers.
+ *
+ * The queue: `claimNext` gives a worker the next run and a lease on it (`claimed_by`,
+ * `lease_expires_at`). A worker that dies stops renewing; once the lease has expired, the next
+ * `claimNext` hands the run to another worker. Expired leases are served before pending work:
+ * they are runs that were already handed out once (so they are at least as old as what waits),
+ * and serving them first means a crash cannot leave a run behind an endless stream of new work.
+ * Pending work goes high priority first, then oldest first.
+ *
+ * The idea's status follows its evaluation in the same transaction, along the ideas workflow
+ * (src/repositories/business-ideas.ts): a claim moves a submitted idea to evaluating, a completion
+ * moves an evaluating idea to completed. These updates are conditional and never fail the
+ * evaluation's own transition, so one odd idea cannot jam the queue: an idea archived or
+ * soft-deleted while its run waited keeps its status, and a re-run of a completed idea leaves it
+ * completed.
+ */
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { DB, EvaluationStatus, Evaluations } from '../db/schema.generated.js';
+import { InvalidTransitionError, NotFoundError } from '../errors.js';
+import { parseInput } from '../validation/common.js';
+import {
+  claimNextSchema,
+  completeEvaluationSchema,
+  createEvaluationSchema,
+  evaluationIdSchema,
+  failEvaluationSchema,
+  listEvaluationsByIdeaSchema,
+  listEvaluationsByStatusSchema,
+  releaseLeaseSchema,
+  renewLeaseSchema,
+  type ClaimNextInput,
+  type CompleteEvaluationInput,
+  type CreateEvaluationInput,
+  type FailEvaluationInput,
+  type ListEvaluationsInput,
+  type ReleaseLeaseInput,
+  type RenewLeaseInput,
+} from '../validation/evaluations.js';
+import type { AgentResult } from './agent-results.js';
+import { afterCursor, cursorKeySelection, toPage, type Page } from './pagination.js';
+
+/** An evaluation row. */
+export type Evaluation = Selectable<Evaluations>;
+/** An evaluation with its agent results (ordered by agent type). */
+export type EvaluationWithAgentResults = Evaluation & { agentResults: AgentResult[] };
+export type {
+  ClaimNextInput,
+  CompleteEvaluationInput,
+  CreateEvaluationInput,
+  FailEvaluationInput,
+  ListEvaluationsInput,
+  ReleaseLeaseInput,
+  RenewLeaseInput,
+} from '../validation/evaluations.js';
+
+/** Idea statuses from which an idea may be evaluated (a completed idea may be evaluated again). */
+const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as const;
+
+/**
+ * Queues an evaluation of an idea. The idea must exist, not be soft-deleted, and be submitted,
+ * evaluating or completed (a draft has not been submitted; an archived idea is closed).
+ *
+ * @throws NotFoundError when the idea does not exist or is soft-deleted.
+ * @throws InvalidTransitionError when the idea is a draft or archived.
+ * @example
+ * ```ts
+ * const evaluation = await createEvaluation(db, idea.id, { priority: 'high' });
+ * ```
+ */
+export async function createEvaluation(db: Kysely<DB>, businessIdeaId: string, input: CreateEvaluationInput = {}): Promise<Evaluation> {
+  const { priority } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
+  // One statement: the idea's checks and the insert cannot be separated by another change.
+  const created = await db
+    .insertInto('evaluations')
+    .columns(['businessIdeaId', 'priority'])
+    .expression((eb) =>
+      eb
+        .selectFrom('businessIdeas')
+        .select(['businessIdeas.id', sql<string>`cast(${priority} as evaluation_priority)`.as('priority')])
+        .where('businessIdeas.id', '=', businessIdeaId)
+        .where('businessIdeas.deletedAt', 'is', null)
+        .where('businessIdeas.status', 'in', EVALUABLE_IDEA_STATUSES),
+    )
+    .returningAll()
+    .executeTakeFirst();
+  if (created) return created;
+  const idea = await db.selectFrom('businessIdeas').select(['status', 'deletedAt']).where('id', '=', businessIdeaId).executeTakeFirst();
+  if (!idea || idea.deletedAt !== null) throw new NotFoundError('business idea', businessIdeaId);
+  throw new InvalidTransitionError({
+    entity: 'business idea',
+    id: businessIdeaId,
+    from: idea.status,
+    to: 'evaluating',
+    reason: 'only submitted, evaluating or completed ideas can be evaluated',
+  });
+}
+
+/**
+ * Reads an evaluation with its agent results (two queries; the results ordered by agent type).
+ *
+ * @throws NotFoundError when there is no such evaluation.
+ * @example
+ * ```ts
+ * const { status, results, agentResults } = await getEvaluation(db, evaluationId);
+ * ```
+ */
+export async function getEvaluation(db: Kysely<DB>, id: string): Promise<EvaluationWithAgentResults> {
+  parseInput(evaluationIdSchema, { id }, 'evaluation');
+  const evaluation = await db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!evaluation) throw new NotFoundError('evaluation', id);
+  const agentResults = await db.selectFrom('agentResults').selectAll().where('evaluationId', '=', id).orderBy('agentType').execute();
+  return { ...evaluation, agentResults };
+}
+
+/**
+ * Lists an idea's evaluations, newest first, a page at a time (keyset pagination: pass the
+ * previous page's `nextCursor`).
+ *
+ * @example
+ * ```ts
+ * const first = await listEvaluationsByIdea(db, ideaId, { limit: 10 });
+ * const second = first.nextCursor ? await listEvaluationsByIdea(db, ideaId, { cursor: first.nextCursor }) : undefined;
+ * ```
+ */
+export async function listEvaluationsByIdea(db: Kysely<DB>, businessIdeaId: string, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
+  const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
+  const rows = await db
+    .selectFrom('evaluations')
+    .selectAll()
+    .select(cursorKeySelection('evaluations.createdAt'))
+    .where('businessIdeaId', '=', businessIdeaId)
+    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('evaluations.createdAt', 'evaluations.id', cursor!)))
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
+  return toPage(rows, limit);
+}
+
+/**
+ * Lists evaluations in one status, newest first, a page at a time.
+ *
+ * @example
+ * ```ts
+ * const { items, nextCursor } = await listEvaluationsByStatus(db, 'failed', { limit: 50 });
+ * ```
+ */
+export async function listEvaluationsByStatus(db: Kysely<DB>, status: EvaluationStatus, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
+  const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
+  const { limit, cursor } = parsed;
+  const rows = await db
+    .selectFrom('evaluations')
+    .selectAll()
+    .select(cursorKeySelection('evaluations.createdAt'))
+    .where('status', '=', parsed.status)
+    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('evaluations.createdAt', 'evaluations.id', cursor!)))
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
+  return toPage(rows, limit);
+}
+
+/**
+ * Hands the next evaluation to `workerId`, or returns null when there is none. The next one is
+ * the run whose lease expired longest ago, else the oldest pending run of the highest priority.
+ * It becomes analyzing with `startedAt` now, `claimedBy` the worker and a lease of
+ * `leaseSeconds` (default 300); its idea, if submitted, becomes evaluating, in the same transaction (given a
+ * `Transaction`, it runs in it; given a `Kysely`, it opens one).
+ *
+ * Concurrent callers never get the same run: the candidate is locked with `SKIP LOCKED`, so each
+ * caller takes the first run nobody else is taking, without waiting.
+ *
+ * @example
+ * ```ts
+ * const evaluation = await claimNext(db, `worker-${process.pid}`, { leaseSeconds: 120 });
+ * if (evaluation) await runAgents(evaluation); // renewLease() while working, then completeEvaluation()
+ * ```
+ */
+export async function claimNext(db: Kysely<DB>, workerId: string, input: ClaimNextInput = {}): Promise<Evaluation | null> {
+  const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
+  return inTransaction(db, async (trx) => {
+    const claimed = await trx
+      .updateTable('evaluations')
+      .set({
+        status: 'analyzing',
+        startedAt: sql<Date>`now()`,
+        claimedBy: parsed.workerId,
+        leaseExpiresAt: leaseUntil(parsed.leaseSeconds),
+      })
+      // One statement. COALESCE evaluates the pending lookup only when no expired lease was found.
+      // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
+      // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
+      .where('id', '=', (eb) =>
+        eb.fn.coalesce(
+          eb
+            .selectFrom('evaluations')
+            .select('id')
+            .where('status', '=', 'analyzing')
+            .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
+            .orderBy('leaseExpiresAt')
+            .orderBy('id')
+            .limit(1)
+            .forNoKeyUpdate()
+            .skipLocked(),
+          eb
+            .selectFrom('evaluations')
+            .select('id')
+            .where('status', '=', 'pending')
+            .orderBy('priority', 'desc')
+            .orderBy('createdAt')
+            .orderBy('id')
+            .limit(1)
+            .forNoKeyUpdate()
+            .skipLocked(),
+        ),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (!claimed) return null;
+    await trx
+      .updateTable('businessIdeas')
+      .set({ status: 'evaluating' })
+      .where('id', '=', claimed.businessIdeaId)
+      .where('status', '=', 'submitted')
+      .where('deletedAt', 'is', null)
+      .execute();
+    return claimed;
+  });
+}
+
+/**
+ * Extends the lease of a run `workerId` holds to `leaseSeconds` (default 300) from now. A lease
+ * that expired but was not claimed again is still the worker's to renew.
+ *
+ * @throws NotFoundError when there is no such evaluation.
+ * @throws InvalidTransitionError when the run is not analyzing or another worker holds it.
+ * @example
+ * ```ts
+ * setInterval(() => renewLease(db, evaluation.id, { workerId, leaseSeconds: 120 }), 60_000);
+ * ```
+ */
+export async function renewLease(db: Kysely<DB>, id: string, input: RenewLeaseInput): Promise<Evaluation> {
+  const parsed = parseInput(renewLeaseSchema, withKeys(input, { id }), 'evaluation lease');
+  const renewed = await db
+    .updateTable('evaluations')
+    .set({ leaseExpiresAt: leaseUntil(parsed.leaseSeconds) })
+    .where('id', '=', id)
+    .where('status', '=', 'analyzing')
+    .where('claimedBy', '=', parsed.workerId)
+    .returningAll()
+    .executeTakeFirst();
+  if (!renewed) throw await transitionError(db, id, 'analyzing', ['analyzing'], parsed.workerId);
+  return renewed;
+}
+
+/**
+ * Gives a run back to the queue: analyzing -> pending, without a holder or a start time. Only the
+ * worker holding it may. The idea keeps its status (the run is still wanted).
+ *
+ * @throws NotFoundError when there is no such evaluation.
+ * @throws InvalidTransitionError when the run is not analyzing or another worker holds it.
+ * @example
+ * ```ts
+ * process.on('SIGTERM', () => releaseLease(db, evaluation.id, { workerId }));
+ * ```
+ */
+export async function releaseLease(db: Kysely<DB>, id: string, input: ReleaseLeaseInput): Promise<Evaluation> {
+  const parsed = parseInput(releaseLeaseSchema, withKeys(input, { id }), 'evaluation lease');
+  const released = await db
+    .updateTable('evaluations')
+    .set({ status: 'pending', startedAt: null, claimedBy: null, leaseExpiresAt: null })
+    .where('id', '=', id)
+    .where('status', '=', 'analyzing')
+    .where('claimedBy', '=', parsed.workerId)
+    .returningAll()
+    .executeTakeFirst();
+  if (!released) throw await transitionError(db, id, 'pending', ['analyzing'], parsed.workerId);
+  return released;
+}
+
+/**
+ * Completes an analyzing run with the aggregated `results` (analyzing -> completed, `completedAt`
+ * now, lease cleared) and moves its idea from evaluating to completed, in one transaction. With
+ * `workerId`, only the worker holding the run may complete it.
+ *
+ * @throws NotFoundError when there is no such evaluation.
+ * @throws InvalidTransitionError when the run is not analyzing, or `workerId` does not hold it.
+ * @example
+ * ```ts
+ * await completeEvaluation(db, evaluation.id, { workerId, results: { version: 1, overallScore: 72.5, ... } });
+ * ```
+ */
+export async function completeEvaluation(db: Kysely<DB>, id: string, input: CompleteEvaluationInput): Promise<Evaluation> {
+  const parsed = parseInput(completeEvaluationSchema, withKeys(input, { id }), 'evaluation');
+  return inTransaction(db, async (trx) => {
+    const completed = await trx
+      .updateTable('evaluations')
+      .set({ status: 'completed', results: JSON.stringify(parsed.results), completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+      .where('id', '=', id)
+      .where('status', '=', 'analyzing')
+      .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
+      .returningAll()
+      .executeTakeFirst();
+    if (!completed) throw await transitionError(trx, id, 'completed', ['analyzing'], parsed.workerId);
+    await trx
+      .updateTable('businessIdeas')
+      .set({ status: 'completed' })
+      .where('id', '=', completed.businessIdeaId)
+      .where('status', '=', 'evaluating')
+      .where('deletedAt', 'is', null)
+      .execute();
+    return completed;
+  });
+}
+
+/**
+ * Fails a pending or analyzing run with `errorMessage` (-> failed, `completedAt` now, lease
+ * cleared). With `workerId`, only the worker holding the (analyzing) run may. The idea keeps its
+ * status: `retryEvaluation` queues the run again.
+ *
+ * @throws NotFoundError when there is no such evaluation.
+ * @throws InvalidTransitionError when the run already ended, or `workerId` does not hold it.
+ * @example
+ * ```ts
+ * await failEvaluation(db, evaluation.id, { workerId, errorMessage: 'market-research agent timed out' });
+ * ```
+ */
+export async function failEvaluation(db: Kysely<DB>, id: string, input: FailEvaluationInput): Promise<Evaluation> {
+  const parsed = parseInput(failEvaluationSchema, withKeys(input, { id }), 'evaluation');
+  const from: EvaluationStatus[] = parsed.workerId === undefined ? ['pending', 'analyzing'] : ['analyzing'];
+  const failed = await db
+    .updateTable('evaluations')
+    .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+    .where('id', '=', id)
+    .where('status', 'in', from)
+    .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
+    .returningAll()
+    .executeTakeFirst();
+  if (!failed) throw await transitionError(db, id, 'failed', from, parsed.workerId);
+  return failed;
+}
+
+/**
+ * Queues a failed run again (failed -> pending). The last error message is kept until the run
+ * completes or fails again.
+ *
+ * @throws NotFoundError when there is no such evaluation.
+ * @throws InvalidTransitionError when the run is not failed.
+ * @example
+ * ```ts
+ * for (const evaluation of (await listEvaluationsByStatus(db, 'failed')).items) await retryEvaluation(db, evaluation.id);
+ * ```
+ */
+export async function retryEvaluation(db: Kysely<DB>, id: string): Promise<Evaluation> {
+  parseInput(evaluationIdSchema, { id }, 'evaluation');
+  const queued = await db
+    .updateTable('evaluations')
+    .set({ status: 'pending', startedAt: null, completedAt: null, claimedBy: null, leaseExpiresAt: null })
+    .where('id', '=', id)
+    .where('status', '=', 'failed')
+    .returningAll()
+    .executeTakeFirst();
+  if (!queued) throw await transitionError(db, id, 'pending', ['failed']);
+  return queued;
+}
+
+// -----------------------------------------------------------------------------------------------
+
+/** Runs `fn` in `db` when it is a transaction already, else in a new one. */
+function inTransaction<T>(db: Kysely<DB>, fn: (trx: Transaction<DB> | Kysely<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
+/**
+ * `leaseSeconds` from now. Leases count from the statement, not the transaction's start
+ * (`now()`), so a claim made late in a long transaction still gets its whole lease.
+ */
+function leaseUntil(leaseSeconds: number) {
+  return sql<Date>`statement_timestamp() + make_interval(secs => ${leaseSeconds})`;
+}
+
+/** Merges positional arguments into the options object, so one parse reports every field. */
+function withKeys(input: unknown, keys: Record<string, unknown>): unknown {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, ...keys } : input;
+}
+
+/** Why a conditional update matched nothing: no such row, a status it cannot move from, or another holder. */
+async function transitionError(
+  db: Kysely<DB>,
+  id: string,
+  to: EvaluationStatus,
+  from: readonly EvaluationStatus[],
+  workerId?: string,
+): Promise<Error> {
+  const row = await db.selectFrom('evaluations').select(['status', 'claimedBy']).where('id', '=', id).executeTakeFirst();
+  if (!row) return new NotFoundError('evaluation', id);
+  const reason = !from.includes(row.status)
+    ? `only from ${from.join(' or ')}`
+    : workerId !== undefined && row.claimedBy !== workerId
+      ? 'another worker holds it'
+      : 'it changed concurrently';
+  return new InvalidTransitionError({ entity: 'evaluation', id, from: row.status, to, reason });
+}

@@ -1,0 +1,123 @@
+/**
+ * Input schemas for the agent results repository. They mirror the CHECK constraints on
+ * `agent_results` (migrations/20261124120100_add_indexes_and_constraints.sql): the agent type's
+ * format, the score's range, JSON objects for the payloads.
+ */
+import { z } from 'zod';
+import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, JsonPrimitive, KnownAgentType } from '../db/json-types.js';
+import { cursor } from '../repositories/pagination.js';
+import { id, jsonObject, limit } from './common.js';
+import { errorMessage, typedJson } from './evaluations.js';
+import { charLength } from './text.js';
+
+/**
+ * The agents the platform runs today. Not exhaustive: any lowercase kebab-case name is a valid
+ * agent type, so a new agent needs neither a migration nor a release of this library.
+ */
+export const KNOWN_AGENT_TYPES = ['market-research', 'competitive-analysis', 'customer-research'] as const satisfies readonly KnownAgentType[];
+
+/** agent_results_agent_type_format_check: lowercase kebab-case, at most 64 characters. */
+const AGENT_TYPE_FORMAT = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** An agent type; typed `AgentType` so editors offer the known ones. */
+export const agentType = z
+  .string({ error: 'must be a string' })
+  .refine((value) => value.length <= 64 && AGENT_TYPE_FORMAT.test(value), {
+    error: 'must be lowercase kebab-case (e.g. market-research), at most 64 characters',
+  }) as z.ZodType<AgentType, AgentType>;
+
+/** agent_results_score_range_check and numeric(5, 2): 0 to 100 with at most two decimals (never rounded silently). */
+export const score = z
+  .number({ error: 'must be a number' })
+  .refine(Number.isFinite, { error: 'must be a finite number' })
+  .refine((value) => value >= 0 && value <= 100, { error: 'must be from 0 to 100' })
+  .refine((value) => Math.round(value * 100) / 100 === value, { error: 'must have at most two decimals' });
+
+/** One agent run to create: its type alone, or its type and what it is given. */
+export const agentRunSpec = z.union(
+  [agentType, z.strictObject({ agentType, inputData: typedJson<AgentInputData>().optional() })],
+  { error: 'must be an agent type or { agentType, inputData }' },
+);
+
+/** The most agent runs one evaluation may be given in one call. */
+export const MAX_AGENT_RUNS = 50;
+
+/** `createAgentRuns` input: at least one run, each agent type once. */
+export const createAgentRunsSchema = z
+  .strictObject({
+    evaluationId: id,
+    runs: z.array(agentRunSpec).min(1, { error: 'must list at least one agent run' }).max(MAX_AGENT_RUNS, { error: `must list at most ${MAX_AGENT_RUNS} agent runs` }),
+  })
+  .superRefine((value, ctx) => {
+    const seen = new Set<string>();
+    value.runs.forEach((run, index) => {
+      const type = typeof run === 'string' ? run : run.agentType;
+      if (seen.has(type)) ctx.addIssue({ code: 'custom', path: ['runs', index], message: 'repeats an agent type listed before it' });
+      seen.add(type);
+    });
+  });
+
+/** An agent result id wrapped so that issues are reported under the path `id`. */
+export const agentResultIdSchema = z.strictObject({ id });
+/** An evaluation id wrapped so that issues are reported under the path `evaluationId`. */
+export const evaluationIdSchema = z.strictObject({ evaluationId: id });
+
+/** `completeAgentRun` input: the output is required; insights and score may come later or never. */
+export const completeAgentRunSchema = z.strictObject({
+  id,
+  outputData: typedJson<AgentOutputData>(),
+  insights: typedJson<AgentInsights>().nullable().optional(),
+  score: score.nullable().optional(),
+});
+
+/** `failAgentRun` input. */
+export const failAgentRunSchema = z.strictObject({ id, errorMessage });
+
+/** Text inside a JSON query: what jsonpath and jsonb can carry (no NUL, no lone surrogate). */
+const jsonText = (max: number) =>
+  z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+    if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
+    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (no lone surrogate)' });
+    }
+    if (charLength(value) > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max} characters` });
+  });
+
+/** Filters shared by the JSONB finders. */
+const finderFilters = {
+  evaluationId: id.optional(),
+  agentType: agentType.optional(),
+  limit,
+  cursor: cursor.optional(),
+};
+
+/** `findAgentResultsByInsights` input: `contains` is matched with `insights @> contains`. */
+export const findByInsightsSchema = z.strictObject({
+  contains: jsonObject(16 * 1024).refine((value) => Object.keys(value).length > 0, { error: 'must name at least one key' }),
+  ...finderFilters,
+});
+
+/**
+ * `findAgentResultsByOutput` input: the value at `path` in output_data equals `equals`. Arrays on
+ * the way are searched element by element (jsonpath lax mode), so `['findings', 'topic']` finds
+ * any finding with that topic.
+ */
+export const findByOutputSchema = z.strictObject({
+  path: z.array(jsonText(200).refine((key) => key !== '', { error: 'must not be empty' })).min(1, { error: 'must name at least one key' }).max(16, { error: 'must be at most 16 keys deep' }),
+  equals: z.union(
+    [jsonText(1000), z.number().refine(Number.isFinite, { error: 'must be a finite number' }), z.boolean(), z.null()],
+    { error: 'must be a string, a finite number, a boolean or null' },
+  ) as z.ZodType<JsonPrimitive, JsonPrimitive>,
+  ...finderFilters,
+});
+
+/** What `createAgentRuns` accepts as its runs. */
+export type AgentRunSpec = z.input<typeof agentRunSpec>;
+/** What `completeAgentRun` accepts besides the agent result id. */
+export type CompleteAgentRunInput = Omit<z.input<typeof completeAgentRunSchema>, 'id'>;
+/** What `failAgentRun` accepts besides the agent result id. */
+export type FailAgentRunInput = Omit<z.input<typeof failAgentRunSchema>, 'id'>;
+/** What `findAgentResultsByInsights` accepts. */
+export type FindByInsightsInput = z.input<typeof findByInsightsSchema>;
+/** What `findAgentResultsByOutput` accepts. */
+export type FindByOutputInput = z.input<typeof findByOutputSchema>;

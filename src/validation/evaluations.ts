@@ -1,0 +1,100 @@
+/**
+ * Input schemas for the evaluations repository. They mirror the CHECK constraints on
+ * `evaluations` (migrations/20261124120100_add_indexes_and_constraints.sql and
+ * 20261125090100_evaluation_leases_and_agent_result_indexes.sql), so the constraints are the second line.
+ */
+import { z } from 'zod';
+import type { EvaluationResults } from '../db/json-types.js';
+import type { EvaluationPriority, EvaluationStatus } from '../db/schema.generated.js';
+import { cursor } from '../repositories/pagination.js';
+import { id, jsonObject, limit, MAX_JSON_BYTES } from './common.js';
+import { boundedText } from './text.js';
+
+/** Every evaluation status, in the enum's order. */
+export const EVALUATION_STATUSES = ['pending', 'analyzing', 'completed', 'failed'] as const satisfies readonly EvaluationStatus[];
+/** Every priority, lowest first (the work queue serves high first). */
+export const EVALUATION_PRIORITIES = ['low', 'normal', 'high'] as const satisfies readonly EvaluationPriority[];
+// Fail to compile when an enum gains a label these lists lack.
+const _everyStatus: Record<EvaluationStatus, true> = { pending: true, analyzing: true, completed: true, failed: true };
+const _everyPriority: Record<EvaluationPriority, true> = { low: true, normal: true, high: true };
+void _everyStatus;
+void _everyPriority;
+
+export const evaluationStatus = z.enum(EVALUATION_STATUSES, { error: `must be one of ${EVALUATION_STATUSES.join(', ')}` });
+export const evaluationPriority = z.enum(EVALUATION_PRIORITIES, { error: `must be one of ${EVALUATION_PRIORITIES.join(', ')}` });
+
+/** The lease a claim gets when none is asked for: five minutes. */
+export const DEFAULT_LEASE_SECONDS = 300;
+/** The longest lease: one day. A worker that needs longer renews. */
+export const MAX_LEASE_SECONDS = 86_400;
+
+/** evaluations_claimed_by_format_check: 1 to 200 characters, not counting surrounding spaces. */
+export const workerId = boundedText(1, 200);
+
+/** A lease length in whole seconds, 1 to 86400. */
+export const leaseSeconds = z
+  .number({ error: 'must be a number of seconds' })
+  .int({ error: 'must be a whole number of seconds' })
+  .min(1, { error: 'must be at least 1 second' })
+  .max(MAX_LEASE_SECONDS, { error: `must be at most ${MAX_LEASE_SECONDS} seconds (renew the lease instead)` });
+
+/** Why a run failed. No CHECK in the table; bounded here so a stack dump cannot grow without limit. */
+export const errorMessage = boundedText(1, 10_000);
+
+/**
+ * A JSONB payload: checked at run time as a JSON object within the size cap (`jsonObject`), and
+ * typed as `T` from src/db/json-types.ts at compile time. The database does not check the shape
+ * either, so the type is the contract for the fields; the check keeps out what jsonb cannot hold.
+ */
+export function typedJson<T>(maxBytes = MAX_JSON_BYTES): z.ZodType<T, T> {
+  return jsonObject(maxBytes) as unknown as z.ZodType<T, T>;
+}
+
+/** `createEvaluation` input. */
+export const createEvaluationSchema = z.strictObject({
+  businessIdeaId: id,
+  priority: evaluationPriority.default('normal'),
+});
+
+/** An evaluation id wrapped so that issues are reported under the path `id`. */
+export const evaluationIdSchema = z.strictObject({ id });
+
+/** `listEvaluationsByIdea` input. */
+export const listEvaluationsByIdeaSchema = z.strictObject({ businessIdeaId: id, limit, cursor: cursor.optional() });
+
+/** `listEvaluationsByStatus` input. */
+export const listEvaluationsByStatusSchema = z.strictObject({ status: evaluationStatus, limit, cursor: cursor.optional() });
+
+/** `claimNext` input. */
+export const claimNextSchema = z.strictObject({ workerId, leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS) });
+
+/** `completeEvaluation` input. With `workerId`, only the worker holding the claim may complete. */
+export const completeEvaluationSchema = z.strictObject({
+  id,
+  results: typedJson<EvaluationResults>(),
+  workerId: workerId.optional(),
+});
+
+/** `failEvaluation` input. With `workerId`, only the worker holding the claim may fail the run. */
+export const failEvaluationSchema = z.strictObject({ id, errorMessage, workerId: workerId.optional() });
+
+/** `renewLease` input. */
+export const renewLeaseSchema = z.strictObject({ id, workerId, leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS) });
+
+/** `releaseLease` input. */
+export const releaseLeaseSchema = z.strictObject({ id, workerId });
+
+/** What `createEvaluation` accepts besides the idea id. */
+export type CreateEvaluationInput = Omit<z.input<typeof createEvaluationSchema>, 'businessIdeaId'>;
+/** What `listEvaluationsByIdea` and `listEvaluationsByStatus` accept. */
+export type ListEvaluationsInput = Omit<z.input<typeof listEvaluationsByIdeaSchema>, 'businessIdeaId'>;
+/** What `claimNext` accepts besides the worker id. */
+export type ClaimNextInput = Omit<z.input<typeof claimNextSchema>, 'workerId'>;
+/** What `completeEvaluation` accepts besides the evaluation id. */
+export type CompleteEvaluationInput = Omit<z.input<typeof completeEvaluationSchema>, 'id'>;
+/** What `failEvaluation` accepts besides the evaluation id. */
+export type FailEvaluationInput = Omit<z.input<typeof failEvaluationSchema>, 'id'>;
+/** What `renewLease` accepts besides the evaluation id. */
+export type RenewLeaseInput = Omit<z.input<typeof renewLeaseSchema>, 'id'>;
+/** What `releaseLease` accepts besides the evaluation id. */
+export type ReleaseLeaseInput = Omit<z.input<typeof releaseLeaseSchema>, 'id'>;

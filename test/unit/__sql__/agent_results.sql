@@ -1,0 +1,41 @@
+-- createAgentRuns (one multi-row insert)
+insert into "agent_results" ("evaluation_id", "agent_type", "input_data") values ($1, $2, $3), ($4, $5, $6), ($7, $8, $9) returning *;
+
+-- createAgentRuns (invalid input)
+-- (no query: rejected before the database)
+
+-- getAgentResult
+select * from "agent_results" where "id" = $1;
+
+-- listAgentResults
+select * from "agent_results" where "evaluation_id" = $1 order by "agent_type";
+
+-- startAgentRun (then, when nothing matched, the status lookup)
+update "agent_results" set "status" = $1, "started_at" = now() where "id" = $2 and "status" = $3 returning *;
+select "status" from "agent_results" where "id" = $1;
+
+-- completeAgentRun
+update "agent_results" set "status" = $1, "output_data" = $2, "insights" = $3, "score" = $4, "completed_at" = now() where "id" = $5 and "status" = $6 returning *;
+select "status" from "agent_results" where "id" = $1;
+
+-- completeAgentRun (invalid score)
+-- (no query: rejected before the database)
+
+-- failAgentRun
+update "agent_results" set "status" = $1, "error_message" = $2, "completed_at" = now() where "id" = $3 and "status" in ($4, $5) returning *;
+select "status" from "agent_results" where "id" = $1;
+
+-- findAgentResultsByInsights
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."insights" @> $1::jsonb order by "created_at" desc, "id" desc limit $2;
+
+-- findAgentResultsByInsights (every filter, cursor)
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."insights" @> $1::jsonb and "evaluation_id" = $2 and "agent_type" = $3 and ("agent_results"."created_at", "agent_results"."id") < ($4::timestamptz, $5::uuid) order by "created_at" desc, "id" desc limit $6;
+
+-- findAgentResultsByOutput
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."output_data" @? $1::jsonpath order by "created_at" desc, "id" desc limit $2;
+
+-- findAgentResultsByOutput (every filter, cursor)
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."output_data" @? $1::jsonpath and "evaluation_id" = $2 and "agent_type" = $3 and ("agent_results"."created_at", "agent_results"."id") < ($4::timestamptz, $5::uuid) order by "created_at" desc, "id" desc limit $6;
+
+-- scoreSummary
+select "agent_type", grouping("agent_type") = 1 as "is_overall", count(*) as "runs", count("score") as "scored", round(avg("score"), 2) as "average", min("score") as "min", max("score") as "max", exists (select "evaluations"."id" from "evaluations" where "evaluations"."id" = $1) as "evaluation_exists" from "agent_results" where "evaluation_id" = $2 group by grouping sets (("agent_type"), ()) order by grouping("agent_type"), "agent_type";

@@ -1,0 +1,104 @@
+/** The SQL every evaluations repository function sends, committed as test/unit/__sql__/evaluations.sql. */
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type DatabaseConnection, type QueryResult } from 'kysely';
+import { expect, it } from 'vitest';
+import { createPlugins } from '../../kysely.config.js';
+import type { DB } from '../../src/db/schema.generated.js';
+import type { EvaluationResults } from '../../src/db/json-types.js';
+import * as evaluations from '../../src/repositories/evaluations.js';
+import { encodeCursor } from '../../src/repositories/pagination.js';
+import { captureSql, sqlDocument } from '../support/sql-capture.js';
+
+const ID = '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11';
+const IDEA = '5d7b8f0e-2c4a-4e6b-8a1d-3f9c0b2e4d6a';
+const CURSOR = encodeCursor({ createdAt: '2026-11-25T09:00:00.123456Z', id: ID });
+const WORKER = 'worker-secret-host-7';
+const RESULTS: EvaluationResults = {
+  version: 1,
+  overallScore: 72.5,
+  recommendation: 'go',
+  confidence: 0.8,
+  summary: 'A sizeable niche',
+  agentScores: [],
+  strengths: [],
+  risks: [],
+  nextSteps: [],
+  generatedAt: '2026-11-25T09:00:00.000Z',
+};
+
+/**
+ * Like captureSql, but every query returns `row` and BEGIN/COMMIT/ROLLBACK are recorded too: it
+ * shows the statements of the success paths, where DummyDriver's empty results show the failure paths.
+ */
+function captureSuccessSql(row: Record<string, unknown>) {
+  const sent: string[] = [];
+  const connection: DatabaseConnection = {
+    executeQuery: async <R>(query: { sql: string }): Promise<QueryResult<R>> => {
+      sent.push(`${query.sql};`);
+      return { rows: [row as R] };
+    },
+    streamQuery: () => {
+      throw new Error('not used');
+    },
+  };
+  class RowDriver extends DummyDriver {
+    override acquireConnection = async () => connection;
+    override beginTransaction = async () => void sent.push('begin;');
+    override commitTransaction = async () => void sent.push('commit;');
+    override rollbackTransaction = async () => void sent.push('rollback;');
+  }
+  const db = new Kysely<DB>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new RowDriver(),
+      createIntrospector: (k) => new PostgresIntrospector(k),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+    plugins: createPlugins(),
+  });
+  return async (fn: (db: Kysely<DB>) => Promise<unknown>): Promise<string> => {
+    sent.length = 0;
+    await fn(db);
+    return sent.join('\n');
+  };
+}
+
+const ROW = { id: ID, business_idea_id: IDEA, status: 'analyzing', claimed_by: 'w' };
+
+it('compiles every evaluations query as committed in __sql__/evaluations.sql', async () => {
+  const { sqlOf } = captureSql();
+  const successOf = captureSuccessSql(ROW);
+  const entries = {
+    createEvaluation: await sqlOf((db) => evaluations.createEvaluation(db, IDEA, { priority: 'high' })),
+    'createEvaluation (invalid input)': await sqlOf((db) => evaluations.createEvaluation(db, 'not-a-uuid', { priority: 'urgent' as 'high' })),
+    'getEvaluation (not found)': await sqlOf((db) => evaluations.getEvaluation(db, ID)),
+    'getEvaluation (found: then its agent results)': await successOf((db) => evaluations.getEvaluation(db, ID)),
+    listEvaluationsByIdea: await sqlOf((db) => evaluations.listEvaluationsByIdea(db, IDEA)),
+    'listEvaluationsByIdea (cursor)': await sqlOf((db) => evaluations.listEvaluationsByIdea(db, IDEA, { limit: 5, cursor: CURSOR })),
+    listEvaluationsByStatus: await sqlOf((db) => evaluations.listEvaluationsByStatus(db, 'failed')),
+    'listEvaluationsByStatus (cursor)': await sqlOf((db) => evaluations.listEvaluationsByStatus(db, 'pending', { limit: 50, cursor: CURSOR })),
+    'claimNext (nothing to claim)': await sqlOf((db) => evaluations.claimNext(db, WORKER, { leaseSeconds: 60 })),
+    'claimNext (claimed: the idea follows in the same transaction)': await successOf((db) => evaluations.claimNext(db, WORKER, { leaseSeconds: 60 })),
+    'claimNext (inside a caller transaction: no transaction of its own)': await successOf((db) =>
+      db.transaction().execute((trx) => evaluations.claimNext(trx, WORKER)),
+    ),
+    'renewLease (then, when nothing matched, the status lookup)': await sqlOf((db) => evaluations.renewLease(db, ID, { workerId: WORKER, leaseSeconds: 120 })),
+    releaseLease: await sqlOf((db) => evaluations.releaseLease(db, ID, { workerId: WORKER })),
+    'completeEvaluation (then, when nothing matched, the status lookup)': await sqlOf((db) => evaluations.completeEvaluation(db, ID, { results: RESULTS })),
+    'completeEvaluation (completed: the idea follows in the same transaction)': await successOf((db) => evaluations.completeEvaluation(db, ID, { results: RESULTS })),
+    'completeEvaluation (lease holder only)': await sqlOf((db) => evaluations.completeEvaluation(db, ID, { results: RESULTS, workerId: WORKER })),
+    'completeEvaluation (invalid input)': await sqlOf((db) => evaluations.completeEvaluation(db, ID, { results: [] as unknown as EvaluationResults })),
+    failEvaluation: await sqlOf((db) => evaluations.failEvaluation(db, ID, { errorMessage: 'agent timed out' })),
+    'failEvaluation (lease holder only)': await sqlOf((db) => evaluations.failEvaluation(db, ID, { errorMessage: 'agent timed out', workerId: WORKER })),
+    retryEvaluation: await sqlOf((db) => evaluations.retryEvaluation(db, ID)),
+  };
+  // Caller values only ever travel as parameters.
+  for (const text of Object.values(entries)) expect(text).not.toMatch(/secret|timed out|sizeable|urgent|120|60/i);
+  // The claim is one UPDATE whose candidates are locked with SKIP LOCKED, expired leases first,
+  // then the idea's conditional UPDATE, both in one transaction.
+  expect(entries['claimNext (claimed: the idea follows in the same transaction)']).toMatch(
+    /^begin;\nupdate "evaluations" set .* where "id" = coalesce\(\(select "id" from "evaluations" where "status" = \$\d+ and "lease_expires_at" < statement_timestamp\(\) .*for no key update skip locked\), \(select "id" from "evaluations" where "status" = \$\d+ order by "priority" desc, "created_at", "id" limit \$\d+ for no key update skip locked\)\) returning \*;\nupdate "business_ideas" set "status" = \$1 where "id" = \$2 and "status" = \$3 and "deleted_at" is null;\ncommit;$/s,
+  );
+  expect(entries['claimNext (inside a caller transaction: no transaction of its own)'].match(/begin;/g)).toHaveLength(1);
+  expect(entries['completeEvaluation (completed: the idea follows in the same transaction)']).toMatch(/^begin;\nupdate "evaluations" .*\nupdate "business_ideas" .*\ncommit;$/s);
+  await expect(sqlDocument(entries)).toMatchFileSnapshot('./__sql__/evaluations.sql');
+});

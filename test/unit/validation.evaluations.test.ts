@@ -1,0 +1,110 @@
+/** The evaluation input schemas: what they accept, and that every failing field is reported by path. */
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
+import { MAX_JSON_BYTES, parseInput } from '../../src/validation/common.js';
+import {
+  claimNextSchema,
+  completeEvaluationSchema,
+  createEvaluationSchema,
+  DEFAULT_LEASE_SECONDS,
+  failEvaluationSchema,
+  listEvaluationsByStatusSchema,
+  renewLeaseSchema,
+  workerId,
+} from '../../src/validation/evaluations.js';
+
+const ID = '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11';
+
+/** The issues `parseInput` reports, as `path: message` lines. */
+function issues(schema: Parameters<typeof parseInput>[0], input: unknown): string[] {
+  try {
+    parseInput(schema, input, 'test');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('createEvaluationSchema', () => {
+  it('defaults the priority to normal', () => {
+    expect(parseInput(createEvaluationSchema, { businessIdeaId: ID }, 'test')).toEqual({ businessIdeaId: ID, priority: 'normal' });
+  });
+
+  it('reports a bad id, an unknown priority and an unknown key together', () => {
+    const found = issues(createEvaluationSchema, { businessIdeaId: 'nope', priority: 'urgent', note: 'x' });
+    expect(found).toEqual([
+      'businessIdeaId: must be a UUID',
+      'priority: must be one of low, normal, high',
+      expect.stringMatching(/^\(root\): .*note/),
+    ]);
+  });
+});
+
+describe('workerId (mirrors evaluations_claimed_by_format_check)', () => {
+  it.each([
+    ['w', true],
+    ['worker-1@host', true],
+    [' x ', true],
+    ['x'.repeat(200), true],
+    ['', false],
+    ['   ', false],
+    ['x'.repeat(201), false],
+    ['a\u0000b', false],
+  ])('%j -> %s', (value, ok) => {
+    expect(workerId.safeParse(value).success).toBe(ok);
+  });
+});
+
+describe('claimNextSchema and renewLeaseSchema', () => {
+  it('default the lease to five minutes', () => {
+    expect(parseInput(claimNextSchema, { workerId: 'w' }, 'test')).toEqual({ workerId: 'w', leaseSeconds: DEFAULT_LEASE_SECONDS });
+    expect(DEFAULT_LEASE_SECONDS).toBe(300);
+  });
+
+  it.each([0, -5, 1.5, 86_401, Number.NaN, '30'])('reject a lease of %j seconds', (leaseSeconds) => {
+    expect(issues(claimNextSchema, { workerId: 'w', leaseSeconds })).toEqual([expect.stringMatching(/^leaseSeconds: /)]);
+  });
+
+  it('accept 1 and 86400 seconds', () => {
+    expect(parseInput(renewLeaseSchema, { id: ID, workerId: 'w', leaseSeconds: 1 }, 'test').leaseSeconds).toBe(1);
+    expect(parseInput(renewLeaseSchema, { id: ID, workerId: 'w', leaseSeconds: 86_400 }, 'test').leaseSeconds).toBe(86_400);
+  });
+});
+
+describe('completeEvaluationSchema', () => {
+  it('requires results as a JSON object within the size cap', () => {
+    expect(issues(completeEvaluationSchema, { id: ID })).toEqual([expect.stringMatching(/^results: /)]);
+    expect(issues(completeEvaluationSchema, { id: ID, results: [1, 2] })).toEqual([expect.stringMatching(/^results: /)]);
+    expect(issues(completeEvaluationSchema, { id: ID, results: { summary: 'x'.repeat(MAX_JSON_BYTES) } })).toEqual([
+      `results: must be at most ${MAX_JSON_BYTES} bytes as JSON`,
+    ]);
+    expect(issues(completeEvaluationSchema, { id: ID, results: { summary: 'a\u0000b' } })).toEqual([
+      'results: must not contain the NUL character (\\u0000)',
+    ]);
+    expect(issues(completeEvaluationSchema, { id: ID, results: { at: new Date() } })).toEqual([expect.stringMatching(/^results\.at: /)]);
+  });
+
+  it('keeps the payload as given', () => {
+    const results = { version: 1, overallScore: 72.5, nested: { 'snake_key': [1, 'two', null] } };
+    expect(parseInput(completeEvaluationSchema, { id: ID, results }, 'test').results).toEqual(results);
+  });
+});
+
+describe('failEvaluationSchema', () => {
+  it('requires a non-blank message of at most 10000 characters', () => {
+    expect(issues(failEvaluationSchema, { id: ID, errorMessage: '  ' })).toEqual([expect.stringMatching(/^errorMessage: must be at least 1 character/)]);
+    expect(issues(failEvaluationSchema, { id: ID, errorMessage: 'x'.repeat(10_001) })).toEqual(['errorMessage: must be at most 10000 characters']);
+    expect(parseInput(failEvaluationSchema, { id: ID, errorMessage: "it's; --\"broken\" $$" }, 'test').errorMessage).toBe("it's; --\"broken\" $$");
+  });
+});
+
+describe('listEvaluationsByStatusSchema', () => {
+  it('reports an unknown status, a bad limit and a tampered cursor together', () => {
+    expect(issues(listEvaluationsByStatusSchema, { status: 'done', limit: 0, cursor: 'abc' })).toEqual([
+      'status: must be one of pending, analyzing, completed, failed',
+      expect.stringMatching(/^limit: /),
+      'cursor: is not a valid cursor',
+    ]);
+  });
+});
