@@ -85,3 +85,61 @@ export async function createTestIdea(
     .returningAll()
     .executeTakeFirstOrThrow();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Evaluations and agent results
+// ---------------------------------------------------------------------------------------------
+
+import type { InsertObject } from 'kysely';
+import type { AgentResults, Evaluations } from '../../src/db/schema.generated.js';
+
+/**
+ * Inserts a user and a submitted idea of theirs (the state in which an idea is evaluated).
+ *
+ * @example
+ * ```ts
+ * const idea = await createSubmittedIdea(t.db);
+ * ```
+ */
+export async function createSubmittedIdea(db: Kysely<DB>, overrides: Partial<Insertable<BusinessIdeas>> = {}): Promise<Selectable<BusinessIdeas>> {
+  const user = await createTestUser(db);
+  return createTestIdea(db, user.id, { status: 'submitted', ...overrides });
+}
+
+/**
+ * Inserts an evaluation of `businessIdeaId` (pending, normal priority unless overridden). An
+ * analyzing one needs `startedAt`, `claimedBy` and `leaseExpiresAt` (the CHECKs require them);
+ * values may be SQL expressions (``sql`now() - interval '1 minute'` ``), to use the database's clock.
+ *
+ * @example
+ * ```ts
+ * const evaluation = await createTestEvaluation(t.db, idea.id, { priority: 'high' });
+ * ```
+ */
+export async function createTestEvaluation(
+  db: Kysely<DB>,
+  businessIdeaId: string,
+  overrides: Partial<InsertObject<DB, 'evaluations'>> = {},
+): Promise<Selectable<Evaluations>> {
+  return db.insertInto('evaluations').values({ businessIdeaId, ...overrides }).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * Inserts an agent result for `evaluationId` (pending; a unique `agent-<n>` type unless overridden).
+ *
+ * @example
+ * ```ts
+ * const run = await createTestAgentResult(t.db, evaluation.id, { agentType: 'market-research' });
+ * ```
+ */
+export async function createTestAgentResult(
+  db: Kysely<DB>,
+  evaluationId: string,
+  overrides: Partial<InsertObject<DB, 'agentResults'>> = {},
+): Promise<Selectable<AgentResults>> {
+  return db
+    .insertInto('agentResults')
+    .values({ evaluationId, agentType: `agent-${next()}`, ...overrides })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
