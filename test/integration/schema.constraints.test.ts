@@ -429,6 +429,7 @@ describe('catalog', () => {
     );
     expect(rows).toEqual([
       { type: 'agent_result_status', labels: ['pending', 'running', 'completed', 'failed'] },
+      { type: 'audit_operation', labels: ['insert', 'update', 'delete'] },
       { type: 'evaluation_priority', labels: ['low', 'normal', 'high'] },
       { type: 'evaluation_status', labels: ['pending', 'analyzing', 'completed', 'failed'] },
       { type: 'idea_status', labels: ['draft', 'submitted', 'evaluating', 'completed', 'archived'] },

@@ -30,9 +30,11 @@ beforeAll(async () => {
              (ARRAY['draft', 'submitted', 'evaluating', 'completed', 'archived']::idea_status[])[1 + g % 5],
              CASE WHEN g % 7 = 0 THEN now() END
         FROM users u CROSS JOIN generate_series(1, 5) g;
-    INSERT INTO evaluations (business_idea_id, status, priority, started_at, completed_at)
+    INSERT INTO evaluations (business_idea_id, status, priority, started_at, completed_at, claimed_by, lease_expires_at)
       SELECT i.id, s.status::evaluation_status, (ARRAY['low', 'normal', 'high']::evaluation_priority[])[1 + g % 3],
-             CASE WHEN s.status <> 'pending' THEN now() END, CASE WHEN s.status = 'completed' THEN now() END
+             CASE WHEN s.status <> 'pending' THEN now() END, CASE WHEN s.status = 'completed' THEN now() END,
+             CASE WHEN s.status <> 'pending' THEN 'worker-' || g END,
+             CASE WHEN s.status = 'analyzing' THEN now() + interval '5 minutes' END
         FROM business_ideas i CROSS JOIN generate_series(1, 2) g
         CROSS JOIN (VALUES ('pending'), ('analyzing'), ('completed')) s(status);
     INSERT INTO agent_results (evaluation_id, agent_type)
