@@ -4,7 +4,6 @@
  * it cleanly. With DATABASE_URL set there is nothing to serve: it migrates and seeds that
  * database and exits.
  */
-import { formatSummary, openDevTarget, prepareDevDatabase, progressLogger } from './lib/dev-server.js';
 import { runMain } from './lib/main.js';
 
 const usage = `Usage: npm run db:serve
@@ -24,6 +23,8 @@ runMain(async (argv) => {
     console.error(`error: unexpected argument "${argv[0]}"\n\n${usage}`);
     return 2;
   }
+  // Loaded after argument checks, so usage errors and --help answer at once.
+  const { formatSummary, openDevTarget, prepareDevDatabase, progressLogger } = await import('./lib/dev-server.js');
   const target = await openDevTarget(process.env, { strictPort: true });
   let stopRequested: (signal: NodeJS.Signals) => void = () => {};
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {

@@ -5,7 +5,6 @@
  * (once), print how to connect and a row count per table, and exit (the embedded server is
  * stopped again; `npm run db:serve` keeps it running).
  */
-import { embeddedPort, formatSummary, openDevTarget, prepareDevDatabase, progressLogger } from './lib/dev-server.js';
 import { runMain } from './lib/main.js';
 
 const usage = `Usage: npm start
@@ -25,6 +24,8 @@ runMain(async (argv) => {
     console.error(`error: unexpected argument "${argv[0]}"\n\n${usage}`);
     return 2;
   }
+  // Loaded after argument checks, so usage errors and --help answer at once.
+  const { embeddedPort, formatSummary, openDevTarget, prepareDevDatabase, progressLogger } = await import('./lib/dev-server.js');
   const target = await openDevTarget(process.env, { strictPort: false });
   try {
     const prepared = await prepareDevDatabase(target.config, progressLogger);

@@ -70,7 +70,7 @@ describe('startEmbedded, ephemeral', () => {
   it('does not outlive a Node process that is SIGKILLed', async () => {
     const child = startCli('../test/support/embedded-child.ts', [], { cwd: dir });
     try {
-      await waitForOutput(child, (out) => out.includes('"port"'), 30_000);
+      await waitForOutput(child, (out) => out.includes('"port"'), 60_000);
     } catch (error) {
       child.child.kill('SIGKILL');
       throw error;
@@ -85,7 +85,7 @@ describe('startEmbedded, ephemeral', () => {
     expect(await eventually(async () => !(await answers(admin)), 10_000)).toBe(true);
     expect(await eventually(() => !existsSync(info.dataDir), 10_000)).toBe(true);
     await child.result;
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('startEmbedded, persistent, refuses a data directory it cannot use', () => {

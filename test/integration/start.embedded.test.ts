@@ -26,7 +26,13 @@ beforeAll(async () => {
   cwd = dir;
 });
 
-afterAll(() => {
+const children: ReturnType<typeof startCli>[] = [];
+afterAll(async () => {
+  // A test that timed out may have left db:serve running: stop it before removing its data.
+  for (const started of children) {
+    if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGTERM');
+    await started.result.catch(() => undefined);
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -41,7 +47,8 @@ async function query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
   }
 }
 
-describe('npm start without DATABASE_URL', () => {
+// Each step spawns tsx and starts PostgreSQL: seconds normally, much longer on a loaded CI machine.
+describe('npm start without DATABASE_URL', { timeout: 120_000 }, () => {
   it('initialises the embedded server, migrates, seeds, prints how to connect, stops it, exits 0', async () => {
     const result = await runCli('start.ts', [], { env, cwd });
     expect(result.stderr).toBe('');
@@ -65,8 +72,9 @@ describe('npm start without DATABASE_URL', () => {
 
   it('db:serve keeps the same data up; start and seed reuse it; SIGTERM stops it cleanly', async () => {
     const serve = startCli('serve.ts', [], { env, cwd });
+    children.push(serve);
     try {
-      await waitForOutput(serve, (out) => out.includes('Serving. Press Ctrl+C to stop.'), 45_000);
+      await waitForOutput(serve, (out) => out.includes('Serving. Press Ctrl+C to stop.'), 90_000);
       expect(serve.output()).toContain('Migrations: up to date');
       expect(serve.output()).toContain('Development data: already present');
       expect(await query<{ n: number }>('SELECT count(*)::int AS n FROM users')).toEqual([{ n: 3 }]);
@@ -93,7 +101,10 @@ describe('npm start without DATABASE_URL', () => {
   it('db:serve fails clearly when its port is taken', async () => {
     const net = await import('node:net');
     const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      blocker.once('error', reject);
+      blocker.listen(port, '127.0.0.1', resolve);
+    });
     try {
       const result = await runCli('serve.ts', [], { env, cwd });
       expect(result.code).toBe(1);

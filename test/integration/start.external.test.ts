@@ -31,7 +31,8 @@ async function counts(): Promise<Record<string, number>> {
   }
 }
 
-describe('npm start with DATABASE_URL', () => {
+// Each run spawns tsx: seconds normally, much longer on a loaded CI machine.
+describe('npm start with DATABASE_URL', { timeout: 90_000 }, () => {
   const url = toConnectionUrl(connectionFor(adminConnection(), name));
 
   it('creates the database, migrates, seeds, prints a summary and exits 0; a second run is a no-op', async () => {
