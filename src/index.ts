@@ -31,8 +31,32 @@ export type { ConfigIssue, ValidationIssue } from './errors.js';
 export { silentLogger, stderrLogger } from './logger.js';
 export type { Logger } from './logger.js';
 
-export { listAuditEntries } from './repositories/audit-log.js';
+/**
+ * The repositories, one namespace per table. Every function takes a `Kysely<DB>` or a
+ * `Transaction<DB>` first; `createDatabase()` also exposes them bound to its pool.
+ *
+ * @example
+ * ```ts
+ * import { createDatabase, users } from '@ai-validation/data-layer';
+ * const database = createDatabase();
+ * await database.transaction((trx) => users.createUser(trx, { email, name, passwordHash }));
+ * ```
+ */
+export * as users from './repositories/users.js';
+export * as businessIdeas from './repositories/business-ideas.js';
+export * as evaluations from './repositories/evaluations.js';
+export * as agentResults from './repositories/agent-results.js';
+export * as auditLog from './repositories/audit-log.js';
+export type { CreateUserInput, ListUsersInput, UpdateUserInput, User, UserCredentials } from './repositories/users.js';
+export type { BusinessIdea, CreateIdeaInput, IdeaStats, ListIdeasInput, UpdateIdeaContentInput } from './repositories/business-ideas.js';
+export type * from './repositories/evaluations.js';
+export type * from './repositories/agent-results.js';
 export type { AuditEntry, ListAuditEntriesInput } from './repositories/audit-log.js';
+export type { Page } from './repositories/pagination.js';
+export { KNOWN_AGENT_TYPES } from './validation/agent-results.js';
+export { IDEA_STATUSES } from './validation/business-ideas.js';
+export { EVALUATION_PRIORITIES, EVALUATION_STATUSES } from './validation/evaluations.js';
+export { MAX_JSON_BYTES } from './validation/common.js';
 
 export { createMigrator, defaultMigrationsDir } from './migrate/index.js';
 export type { MigrationResult, MigrationStatus, Migrator, MigratorOptions } from './migrate/index.js';

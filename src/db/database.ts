@@ -7,6 +7,12 @@ import { createDialect, createPlugins } from '../../kysely.config.js';
 import { describeConnection, loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
 import { connectError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import * as agentResults from '../repositories/agent-results.js';
+import * as auditLog from '../repositories/audit-log.js';
+import * as businessIdeas from '../repositories/business-ideas.js';
+import * as evaluations from '../repositories/evaluations.js';
+import * as users from '../repositories/users.js';
+import { bindRepository, type Bound } from './bind.js';
 import { createPool } from './pool.js';
 import { createQueryLog, type QueryStats } from './query-log.js';
 import { runTransaction, type TransactionOptions } from './transaction.js';
@@ -51,9 +57,11 @@ export interface Database {
    *
    * @example
    * ```ts
+   * import { businessIdeas, evaluations } from '@ai-validation/data-layer';
+   *
    * await database.transaction(async (trx) => {
-   *   const idea = await businessIdeas.getIdea(trx, ideaId);
-   *   await evaluations.createEvaluation(trx, { businessIdeaId: idea.id, priority: 'high' });
+   *   const idea = await businessIdeas.submitIdea(trx, ideaId);
+   *   await evaluations.createEvaluation(trx, idea.id, { priority: 'high' });
    * }, { isolationLevel: 'serializable' });
    * ```
    */
@@ -69,6 +77,16 @@ export interface Database {
   withActor<T>(actorId: string, fn: (trx: Transaction<DB>) => Promise<T>, options?: Omit<TransactionOptions, 'actorId'>): Promise<T>;
   /** Query counters since creation: queries, errors, slow queries. */
   stats(): QueryStats;
+  /** `src/repositories/users.ts` bound to this pool: `database.users.getUser(id)`. */
+  users: Bound<typeof users>;
+  /** `src/repositories/business-ideas.ts` bound to this pool. */
+  businessIdeas: Bound<typeof businessIdeas>;
+  /** `src/repositories/evaluations.ts` bound to this pool. */
+  evaluations: Bound<typeof evaluations>;
+  /** `src/repositories/agent-results.ts` bound to this pool. */
+  agentResults: Bound<typeof agentResults>;
+  /** `src/repositories/audit-log.ts` bound to this pool. */
+  auditLog: Bound<typeof auditLog>;
 }
 
 /**
@@ -165,5 +183,10 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     transaction: (fn, transactionOptions) => runTransaction(db, fn, transactionOptions),
     withActor: (actorId, fn, transactionOptions) => runTransaction(db, fn, { ...transactionOptions, actorId }),
     stats: queryLog.stats,
+    users: bindRepository(users, db),
+    businessIdeas: bindRepository(businessIdeas, db),
+    evaluations: bindRepository(evaluations, db),
+    agentResults: bindRepository(agentResults, db),
+    auditLog: bindRepository(auditLog, db),
   };
 }
