@@ -5,6 +5,7 @@
  * then stops the server if we started it.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { TestProject } from 'vitest/node';
 import { acquireServer, adminQuery, connectionFor, createDatabaseNamed, dropDatabaseNamed, quoteIdent } from '../../scripts/lib/server.js';
 import { toConnectionUrl } from '../../src/config.js';
@@ -44,6 +45,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   try {
     await createDatabaseNamed(server.admin, template);
+    // Says whose it is, should a killed run (no teardown) leave it on a shared server.
+    const owner = `vitest run ${runId}: pid ${process.pid} on ${hostname()}, started ${new Date().toISOString()}`;
+    await adminQuery(server.admin, `COMMENT ON DATABASE ${quoteIdent(template)} IS ${quoteLiteral(owner)}`);
     await createMigrator({
       connection: connectionFor(server.admin, template),
       lockTimeoutMs: 5_000,
@@ -63,6 +67,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('dlRunId', runId);
   console.error(`[test db] ${server.description}; template ${template} migrated in ${Date.now() - started} ms`);
   return teardown;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 function errText(obj: object): string {
