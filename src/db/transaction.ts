@@ -51,9 +51,17 @@ export async function runTransaction<T>(
       });
     } catch (error) {
       if (!(error instanceof SerializationError) || attempt >= maxAttempts) throw error;
-      // 10-20 ms, 20-40 ms, ...: enough for the winner to commit, short enough to stay interactive.
-      const base = 10 * 2 ** (attempt - 1);
-      await new Promise((resolve) => setTimeout(resolve, base + Math.random() * base));
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
     }
   }
+}
+
+/**
+ * The pause after failed attempt `attempt`: 10-20 ms, 20-40 ms, ... (enough for the winner to
+ * commit, short enough to stay interactive), the base capped at 1 s so that a large
+ * `maxAttempts` (up to 20) cannot sleep for minutes.
+ */
+export function retryDelayMs(attempt: number): number {
+  const base = Math.min(1_000, 10 * 2 ** (attempt - 1));
+  return base + Math.random() * base;
 }
