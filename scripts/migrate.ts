@@ -1,7 +1,7 @@
 /**
  * `npm run migrate -- <command> [options]`: the migration CLI. See `--help`.
  * Connects with DATABASE_MIGRATION_URL, else DATABASE_URL (or PG* variables); with none set, it
- * uses the embedded development server under .data/postgres.
+ * uses the embedded development server under .data/postgres (EMBEDDED_POSTGRES_DIR).
  */
 import { readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -48,11 +48,10 @@ Examples:
 
 Connection: DATABASE_MIGRATION_URL when set (a direct, owner-role connection), else
 DATABASE_URL or the PG* variables. With none set, the embedded development server in
-.data/postgres is used (database "ai_validation_platform").
+.data/postgres (EMBEDDED_POSTGRES_DIR) is used (database "ai_validation_platform").
 `;
 
 /** The development database on the embedded server (the name docker-compose creates too). */
-const EMBEDDED_DATABASE = 'ai_validation_platform';
 
 const COMMANDS = ['up', 'down', 'redo', 'status', 'create'] as const;
 type CommandName = (typeof COMMANDS)[number];
@@ -185,18 +184,14 @@ async function withConfig(fn: (config: Config) => Promise<number>): Promise<numb
   const { isDatabaseConfigured, loadConfig, toConnectionUrl } = await import('../src/config.js');
   if (isDatabaseConfigured(process.env)) return fn(loadConfig(process.env));
 
-  const { startEmbedded } = await import('./lib/embedded.js');
-  const { adminQuery, connectionFor, createDatabaseNamed } = await import('./lib/server.js');
-  console.error('DATABASE_URL is not set: using the embedded development server (.data/postgres)');
-  const server = await startEmbedded({ dataDir: '.data/postgres', persistent: true });
+  const { embeddedDataDir, startEmbeddedDevServer } = await import('./lib/dev-server.js');
+  console.error(`DATABASE_URL is not set: using the embedded development server (${embeddedDataDir(process.env)})`);
+  const dev = await startEmbeddedDevServer({ env: process.env, strictPort: false });
   try {
-    const exists = await adminQuery(server.admin, 'SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
-    if (exists.length === 0) await createDatabaseNamed(server.admin, EMBEDDED_DATABASE);
-    const connection = connectionFor(server.admin, EMBEDDED_DATABASE);
     // loadConfig still validates the MIGRATION_* variables.
-    return await fn(loadConfig({ ...process.env, DATABASE_URL: toConnectionUrl(connection), DATABASE_MIGRATION_URL: undefined }));
+    return await fn(loadConfig({ ...process.env, DATABASE_URL: toConnectionUrl(dev.connection), DATABASE_MIGRATION_URL: undefined }));
   } finally {
-    await server.stop();
+    await dev.server.stop();
   }
 }
 
