@@ -51,8 +51,6 @@ DATABASE_URL or the PG* variables. With none set, the embedded development serve
 .data/postgres (EMBEDDED_POSTGRES_DIR) is used (database "ai_validation_platform").
 `;
 
-/** The development database on the embedded server (the name docker-compose creates too). */
-
 const COMMANDS = ['up', 'down', 'redo', 'status', 'create'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
