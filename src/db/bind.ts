@@ -14,6 +14,7 @@ export type Bound<M> = {
     : never;
 };
 
+/** The module's function-valued exports, each with `db` applied; frozen. */
 export function bindRepository<M extends object>(module: M, db: Kysely<DB>): Bound<M> {
   const bound: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(module)) {

@@ -19,6 +19,7 @@ export interface QueryLogSettings {
   logParameters: boolean;
 }
 
+/** The `log` hook to give Kysely, and a snapshot of its counters. */
 export function createQueryLog(logger: Logger, settings: QueryLogSettings) {
   const stats: QueryStats = { queries: 0, errors: 0, slowQueries: 0 };
   const log = (event: LogEvent): void => {
