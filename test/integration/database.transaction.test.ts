@@ -83,12 +83,15 @@ describe('database.transaction', () => {
 
   it('retries the whole callback after a real serialization failure, and the result is consistent', async () => {
     const { a, b, calls, goOffCall } = await onCallPair();
+    // maxAttempts above the default: on a loaded machine the loser's retry can start before the
+    // winner commits and lose once more; what matters is that it ends consistent.
     const outcomes = await Promise.all([
-      t.database.transaction(goOffCall('a'), { isolationLevel: 'serializable' }),
-      t.database.transaction(goOffCall('b'), { isolationLevel: 'serializable' }),
+      t.database.transaction(goOffCall('a'), { isolationLevel: 'serializable', maxAttempts: 10 }),
+      t.database.transaction(goOffCall('b'), { isolationLevel: 'serializable', maxAttempts: 10 }),
     ]);
-    // One committed on the first attempt; the other lost, ran again, and saw the new state.
-    expect(calls.a + calls.b).toBe(3);
+    // One committed on its first attempt; the other lost, ran again (the whole callback), and saw the new state.
+    expect(Math.min(calls.a, calls.b)).toBe(1);
+    expect(Math.max(calls.a, calls.b)).toBeGreaterThanOrEqual(2);
     expect(outcomes.sort()).toEqual(['left', 'stayed']);
     expect([await nameOf(t.db, a.id), await nameOf(t.db, b.id)].sort()).toEqual(['Off Call', 'On Call']);
   });
@@ -122,14 +125,17 @@ describe('database.transaction', () => {
       await bothLocked();
       await trx.updateTable('users').set({ name: `Locked By ${label}` }).where('id', '=', other).execute();
     };
+    // As above: under load a retry can take its first lock before the winner takes its second,
+    // and deadlock again; the test needs the retries, not their exact number.
     await Promise.all([
-      t.database.transaction(lockBoth('first', a.id, b.id)),
-      t.database.transaction(lockBoth('second', b.id, a.id)),
+      t.database.transaction(lockBoth('first', a.id, b.id), { maxAttempts: 10 }),
+      t.database.transaction(lockBoth('second', b.id, a.id), { maxAttempts: 10 }),
     ]);
-    expect(calls.first + calls.second).toBe(3);
-    // The victim ran again after the winner committed, so its writes are the last ones.
-    const victim = calls.first === 2 ? 'first' : 'second';
-    expect([await nameOf(t.db, a.id), await nameOf(t.db, b.id)]).toEqual([`Locked By ${victim}`, `Locked By ${victim}`]);
+    expect(calls.first + calls.second).toBeGreaterThanOrEqual(3);
+    // Each transaction writes both rows, so whichever committed last wrote both: never a mix.
+    const names = [await nameOf(t.db, a.id), await nameOf(t.db, b.id)];
+    expect(names[0]).toBe(names[1]);
+    expect(['Locked By first', 'Locked By second']).toContain(names[0]);
   });
 
   it('does not retry other errors: the callback runs once', async () => {
