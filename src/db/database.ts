@@ -75,6 +75,19 @@ export interface Database {
    * ```
    */
   withActor<T>(actorId: string, fn: (trx: Transaction<DB>) => Promise<T>, options?: Omit<TransactionOptions, 'actorId'>): Promise<T>;
+  // --- row-level security (migration 20261125110000) ---
+  /**
+   * Runs `fn` in a transaction acting as `userId` (a UUID): through the app role, row-level
+   * security shows and lets it change only that user's business ideas, evaluations and agent
+   * results. The setting is transaction-local; the user is also the audit actor unless
+   * `options.actorId` names another.
+   *
+   * @example
+   * ```ts
+   * const page = await database.withUser(session.userId, (trx) => businessIdeas.listIdeasByUser(trx, session.userId));
+   * ```
+   */
+  withUser<T>(userId: string, fn: (trx: Transaction<DB>) => Promise<T>, options?: Omit<TransactionOptions, 'userId'>): Promise<T>;
   /** Query counters since creation: queries, errors, slow queries. */
   stats(): QueryStats;
   /** `src/repositories/users.ts` bound to this pool: `database.users.getUser(id)`. */
@@ -182,6 +195,7 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     close,
     transaction: (fn, transactionOptions) => runTransaction(db, fn, transactionOptions),
     withActor: (actorId, fn, transactionOptions) => runTransaction(db, fn, { ...transactionOptions, actorId }),
+    withUser: (userId, fn, transactionOptions) => runTransaction(db, fn, { ...transactionOptions, userId }), // row-level security
     stats: queryLog.stats,
     users: bindRepository(users, db),
     businessIdeas: bindRepository(businessIdeas, db),

@@ -1,13 +1,22 @@
 /**
- * Transactions with bounded retries on serialization failures and deadlocks, and the per-transaction
- * actor setting that the audit triggers read.
+ * Transactions with bounded retries on serialization failures and deadlocks, the per-transaction
+ * actor setting that the audit triggers read, and the acting-user setting that row-level
+ * security reads.
  */
 import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
 import { SerializationError, ValidationError } from '../errors.js';
+import { id as uuidSchema } from '../validation/common.js';
 import type { DB } from './schema.generated.js';
 
 /** The transaction-local setting that the audit triggers read as the actor. */
 export const ACTOR_SETTING = 'app.actor_id';
+
+/**
+ * The transaction-local setting that row-level security reads as the acting user
+ * (`current_app_user_id()`, migration 20261125110000): through the app role, business ideas,
+ * evaluations and agent results of other users are invisible, and without it nothing is visible.
+ */
+export const USER_SETTING = 'app.user_id';
 
 /** Options for `database.transaction()`. */
 export interface TransactionOptions {
@@ -15,8 +24,10 @@ export interface TransactionOptions {
   isolationLevel?: IsolationLevel;
   /** Attempts in all, including the first, on 40001/40P01. Default 3; 1 disables retries. */
   maxAttempts?: number;
-  /** Recorded as the actor of every change the transaction makes (see `withActor`). */
+  /** Recorded as the actor of every change the transaction makes (see `withActor`). Default: `userId`. */
   actorId?: string;
+  /** The user whose rows the transaction may see and change under row-level security (see `withUser`). */
+  userId?: string;
 }
 
 /**
@@ -41,12 +52,24 @@ export async function runTransaction<T>(
       subject: 'transaction',
     });
   }
+  const userId = options.userId;
+  if (userId !== undefined && !uuidSchema.safeParse(userId).success) {
+    throw new ValidationError([{ path: 'userId', message: 'must be a UUID' }], { subject: 'transaction' });
+  }
+  // The user is the natural actor of what they change; an explicit actorId wins.
+  const actor = actorId ?? userId;
   for (let attempt = 1; ; attempt++) {
     try {
       let builder = db.transaction();
       if (options.isolationLevel) builder = builder.setIsolationLevel(options.isolationLevel);
       return await builder.execute(async (trx) => {
-        if (options.actorId !== undefined) await sql`select set_config(${ACTOR_SETTING}, ${options.actorId}, true)`.execute(trx);
+        // is_local = true: the settings end with the transaction, so a pooled connection never
+        // carries one user's identity into the next checkout. One round trip for both.
+        if (userId !== undefined) {
+          await sql`select set_config(${ACTOR_SETTING}, ${actor}, true), set_config(${USER_SETTING}, ${userId}, true)`.execute(trx);
+        } else if (actor !== undefined) {
+          await sql`select set_config(${ACTOR_SETTING}, ${actor}, true)`.execute(trx);
+        }
         return fn(trx);
       });
     } catch (error) {

@@ -1,0 +1,174 @@
+/**
+ * Least privilege (migration 20261125110000): the group roles ai_validation_app and
+ * ai_validation_worker, tried through uniquely named LOGIN roles that are members of them (roles
+ * are cluster-wide on a shared server; these are dropped in afterAll). The app role reads and
+ * writes rows and nothing else: no DDL, no TRUNCATE, no ledger, no audit_log, no other table.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
+import { toConnectionUrl } from '../../src/config.js';
+import { createDatabase, type Database } from '../../src/db/database.js';
+import { QueryError } from '../../src/errors.js';
+import * as businessIdeas from '../../src/repositories/business-ideas.js';
+import * as users from '../../src/repositories/users.js';
+import { adminConnection, useTestDatabase } from '../support/database.js';
+import { createSubmittedIdea, createTestEvaluation, fakePasswordHash, ideaDescription, uniqueEmail } from '../support/factories.js';
+
+const t = useTestDatabase();
+
+const GROUPS = ['ai_validation_app', 'ai_validation_worker'] as const;
+const logins: string[] = [];
+let app: Database;
+let worker: Database;
+
+/** A new LOGIN role in `group`, and a small pool connected as it to this file's database. */
+async function connectAs(group: (typeof GROUPS)[number]): Promise<Database> {
+  const name = `dl_${group === 'ai_validation_app' ? 'app' : 'worker'}_${randomBytes(5).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD '${password}' IN ROLE ${group}`);
+  logins.push(name);
+  const { host, port, database } = t.testDatabase.connection;
+  return createDatabase({ connectionString: toConnectionUrl({ host, port, database, user: name, password }), env: {}, pool: { max: 2 } });
+}
+
+beforeAll(async () => {
+  app = await connectAs('ai_validation_app');
+  worker = await connectAs('ai_validation_worker');
+});
+
+// Registered after useTestDatabase's hooks, so it runs first (hooks unwind as a stack).
+afterAll(async () => {
+  await Promise.allSettled([app?.close(), worker?.close()]);
+  for (const name of logins) await adminQuery(adminConnection(), `DROP ROLE IF EXISTS ${quoteIdent(name)}`);
+});
+
+/** The SQLSTATE a statement fails with (undefined when it succeeds). */
+async function sqlStateOf(database: Database, statement: string): Promise<string | undefined> {
+  try {
+    await sql.raw(statement).execute(database.db);
+    return undefined;
+  } catch (error) {
+    if (error instanceof QueryError) return error.sqlState;
+    throw error;
+  }
+}
+
+describe('the group roles', () => {
+  it('cannot log in and hold no dangerous attribute', async () => {
+    const rows = await adminQuery(
+      adminConnection(),
+      `SELECT rolname, rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolreplication
+         FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`,
+      [GROUPS],
+    );
+    expect(rows).toEqual(
+      GROUPS.map((rolname) => ({ rolname, rolcanlogin: false, rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false })),
+    );
+  });
+
+  it('have no privilege on any table but the four (ledger, audit_log, seed history, ...)', async () => {
+    const rows = await t.db
+      .selectFrom(sql<{ relname: string; role: string }>`(
+        SELECT c.relname, r.role FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+               unnest(${[...GROUPS]}::text[]) AS r(role)
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+           AND c.relname NOT IN ('users', 'business_ideas', 'evaluations', 'agent_results')
+           AND (has_table_privilege(r.role, c.oid, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER')
+                OR (c.relkind = 'S' AND has_sequence_privilege(r.role, c.oid, 'USAGE,SELECT,UPDATE'))))`.as('p'))
+      .selectAll()
+      .execute();
+    expect(rows).toEqual([]);
+    // The check above is only meaningful if those tables exist.
+    const others = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'
+      AND tablename IN ('schema_migrations', 'audit_log')`.execute(t.db);
+    expect(others.rows[0]?.n).toBe(2);
+  });
+});
+
+describe('the app role', () => {
+  it('reads and writes rows: sign-up as it, then an idea as that user (audited by the trigger it cannot write itself)', async () => {
+    const user = await users.createUser(app.db, { email: uniqueEmail('rls'), name: 'Ada Lovelace', passwordHash: fakePasswordHash() });
+    const idea = await app.withUser(user.id, (trx) => businessIdeas.createIdea(trx, user.id, { title: 'Least privilege idea', description: ideaDescription() }));
+    await app.withUser(user.id, (trx) => businessIdeas.updateIdeaContent(trx, idea.id, { title: 'Renamed privilege idea' }));
+    await app.withUser(user.id, (trx) => trx.deleteFrom('businessIdeas').where('id', '=', idea.id).execute());
+    const audit = await t.db.selectFrom('auditLog').select(['operation', 'actor']).where('rowId', '=', idea.id).orderBy('id').execute();
+    expect(audit).toEqual([
+      { operation: 'insert', actor: user.id },
+      { operation: 'update', actor: user.id },
+      { operation: 'delete', actor: user.id },
+    ]);
+  });
+
+  it.each([
+    ['DROP TABLE', 'DROP TABLE agent_results'],
+    ['ALTER TABLE', 'ALTER TABLE users ADD COLUMN is_admin boolean'],
+    ['ALTER TABLE ... DISABLE ROW LEVEL SECURITY', 'ALTER TABLE business_ideas DISABLE ROW LEVEL SECURITY'],
+    ['DROP POLICY', 'DROP POLICY business_ideas_owner ON business_ideas'],
+    ['CREATE INDEX', 'CREATE INDEX users_name_idx ON users (name)'],
+    ['TRUNCATE', 'TRUNCATE evaluations'],
+    ['TRUNCATE (users)', 'TRUNCATE users CASCADE'],
+    ['CREATE TABLE', 'CREATE TABLE public.scratch (id int)'],
+    ['CREATE FUNCTION', 'CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$'],
+    ['CREATE SCHEMA', 'CREATE SCHEMA scratch'],
+    ['DROP FUNCTION', 'DROP FUNCTION current_app_user_id()'],
+    ['read the ledger', 'SELECT * FROM schema_migrations'],
+    ['write the ledger', "INSERT INTO schema_migrations (name, checksum, execution_ms) VALUES ('29991231000000_evil', 'x', 1)"],
+    ['erase the ledger', 'DELETE FROM schema_migrations'],
+    ['read the audit log', 'SELECT * FROM audit_log'],
+    ['forge audit rows', "INSERT INTO audit_log (table_name, row_id, operation, new_row) VALUES ('users', gen_random_uuid(), 'insert', '{}')"],
+    ['erase the audit log', 'DELETE FROM audit_log'],
+  ])('is refused: %s (42501)', async (_what, statement) => {
+    expect(await sqlStateOf(app, statement)).toBe('42501');
+  });
+
+  it('cannot switch row security off: with row_security = off its reads fail instead of bypassing the policies', async () => {
+    const error = await app.db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`SET LOCAL row_security = off`.execute(trx);
+        return sql`SELECT * FROM business_ideas`.execute(trx);
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueryError);
+    expect((error as QueryError).sqlState).toBe('42501');
+  });
+
+  it('could do all of that as the owner (the refusals above are privileges, not typos)', async () => {
+    // A sample, in a rolled-back transaction so the schema is unchanged.
+    await expect(
+      t.db.transaction().execute(async (trx) => {
+        await sql`ALTER TABLE users ADD COLUMN is_admin boolean`.execute(trx);
+        await sql`CREATE TABLE public.scratch (id int)`.execute(trx);
+        await sql`SELECT * FROM schema_migrations`.execute(trx);
+        await sql`TRUNCATE evaluations CASCADE`.execute(trx);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+  });
+});
+
+describe('the worker role', () => {
+  it.each([
+    ['read users', 'SELECT * FROM users'],
+    ['create evaluations', "INSERT INTO evaluations (business_idea_id) VALUES (gen_random_uuid())"],
+    ['delete evaluations', 'DELETE FROM evaluations'],
+    ['delete agent results', 'DELETE FROM agent_results'],
+    ['change idea content', "UPDATE business_ideas SET title = 'Hijacked title'"],
+    ['create ideas', "INSERT INTO business_ideas (user_id, title, description) VALUES (gen_random_uuid(), 'x', 'y')"],
+    ['TRUNCATE', 'TRUNCATE agent_results'],
+    ['DROP TABLE', 'DROP TABLE evaluations'],
+    ['read the ledger', 'SELECT * FROM schema_migrations'],
+    ['read the audit log', 'SELECT * FROM audit_log'],
+  ])('is refused: %s (42501)', async (_what, statement) => {
+    expect(await sqlStateOf(worker, statement)).toBe('42501');
+  });
+
+  it('may move an idea it evaluates through its status column only', async () => {
+    const idea = await createSubmittedIdea(t.db);
+    await createTestEvaluation(t.db, idea.id);
+    await worker.db.updateTable('businessIdeas').set({ status: 'evaluating' }).where('id', '=', idea.id).execute();
+    expect((await t.db.selectFrom('businessIdeas').select('status').where('id', '=', idea.id).executeTakeFirstOrThrow()).status).toBe('evaluating');
+  });
+});
