@@ -14,7 +14,38 @@ export interface ConnectionSettings {
   user: string;
   database: string;
   password?: string;
+  /** TLS (`DATABASE_SSL`, or `sslmode` in the URL). Absent means `disable`. */
+  ssl?: TlsSettings;
+  /**
+   * Called for each new connection when no password is configured (see `createDatabase`'s
+   * `passwordProvider`). Kept out of `JSON.stringify` and `util.inspect`, like the password.
+   */
+  passwordProvider?: PasswordProvider;
 }
+
+/** `disable`: plain TCP. `require`: encrypted, certificate not checked. `verify-full`: encrypted, CA and host name checked. */
+export type SslMode = 'disable' | 'require' | 'verify-full';
+
+/** TLS settings for a connection. */
+export interface TlsSettings {
+  mode: SslMode;
+  /** PEM certificates trusted for `verify-full` (the content of `DATABASE_SSL_CA_FILE`); default: Node's CA bundle. */
+  ca?: string;
+  /** The file `ca` was read from, named in error messages and passed to tools that take a file (pg_dump). */
+  caFile?: string;
+}
+
+/**
+ * Supplies the password for each new connection (node-postgres calls it whenever it opens one).
+ * `invalidate()`, when present, is called after an authentication failure (28P01) so that the next
+ * call fetches a fresh secret: the connect is then retried once.
+ */
+export interface PasswordProvider {
+  (): Promise<string>;
+  invalidate?: () => void;
+}
+
+export const SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-full'];
 
 /** Pool tuning. Every field has a default; see `.env.example`. */
 export interface PoolSettings {
@@ -133,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const filePassword = readPasswordFile(env, issues);
+  const tls = readTlsEnv(env, issues);
   let connection: ConnectionSettings | undefined;
   if (!isDatabaseConfigured(env)) {
     issues.push({
@@ -140,10 +172,10 @@ export function loadConfig(env: Env = process.env): Config {
       message: 'is not set; set DATABASE_URL, or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE',
     });
   } else {
-    connection = connectionFrom('DATABASE_URL', env, filePassword, issues);
+    connection = connectionFrom('DATABASE_URL', env, filePassword, issues, tls);
   }
   const migrationConnection = blankToUndefined(env.DATABASE_MIGRATION_URL)
-    ? connectionFrom('DATABASE_MIGRATION_URL', env, undefined, issues)
+    ? connectionFrom('DATABASE_MIGRATION_URL', env, undefined, issues, tls)
     : connection;
 
   if (issues.length > 0 || !connection || !migrationConnection) throw new ConfigError(issues);
@@ -183,8 +215,8 @@ export function loadConfig(env: Env = process.env): Config {
  */
 export function parseConnectionUrl(url: string, variable = 'connectionString', env: Env = {}): ConnectionSettings {
   const issues: ConfigIssue[] = [];
-  const settings = connectionFrom(variable, { ...env, [variable]: url }, undefined, issues);
-  if (!settings) throw new ConfigError(issues);
+  const settings = connectionFrom(variable, { ...env, [variable]: url }, undefined, issues, readTlsEnv(env, issues));
+  if (issues.length > 0 || !settings) throw new ConfigError(issues);
   return settings;
 }
 
@@ -207,8 +239,12 @@ export function toConnectionUrl(settings: ConnectionSettings): string {
   const auth = settings.password === undefined
     ? encodeURIComponent(settings.user)
     : `${encodeURIComponent(settings.user)}:${encodeURIComponent(settings.password)}`;
-  const socket = settings.host.startsWith('/') ? `?host=${encodeURIComponent(settings.host)}` : '';
-  return `postgres://${auth}@${host}:${settings.port}/${encodeURIComponent(settings.database)}${socket}`;
+  const params = new URLSearchParams();
+  if (settings.host.startsWith('/')) params.set('host', settings.host);
+  if (settings.ssl) params.set('sslmode', settings.ssl.mode);
+  if (settings.ssl?.caFile) params.set('sslrootcert', settings.ssl.caFile);
+  const query = params.size > 0 ? `?${params.toString()}` : '';
+  return `postgres://${auth}@${host}:${settings.port}/${encodeURIComponent(settings.database)}${query}`;
 }
 
 function connectionFrom(
@@ -216,13 +252,36 @@ function connectionFrom(
   env: Env,
   filePassword: string | undefined,
   issues: ConfigIssue[],
+  tls: TlsEnv,
 ): ConnectionSettings | undefined {
   const url = blankToUndefined(env[variable]);
   let parsed: ReturnType<typeof parseConnectionString> = { host: null, database: null };
+  let urlSslMode: SslMode | undefined;
   if (url !== undefined) {
     if (!/^postgres(ql)?:\/\//i.test(url)) {
       issues.push({ variable, message: 'must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)' });
       return undefined;
+    }
+    // Checked before parsing: pg-connection-string would read an sslrootcert file itself.
+    const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+    const fileParams = ['sslrootcert', 'sslcert', 'sslkey', 'sslpassword'].filter((name) => query.has(name));
+    if (fileParams.length > 0) {
+      issues.push({
+        variable,
+        message: `${fileParams.join(', ')} in the URL is not supported; use DATABASE_SSL=verify-full with DATABASE_SSL_CA_FILE (client certificates are not supported)`,
+      });
+      return undefined;
+    }
+    const sslmode = query.get('sslmode') ?? undefined;
+    if (sslmode !== undefined) {
+      if (!isSslMode(sslmode)) {
+        issues.push({ variable, message: `sslmode=${sslmode} is not supported; use sslmode=disable, require or verify-full` });
+        return undefined;
+      }
+      urlSslMode = sslmode;
+      if (tls.mode !== undefined && tls.mode !== sslmode) {
+        issues.push({ variable: 'DATABASE_SSL', message: `is ${tls.mode} but ${variable} says sslmode=${sslmode}; remove one or make them agree` });
+      }
     }
     try {
       parsed = parseConnectionString(url);
@@ -252,7 +311,58 @@ function connectionFrom(
   };
   const password = parsed.password || filePassword || env.PGPASSWORD || undefined;
   if (password !== undefined) Object.defineProperty(settings, 'password', { value: password, enumerable: false });
+  const mode = tls.mode ?? urlSslMode ?? tls.pgSslMode;
+  if (mode !== undefined) {
+    settings.ssl = mode === 'verify-full' && tls.ca !== undefined ? { mode, ca: tls.ca, caFile: tls.caFile } : { mode };
+  }
+  if (tls.caFile !== undefined && tls.ca !== undefined && mode !== 'verify-full' && !issues.some((i) => i.variable === 'DATABASE_SSL_CA_FILE')) {
+    issues.push({ variable: 'DATABASE_SSL_CA_FILE', message: `is only used with DATABASE_SSL=verify-full (the ${variable} connection uses ${mode ?? 'disable'})` });
+  }
   return settings;
+}
+
+/** The TLS variables, validated once and applied to every connection URL. */
+interface TlsEnv {
+  /** `DATABASE_SSL`. */
+  mode?: SslMode;
+  /** `PGSSLMODE`: the lowest-precedence source, after `sslmode` in the URL. */
+  pgSslMode?: SslMode;
+  ca?: string;
+  caFile?: string;
+}
+
+function isSslMode(value: string): value is SslMode {
+  return (SSL_MODES as readonly string[]).includes(value);
+}
+
+function readTlsEnv(env: Env, issues: ConfigIssue[]): TlsEnv {
+  const tls: TlsEnv = {};
+  for (const variable of ['DATABASE_SSL', 'PGSSLMODE'] as const) {
+    const raw = blankToUndefined(env[variable])?.trim();
+    if (raw === undefined) continue;
+    if (isSslMode(raw)) {
+      if (variable === 'DATABASE_SSL') tls.mode = raw;
+      else tls.pgSslMode = raw;
+    } else {
+      issues.push({ variable, message: `must be disable, require or verify-full (got "${raw}")` });
+    }
+  }
+  const caFile = blankToUndefined(env.DATABASE_SSL_CA_FILE);
+  if (caFile !== undefined) {
+    tls.caFile = caFile;
+    try {
+      const ca = readFileSync(caFile, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+        issues.push({ variable: 'DATABASE_SSL_CA_FILE', message: `"${caFile}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)` });
+      } else {
+        tls.ca = ca;
+      }
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      issues.push({ variable: 'DATABASE_SSL_CA_FILE', message: `cannot read "${caFile}" (${reason})` });
+    }
+  }
+  return tls;
 }
 
 function readPasswordFile(env: Env, issues: ConfigIssue[]): string | undefined {
@@ -274,4 +384,35 @@ function readPasswordFile(env: Env, issues: ConfigIssue[]): string | undefined {
 
 function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** Credentials given in code (`createDatabase({ password, passwordProvider })`). */
+export interface CredentialOptions {
+  /** A password that takes precedence over every other source. */
+  password?: string;
+  /** Used only when no other source supplies a password; see `PasswordProvider`. */
+  passwordProvider?: PasswordProvider;
+}
+
+/**
+ * Applies the documented precedence: the `password` option, then the configuration's password
+ * (`DATABASE_URL`, `DATABASE_PASSWORD_FILE`, `PGPASSWORD`), then the `passwordProvider` option.
+ * Returns a copy; `ignoredProvider` is true when a provider was given but a password won.
+ *
+ * @example
+ * ```ts
+ * const { connection } = withCredentials(config.connection, { passwordProvider });
+ * ```
+ */
+export function withCredentials(
+  connection: ConnectionSettings,
+  options: CredentialOptions,
+): { connection: ConnectionSettings; ignoredProvider: boolean } {
+  const { password: _password, passwordProvider: _provider, ...visible } = connection;
+  const copy: ConnectionSettings = { ...visible };
+  const password = options.password ?? connection.password;
+  const provider = options.passwordProvider ?? connection.passwordProvider;
+  if (password !== undefined) Object.defineProperty(copy, 'password', { value: password, enumerable: false });
+  else if (provider !== undefined) Object.defineProperty(copy, 'passwordProvider', { value: provider, enumerable: false });
+  return { connection: copy, ignoredProvider: password !== undefined && options.passwordProvider !== undefined };
 }

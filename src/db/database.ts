@@ -5,6 +5,7 @@ import { Kysely, type PostgresPool, type PostgresPoolClient, type Transaction } 
 import type pg from 'pg';
 import { createDialect, createPlugins } from '../../kysely.config.js';
 import { describeConnection, loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
+import { withCredentials, type PasswordProvider } from '../config.js'; // credentials
 import { connectError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import * as agentResults from '../repositories/agent-results.js';
@@ -37,6 +38,14 @@ export interface CreateDatabaseOptions {
   slowQueryMs?: number;
   /** Include parameter values in query log entries. Default `DATABASE_LOG_PARAMETERS` (false). */
   logParameters?: boolean;
+  // --- credentials (README "Credentials and rotation") ---
+  /** A password that takes precedence over `DATABASE_URL`, `DATABASE_PASSWORD_FILE` and `PGPASSWORD`. */
+  password?: string;
+  /**
+   * Supplies the password for each new connection when no other source does (e.g.
+   * `createAwsSecretsManagerPasswordProvider()`); on 28P01 it is invalidated and the connect retried once.
+   */
+  passwordProvider?: PasswordProvider;
 }
 
 /** What `createDatabase()` returns. */
@@ -119,10 +128,14 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   const config =
     options.config ??
     loadConfig(options.connectionString ? { ...env, DATABASE_URL: options.connectionString } : env);
-  const connection = options.config && options.connectionString
+  const configured = options.config && options.connectionString
     ? parseConnectionUrl(options.connectionString)
     : config.connection;
   const logger = options.logger ?? silentLogger;
+  // --- credentials: explicit password > configured password > password provider ---
+  const credentials = withCredentials(configured, options);
+  const connection = credentials.connection;
+  if (credentials.ignoredProvider) logger.warn({}, 'passwordProvider is not used: a password is configured (option, DATABASE_URL, DATABASE_PASSWORD_FILE or PGPASSWORD)');
   const poolSettings = { ...config.pool, ...options.pool };
   const pool = createPool(connection, poolSettings, logger);
 

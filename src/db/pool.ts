@@ -3,7 +3,8 @@
  * generated types, and error listeners so a dropped connection never crashes the process.
  */
 import pg from 'pg';
-import type { ConnectionSettings, PoolSettings } from '../config.js';
+import type { ConnectionSettings, PoolSettings, TlsSettings } from '../config.js';
+import { PgErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const { types } = pg;
@@ -35,14 +36,42 @@ function parseSafeInteger(value: string): number {
   return n;
 }
 
-/** The per-connection settings shared by the pool and one-off clients. */
-export function clientConfig(connection: ConnectionSettings, pool: PoolSettings): pg.ClientConfig {
+/**
+ * Where, as whom and how securely to connect: the fields every client needs (the pool's and the
+ * migrator's). A configured password wins over a `passwordProvider`; TLS is always explicit, so
+ * node-postgres never falls back to reading `PGSSLMODE` behind the configuration's back.
+ */
+export function connectionOptions(
+  connection: ConnectionSettings,
+): Pick<pg.ClientConfig, 'host' | 'port' | 'user' | 'database' | 'password' | 'ssl'> {
   return {
     host: connection.host,
     port: connection.port,
     user: connection.user,
     database: connection.database,
-    password: connection.password,
+    password: connection.password ?? connection.passwordProvider,
+    ssl: tlsOptions(connection.ssl),
+  };
+}
+
+/** `DATABASE_SSL` -> node-postgres' `ssl` (Node's `tls.connect` options). */
+export function tlsOptions(tls: TlsSettings | undefined): pg.ClientConfig['ssl'] {
+  switch (tls?.mode) {
+    case undefined:
+    case 'disable':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-full':
+      // Node checks the chain against `ca` (or its bundle) and the host name against the certificate.
+      return tls.ca === undefined ? { rejectUnauthorized: true } : { rejectUnauthorized: true, ca: tls.ca };
+  }
+}
+
+/** The per-connection settings shared by the pool and one-off clients. */
+export function clientConfig(connection: ConnectionSettings, pool: PoolSettings): pg.ClientConfig {
+  return {
+    ...connectionOptions(connection),
     application_name: pool.applicationName,
     statement_timeout: pool.statementTimeoutMs,
     idle_in_transaction_session_timeout: pool.idleInTransactionTimeoutMs,
@@ -71,7 +100,35 @@ export function createPool(connection: ConnectionSettings, settings: PoolSetting
   pool.on('connect', (client) => {
     client.on('error', (err) => logger.warn({ err, code: codeOf(err) }, 'database connection failed while in use'));
   });
+  const provider = connection.password === undefined ? connection.passwordProvider : undefined;
+  if (provider?.invalidate) retryAuthFailuresOnce(pool, provider.invalidate, logger);
   return pool;
+}
+
+/**
+ * After a rotation, the provider's cached password is stale: the first new connection fails with
+ * 28P01. The provider is told to drop its cache and the connect is retried once, for every checkout
+ * path (Kysely's `connect()`, and `pool.query()`, which uses the callback form), so a rotated secret
+ * is picked up without a restart and without a failed query.
+ */
+function retryAuthFailuresOnce(pool: pg.Pool, invalidate: () => void, logger: Logger): void {
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  const connectWithRetry = (): Promise<pg.PoolClient> =>
+    connect().catch((error: unknown) => {
+      if (codeOf(error) !== PgErrorCode.invalidPassword || pool.ending) throw error;
+      logger.warn({ code: codeOf(error) }, 'database password rejected; refreshing it from the password provider and retrying once');
+      invalidate();
+      return connect();
+    });
+  type Callback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
+  pool.connect = ((callback?: Callback) => {
+    if (!callback) return connectWithRetry();
+    connectWithRetry().then(
+      (client) => callback(undefined, client, (release?: unknown) => client.release(release as boolean | Error | undefined)),
+      (error: unknown) => callback(error as Error, undefined, () => undefined),
+    );
+    return undefined;
+  }) as typeof pool.connect;
 }
 
 function codeOf(err: unknown): string | undefined {

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { MigrationError as UmzugMigrationError, Umzug, type UmzugStorage } from 'umzug';
 import { describeConnection, type ConnectionSettings } from '../config.js';
+import { connectionOptions } from '../db/pool.js';
 import { connectError, DataLayerError, MigrationError, PgErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { BlockerWatch, describeBlockers, WatchedFailure, type Blocker } from './blockers.js';
@@ -208,11 +209,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 function clientConfig(connection: ConnectionSettings): pg.ClientConfig {
   return {
-    host: connection.host,
-    port: connection.port,
-    user: connection.user,
-    database: connection.database,
-    password: connection.password,
+    ...connectionOptions(connection), // host, port, user, database, password (or provider), TLS
     // Shown to whoever waits on our lock, or is blocked by our DDL.
     application_name: `data-layer migrate (pid ${process.pid})`,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
