@@ -4,7 +4,7 @@
  */
 export { createDatabase } from './db/database.js';
 export type { CreateDatabaseOptions, Database } from './db/database.js';
-export { ACTOR_SETTING } from './db/transaction.js';
+export { ACTOR_SETTING, USER_SETTING } from './db/transaction.js';
 export type { TransactionOptions } from './db/transaction.js';
 export type { QueryStats } from './db/query-log.js';
 
