@@ -13,7 +13,8 @@ import { createDatabase, type Database } from '../../src/db/database.js';
 import { QueryError } from '../../src/errors.js';
 import * as businessIdeas from '../../src/repositories/business-ideas.js';
 import * as users from '../../src/repositories/users.js';
-import { adminConnection, useTestDatabase } from '../support/database.js';
+import { createMigrator } from '../../src/migrate/index.js';
+import { adminConnection, createTestDatabase, useTestDatabase } from '../support/database.js';
 import { createSubmittedIdea, createTestEvaluation, fakePasswordHash, ideaDescription, uniqueEmail } from '../support/factories.js';
 
 const t = useTestDatabase();
@@ -84,6 +85,34 @@ describe('the group roles', () => {
     const others = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'
       AND tablename IN ('schema_migrations', 'audit_log')`.execute(t.db);
     expect(others.rows[0]?.n).toBe(2);
+  });
+});
+
+describe('the owner role', () => {
+  it('need not be a superuser: a CREATEDB role without CREATEROLE migrates a database it owns (the Docker setup)', async () => {
+    const owner = `dl_owner_${randomBytes(5).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    const admin = adminConnection();
+    await adminQuery(admin, `CREATE ROLE ${quoteIdent(owner)} LOGIN CREATEDB PASSWORD '${password}'`);
+    const scratch = await createTestDatabase({ migrated: false });
+    try {
+      await adminQuery(admin, `ALTER DATABASE ${quoteIdent(scratch.name)} OWNER TO ${quoteIdent(owner)}`);
+      const { host, port, database } = scratch.connection;
+      const connection = { host, port, database, user: owner };
+      Object.defineProperty(connection, 'password', { value: password, enumerable: false });
+      const applied = await createMigrator({ connection }).up();
+      expect(applied.map((r) => r.name)).toContain('20261125110000_roles_and_row_level_security');
+      const [row] = await adminQuery(
+        scratch.connection,
+        `SELECT pg_get_userbyid(relowner) AS owner, has_table_privilege('ai_validation_app', 'business_ideas', 'SELECT') AS app_reads,
+                has_schema_privilege('ai_validation_app', 'public', 'CREATE') AS app_creates
+           FROM pg_class WHERE oid = 'business_ideas'::regclass`,
+      );
+      expect(row).toEqual({ owner, app_reads: true, app_creates: false });
+    } finally {
+      await scratch.drop();
+      await adminQuery(admin, `DROP ROLE IF EXISTS ${quoteIdent(owner)}`);
+    }
   });
 });
 
