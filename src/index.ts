@@ -63,3 +63,12 @@ export type { MigrationResult, MigrationStatus, Migrator, MigratorOptions } from
 
 export type * from './db/schema.generated.js';
 export type * from './db/json-types.js';
+
+// --- credentials and TLS (README "Credentials and rotation", "TLS") ---
+export { SSL_MODES, withCredentials } from './config.js';
+export type { CredentialOptions, PasswordProvider, SslMode, TlsSettings } from './config.js';
+export { CredentialsError } from './errors.js';
+export { createCachedPasswordProvider } from './credentials/password-provider.js';
+export type { CachedPasswordProviderOptions } from './credentials/password-provider.js';
+export { createAwsSecretsManagerPasswordProvider } from './credentials/aws-secrets-manager.js';
+export type { AwsSecretsManagerPasswordProviderOptions, SecretsManagerClientLike } from './credentials/aws-secrets-manager.js';
