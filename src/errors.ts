@@ -360,3 +360,13 @@ function keyColumns(detail: string | undefined): string[] | undefined {
 function camel(column: string): string {
   return column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
+
+/**
+ * A query or checkout after `database.close()` began: the handle is shutting down or closed and
+ * will not open connections again. Create a new one with `createDatabase()` if you need one.
+ */
+export class DatabaseClosedError extends DataLayerError {
+  constructor(message = 'the database handle is closed: close() was called, so no new queries are accepted') {
+    super('DATABASE_CLOSED', message);
+  }
+}

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { createDialect, createPlugins } from '../../kysely.config.js';
 import { describeConnection, loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
 import { withCredentials, type PasswordProvider } from '../config.js'; // credentials
-import { connectError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
+import { connectError, DatabaseClosedError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import * as agentResults from '../repositories/agent-results.js';
 import * as auditLog from '../repositories/audit-log.js';
@@ -14,6 +14,8 @@ import * as businessIdeas from '../repositories/business-ideas.js';
 import * as evaluations from '../repositories/evaluations.js';
 import * as users from '../repositories/users.js';
 import { bindRepository, type Bound } from './bind.js';
+import { createHealthCheck, type HealthOptions, type HealthReport } from './health.js';
+import { poolGauges, type PoolGauges } from './metrics.js';
 import { createPool } from './pool.js';
 import { createQueryLog, type QueryStats } from './query-log.js';
 import { runTransaction, type TransactionOptions } from './transaction.js';
@@ -46,6 +48,14 @@ export interface CreateDatabaseOptions {
    * `createAwsSecretsManagerPasswordProvider()`); on 28P01 it is invalidated and the connect retried once.
    */
   passwordProvider?: PasswordProvider;
+  // --- operations (README "Operations") ---
+  /** Defaults for `health()`: timeout, migration state TTL, migrations folder. */
+  health?: HealthOptions;
+}
+
+/** `database.stats()`: query counters, the query duration histogram and the pool gauges. */
+export interface DatabaseStats extends QueryStats {
+  pool: PoolGauges;
 }
 
 /** What `createDatabase()` returns. */
@@ -57,9 +67,20 @@ export interface Database {
   /**
    * Stops new checkouts, waits for checked-out connections to be released (up to `timeoutMs`,
    * default 10 s), then closes them all. Rejects with a `TimeoutError` if it had to cut
-   * connections that were still in use. Safe to call more than once.
+   * connections that were still in use. Safe to call more than once. Queries started afterwards
+   * reject with a `DatabaseClosedError`, and `health()` reports `down`.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Pings the server (bounded by `timeoutMs`, default 2 s) and compares the migration ledger with
+   * the migration files (cached for `migrationsTtlMs`, default 10 s). Never throws; holds no secret.
+   *
+   * @example
+   * ```ts
+   * const { status, ready, latencyMs, pool, migrations } = await database.health();
+   * ```
+   */
+  health(options?: HealthOptions): Promise<HealthReport>;
   /**
    * Runs `fn` in a transaction and commits, or rolls back if it throws. On a serialization
    * failure or deadlock (40001, 40P01) the whole callback runs again, up to `maxAttempts` (3).
@@ -97,8 +118,16 @@ export interface Database {
    * ```
    */
   withUser<T>(userId: string, fn: (trx: Transaction<DB>) => Promise<T>, options?: Omit<TransactionOptions, 'userId'>): Promise<T>;
-  /** Query counters since creation: queries, errors, slow queries. */
-  stats(): QueryStats;
+  /**
+   * Query counters since creation (queries, errors, slow queries), the query duration histogram
+   * (`queryDurationMs`: cumulative buckets, sum, count) and the pool gauges (total, idle, waiting, max).
+   *
+   * @example
+   * ```ts
+   * const { queries, errors, queryDurationMs, pool } = database.stats();
+   * ```
+   */
+  stats(): DatabaseStats;
   /** `src/repositories/users.ts` bound to this pool: `database.users.getUser(id)`. */
   users: Bound<typeof users>;
   /** `src/repositories/business-ideas.ts` bound to this pool. */
@@ -157,6 +186,7 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   const target = describeConnection(connection);
   const checkout: PostgresPool = {
     connect: async () => {
+      if (closing) throw new DatabaseClosedError();
       const client = await pool
         .connect()
         .catch((error: unknown) => Promise.reject(connectError(error, target, poolSettings.connectionTimeoutMs)));
@@ -184,7 +214,9 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   let closing: Promise<void> | undefined;
   const close = ({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> => {
     closing ??= (async () => {
-      const done = Promise.all([endPool(), db.destroy()]);
+      // Not db.destroy(): Kysely would then answer later queries with a bare "driver has already
+      // been destroyed"; ending the pool is all it would do, and connect() above refuses instead.
+      const done = endPool();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         done.then(() => false),
@@ -209,7 +241,11 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     transaction: (fn, transactionOptions) => runTransaction(db, fn, transactionOptions),
     withActor: (actorId, fn, transactionOptions) => runTransaction(db, fn, { ...transactionOptions, actorId }),
     withUser: (userId, fn, transactionOptions) => runTransaction(db, fn, { ...transactionOptions, userId }), // row-level security
-    stats: queryLog.stats,
+    health: createHealthCheck(
+      { pool, poolSettings, connection, migrationConnection: config.migrationConnection, isClosed: () => closing !== undefined, logger },
+      options.health,
+    ),
+    stats: () => ({ ...queryLog.stats(), pool: poolGauges(pool, poolSettings.max) }),
     users: bindRepository(users, db),
     businessIdeas: bindRepository(businessIdeas, db),
     evaluations: bindRepository(evaluations, db),

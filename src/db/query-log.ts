@@ -4,12 +4,15 @@
  */
 import type { LogEvent } from 'kysely';
 import type { Logger } from '../logger.js';
+import { createHistogram, type DurationHistogram } from './metrics.js';
 
 /** Query counters since `createDatabase()`. */
 export interface QueryStats {
   queries: number;
   errors: number;
   slowQueries: number;
+  /** Every query's duration (failures included), cumulative buckets in ms. */
+  queryDurationMs: DurationHistogram;
 }
 
 export interface QueryLogSettings {
@@ -21,9 +24,11 @@ export interface QueryLogSettings {
 
 /** The `log` hook to give Kysely, and a snapshot of its counters. */
 export function createQueryLog(logger: Logger, settings: QueryLogSettings) {
-  const stats: QueryStats = { queries: 0, errors: 0, slowQueries: 0 };
+  const stats = { queries: 0, errors: 0, slowQueries: 0 };
+  const durations = createHistogram();
   const log = (event: LogEvent): void => {
     stats.queries++;
+    durations.observe(event.queryDurationMillis);
     const durationMs = Math.round(event.queryDurationMillis * 10) / 10;
     const entry: Record<string, unknown> = { durationMs, sql: event.query.sql };
     if (settings.logParameters) entry.parameters = event.query.parameters;
@@ -40,7 +45,7 @@ export function createQueryLog(logger: Logger, settings: QueryLogSettings) {
       logger.debug(entry, 'query');
     }
   };
-  return { log, stats: (): QueryStats => ({ ...stats }) };
+  return { log, stats: (): QueryStats => ({ ...stats, queryDurationMs: durations.snapshot() }) };
 }
 
 /** An error as a plain log field without its `cause`: name, message, codes and stack. */

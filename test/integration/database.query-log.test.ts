@@ -111,15 +111,15 @@ describe('the query log', () => {
 
   it('stats() counts queries, errors and slow queries', async () => {
     const database = open({ logger: spyLogger(), slowQueryMs: 100 });
-    expect(database.stats()).toEqual({ queries: 0, errors: 0, slowQueries: 0 });
+    expect(database.stats()).toMatchObject({ queries: 0, errors: 0, slowQueries: 0 });
     await sql`select 1`.execute(database.db);
     await sql`select 2`.execute(database.db);
     await expect(sql`select 1 / 0`.execute(database.db)).rejects.toThrow();
     await sql`select pg_sleep(0.12)`.execute(database.db);
-    expect(database.stats()).toEqual({ queries: 4, errors: 1, slowQueries: 1 });
+    expect(database.stats()).toMatchObject({ queries: 4, errors: 1, slowQueries: 1 });
     // BEGIN and COMMIT are statements too.
     await database.transaction((trx) => sql`select 3`.execute(trx));
-    expect(database.stats()).toEqual({ queries: 7, errors: 1, slowQueries: 1 });
+    expect(database.stats()).toMatchObject({ queries: 7, errors: 1, slowQueries: 1 });
     // A snapshot, not a live view.
     const snapshot = database.stats();
     await sql`select 4`.execute(database.db);
@@ -141,7 +141,7 @@ describe('the query log', () => {
       const database = open({ slowQueryMs: 0 });
       await sql`select pg_sleep(0.01), ${CANARY}::text`.execute(database.db);
       await expect(sql`select 1 / 0`.execute(database.db)).rejects.toThrow();
-      expect(database.stats()).toEqual({ queries: 2, errors: 1, slowQueries: 2 });
+      expect(database.stats()).toMatchObject({ queries: 2, errors: 1, slowQueries: 2 });
       for (const spy of spies) expect(spy).not.toHaveBeenCalled();
     } finally {
       for (const spy of spies) spy.mockRestore();

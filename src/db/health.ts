@@ -1,0 +1,240 @@
+/**
+ * `database.health()`: is the server answering, how fast, which version, how busy is the pool, and
+ * does the schema match this code's migrations. Bounded by a timeout, cheap enough to poll every
+ * few seconds (one ping per call, shared by concurrent callers; the ledger is read at most once
+ * per `migrationsTtlMs`), and free of secrets.
+ */
+import pg from 'pg';
+import { describeConnection, type ConnectionSettings, type PoolSettings } from '../config.js';
+import { connectError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { loadMigrations } from '../migrate/files.js';
+import { LEDGER_TABLE } from '../migrate/ledger.js';
+import { defaultMigrationsDir } from '../migrate/paths.js';
+import { poolGauges, type PoolGauges } from './metrics.js';
+import { clientConfig } from './pool.js';
+
+/** Migration state as the health check sees it. */
+export interface MigrationHealth {
+  /** Files applied unchanged. */
+  applied: number;
+  /** Files not applied yet. */
+  pending: number;
+  /** Files edited after they were applied (checksum differs). */
+  changed: number;
+  /** Ledger rows whose file is gone (this code is older than the database). */
+  missing: number;
+  /** The newest applied migration, or null. */
+  latest: string | null;
+  /** Set when the state could not be read; the counts are then zero. */
+  error?: string;
+}
+
+/** What `database.health()` returns. Safe to serve as is: it holds no connection string or secret. */
+export interface HealthReport {
+  /**
+   * `ok`: answering, schema in step with the migration files. `degraded`: answering, but
+   * migrations are pending, changed or missing, or their state could not be read. `down`: no
+   * answer within the timeout, a failed connection, or the handle is closed.
+   */
+  status: 'ok' | 'degraded' | 'down';
+  /** Whether to route traffic here: answering, and no pending, changed or missing migration. */
+  ready: boolean;
+  /** Round trip of the ping in ms (null when down). */
+  latencyMs: number | null;
+  /** `server_version` (null when down). */
+  serverVersion: string | null;
+  pool: PoolGauges;
+  migrations: MigrationHealth;
+  /** Why it is down or degraded, with connection strings and the password removed. */
+  error?: string;
+  /** When the check ran (ISO 8601). */
+  checkedAt: string;
+}
+
+/** Options for health checks (`createDatabase({ health })`, `database.health(options)`). */
+export interface HealthOptions {
+  /** Give up and report `down` after this long (ms). Default 2000. */
+  timeoutMs?: number;
+  /** Reuse the migration state this long (ms). Default 10000. */
+  migrationsTtlMs?: number;
+  /** The migration files to compare with. Default: the package's `migrations/`. */
+  migrationsDir?: string;
+  /** Set false to skip the migration state (counts are then zero and `error` says so). Default true. */
+  checkMigrations?: boolean;
+}
+
+/** What the health check needs from `createDatabase()`. */
+export interface HealthDependencies {
+  pool: pg.Pool;
+  poolSettings: PoolSettings;
+  connection: ConnectionSettings;
+  /** Read the ledger through this connection when the pool's role may not (least privilege). */
+  migrationConnection: ConnectionSettings;
+  isClosed: () => boolean;
+  logger: Logger;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+const UNDEFINED_TABLE = '42P01';
+const INSUFFICIENT_PRIVILEGE = '42501';
+const DEFAULT_MIGRATIONS_TTL_MS = 10_000;
+
+/** Builds `database.health()`. */
+export function createHealthCheck(deps: HealthDependencies, defaults: HealthOptions = {}) {
+  const redact = redactor(deps.connection, deps.migrationConnection);
+  let ping: Promise<{ serverVersion: string; latencyMs: number }> | undefined;
+  const filesByDir = new Map<string, Map<string, string>>(); // parsed once per folder
+  let cached: { at: number; dir: string; value: MigrationHealth } | undefined;
+  let reading: Promise<MigrationHealth> | undefined;
+
+  // One ping at a time: while the server hangs, callers share the attempt instead of piling up checkouts.
+  const pingOnce = () =>
+    (ping ??= (async () => {
+      const started = performance.now();
+      const { rows } = await deps.pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+      return { serverVersion: rows[0]!.version, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    })().finally(() => (ping = undefined)));
+
+  const migrationFiles = (dir: string): Map<string, string> => {
+    let files = filesByDir.get(dir);
+    if (!files) filesByDir.set(dir, (files = new Map(loadMigrations(dir).map((f) => [f.name, f.checksum]))));
+    return files;
+  };
+
+  const readLedger = async (timeoutMs: number): Promise<{ name: string; checksum: string }[]> => {
+    const sqlText = `SELECT name, checksum FROM ${LEDGER_TABLE}`;
+    try {
+      return (await deps.pool.query<{ name: string; checksum: string }>(sqlText)).rows;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === UNDEFINED_TABLE) return []; // never migrated: every file is pending
+      if (code !== INSUFFICIENT_PRIVILEGE || sameTarget(deps.connection, deps.migrationConnection)) throw error;
+    }
+    // The application role may not read the ledger; the migration role (DATABASE_MIGRATION_URL) may.
+    const client = new pg.Client({ ...clientConfig(deps.migrationConnection, deps.poolSettings), connectionTimeoutMillis: timeoutMs });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ name: string; checksum: string }>(sqlText).catch((error: unknown) => {
+        if ((error as { code?: string }).code === UNDEFINED_TABLE) return { rows: [] };
+        throw error;
+      });
+      return rows;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+
+  const migrationState = async (options: Required<HealthOptions>): Promise<MigrationHealth> => {
+    if (!options.checkMigrations) return { ...EMPTY, error: 'not checked (checkMigrations: false)' };
+    if (cached && cached.dir === options.migrationsDir && performance.now() - cached.at < options.migrationsTtlMs) return cached.value;
+    reading ??= (async () => {
+      try {
+        const onDisk = migrationFiles(options.migrationsDir);
+        const ledger = await readLedger(options.timeoutMs);
+        const value = compare(onDisk, ledger);
+        cached = { at: performance.now(), dir: options.migrationsDir, value };
+        return value;
+      } catch (error) {
+        deps.logger.warn({ err: redact(message(error)) }, 'health: could not read the migration state');
+        return { ...EMPTY, error: `could not read the migration state: ${redact(message(error))}` };
+      }
+    })().finally(() => (reading = undefined));
+    return reading;
+  };
+
+  return async function health(overrides: HealthOptions = {}): Promise<HealthReport> {
+    const options: Required<HealthOptions> = {
+      timeoutMs: DEFAULT_TIMEOUT_MS,
+      migrationsTtlMs: DEFAULT_MIGRATIONS_TTL_MS,
+      migrationsDir: '',
+      checkMigrations: true,
+      ...defaults,
+      ...overrides,
+    };
+    if (!options.migrationsDir) options.migrationsDir = defaultMigrationsDir();
+    const report = (fields: Partial<HealthReport> & Pick<HealthReport, 'status'>): HealthReport => ({
+      ready: false,
+      latencyMs: null,
+      serverVersion: null,
+      pool: poolGauges(deps.pool, deps.poolSettings.max),
+      migrations: cached?.value ?? { ...EMPTY, error: 'not checked: the server did not answer' },
+      checkedAt: new Date().toISOString(),
+      ...fields,
+    });
+    if (deps.isClosed()) return report({ status: 'down', error: 'the database handle is closed (close() was called)' });
+
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+    });
+    try {
+      const answered = await Promise.race([pingOnce().catch((error: unknown) => ({ error })), timeout]);
+      if (answered === 'timeout') return report({ status: 'down', error: `the server did not answer within ${options.timeoutMs} ms` });
+      if ('error' in answered) {
+        const error = connectError(answered.error, describeConnection(deps.connection), deps.poolSettings.connectionTimeoutMs);
+        return report({ status: 'down', error: redact(error.message) });
+      }
+      const migrations = await Promise.race([migrationState(options), timeout]);
+      if (migrations === 'timeout') {
+        return report({
+          status: 'degraded',
+          ...answered,
+          migrations: { ...EMPTY, error: `the migration state was not read within ${options.timeoutMs} ms` },
+          error: 'the migration state could not be read',
+        });
+      }
+      const outOfStep = migrations.pending + migrations.changed + migrations.missing > 0;
+      const status = outOfStep || migrations.error ? 'degraded' : 'ok';
+      return report({
+        status,
+        ready: !outOfStep,
+        ...answered,
+        migrations,
+        ...(outOfStep
+          ? { error: `migrations out of step: ${migrations.pending} pending, ${migrations.changed} changed, ${migrations.missing} missing` }
+          : migrations.error
+            ? { error: migrations.error }
+            : {}),
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+const EMPTY: MigrationHealth = { applied: 0, pending: 0, changed: 0, missing: 0, latest: null };
+
+function compare(files: ReadonlyMap<string, string>, ledger: readonly { name: string; checksum: string }[]): MigrationHealth {
+  const state = { ...EMPTY };
+  const applied = new Set<string>();
+  for (const row of ledger) {
+    applied.add(row.name);
+    const checksum = files.get(row.name);
+    if (checksum === undefined) state.missing++;
+    else if (checksum === row.checksum) state.applied++;
+    else state.changed++;
+    if (state.latest === null || row.name > state.latest) state.latest = row.name;
+  }
+  for (const name of files.keys()) if (!applied.has(name)) state.pending++;
+  return state;
+}
+
+function sameTarget(a: ConnectionSettings, b: ConnectionSettings): boolean {
+  return describeConnection(a) === describeConnection(b);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Removes URLs (which may carry credentials) and the configured passwords from a message. */
+function redactor(...connections: ConnectionSettings[]): (text: string) => string {
+  const secrets = connections.map((c) => c.password).filter((p): p is string => typeof p === 'string' && p.length > 0);
+  return (text) => {
+    let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*[^\s"'<>:,.;)]/gi, '<database>');
+    for (const secret of secrets) out = out.split(secret).join('***');
+    return out;
+  };
+}
