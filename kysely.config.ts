@@ -57,6 +57,8 @@ export const codegen = {
       // Written only by the audit triggers (to_jsonb of a row): read-only here.
       'audit_log.old_row': 'ColumnType<AuditRowData | null, never, never>',
       'audit_log.new_row': 'ColumnType<AuditRowData | null, never, never>',
+      // Rows per table written by a seed run (seeds/runner.ts).
+      'seed_history.row_counts': 'ColumnType<Record<string, number>, string | undefined, string>',
     },
   },
 } as const satisfies CodegenConfig;

@@ -1,62 +1,108 @@
 /**
- * `npm run seed [-- dev]`: loads a data set into the configured database (DATABASE_URL / PG*),
- * or into the embedded development server when none is configured. The database must already be
- * migrated (`npm run migrate up`, or `npm start` for the embedded one). Loading is idempotent.
+ * `npm run seed [-- --set <name>] [--scale N] [--force]`: loads a seed set (dev by default) into
+ * the configured database (DATABASE_URL / PG*), or into the embedded development server when
+ * none is configured, then runs the validation checks. The database must already be migrated.
+ * A set already recorded at the same version and scale is skipped (seed_history).
  */
-import { sql } from 'kysely';
-import { seedDev } from '../seeds/dev.js';
-import { isDatabaseConfigured, loadConfig, toConnectionUrl, type Config } from '../src/config.js';
-import { createDatabase } from '../src/db/database.js';
-import { DataLayerError } from '../src/errors.js';
-import { maskedUrl, startEmbeddedDevServer } from './lib/dev-server.js';
+import { parseArgs } from 'node:util';
 import { runMain } from './lib/main.js';
 
-const sets = { dev: seedDev } as const;
+const usage = `Usage: npm run seed [-- [--set <name>] [--scale <N>] [--force] [--no-checks]]
 
-const usage = `Usage: npm run seed [-- <set>]
+Loads a seed set into DATABASE_URL (or PG*), or into the embedded development server when no
+database is configured, then validates the data (row counts, foreign keys, score ranges,
+statuses, leases and timestamps). Run migrations first.
 
-Sets: ${Object.keys(sets).join(', ')} (default: dev)
-Loads the set into DATABASE_URL (or PG*), or into the embedded development server when no
-database is configured. Run migrations first. A set that is already loaded is left as is.
+  --set <name>   dev (default): a small, fixed set covering every status
+                 load: bulk data for performance work (about 191,000 rows per unit of scale)
+  --scale <N>    load only: a positive number, rows grow linearly (default 1)
+  --force        run even when the set is already recorded or NODE_ENV=production
+  --no-checks    skip the validation checks
+  -h, --help     this text
+
+A set + version + scale that is already recorded is skipped. A newer version of dev is applied
+over the old one; other sets refuse and ask for npm run db:clean first. Exit codes: 0 ok,
+1 failure or a failed check, 2 usage error.
 `;
 
 runMain(async (argv) => {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  let values: { set?: string; scale?: string; force?: boolean; 'no-checks'?: boolean; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        set: { type: 'string' },
+        scale: { type: 'string' },
+        force: { type: 'boolean' },
+        'no-checks': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (values.help) {
     console.log(usage);
     return 0;
   }
-  const name = argv[0] ?? 'dev';
-  if (argv.length > 1 || !Object.hasOwn(sets, name)) {
-    console.error(`error: unknown seed set "${argv.join(' ')}"\n\n${usage}`);
+  // `npm run seed -- dev` (the older form) still works.
+  if (positionals.length > 1 || (positionals.length === 1 && values.set)) {
+    console.error(`error: give the set once (got ${[values.set, ...positionals].filter(Boolean).join(', ')})\n\n${usage}`);
     return 2;
   }
-  const seed = sets[name as keyof typeof sets];
-
-  let config: Config;
-  let release = async (): Promise<void> => {};
-  if (isDatabaseConfigured(process.env)) {
-    config = loadConfig(process.env);
-  } else {
-    const dev = await startEmbeddedDevServer({ env: process.env, strictPort: false });
-    release = () => dev.server.stop();
-    config = loadConfig({ ...process.env, DATABASE_URL: toConnectionUrl(dev.connection), DATABASE_MIGRATION_URL: undefined });
+  const name = values.set ?? positionals[0] ?? 'dev';
+  const scale = values.scale === undefined ? 1 : Number(values.scale);
+  if (values.scale !== undefined && (!/^\d*\.?\d+$/.test(values.scale.trim()) || !(scale > 0))) {
+    console.error(`error: --scale must be a positive number (got "${values.scale}")\n\n${usage}`);
+    return 2;
   }
+
+  const { getSeedSet, seedSetNames } = await import('../seeds/index.js');
+  if (!seedSetNames().includes(name)) {
+    console.error(`error: unknown seed set "${name}" (known: ${seedSetNames().join(', ')})\n\n${usage}`);
+    return 2;
+  }
+  const { assertDevelopmentTarget } = await import('../seeds/guards.js');
+  const force = values.force ?? false;
+  const { openSeedTarget, openOwnerDatabase } = await import('./lib/seed-cli.js');
+  const { runSeedSet } = await import('../seeds/runner.js');
+  const { formatChecks } = await import('../seeds/checks.js');
+  const { createProgress } = await import('../seeds/progress.js');
+  const { progressLogger } = await import('./lib/dev-server.js');
+
+  const target = await openSeedTarget(process.env);
   try {
-    console.log(`Seeding "${name}" into ${maskedUrl(config.connection)}`);
-    const database = createDatabase({ config, pool: { max: 2 } });
+    // Seeding only adds development data, so only production is refused here (reset/clean also check the name).
+    assertDevelopmentTarget({ action: `npm run seed (${name})`, database: target.config.migrationConnection.database, env: process.env, force, checkName: false });
+    const set = await getSeedSet(name);
+    console.log(`Seeding "${set.name}" v${set.version}${set.scalable ? ` at scale ${scale}` : ''} into ${target.description}`);
+    const database = openOwnerDatabase(target.config);
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
     try {
-      const { rows } = await sql<{ t: string | null }>`SELECT to_regclass('public.users')::text AS t`.execute(database.db);
-      if (!rows[0]?.t) {
-        throw new DataLayerError('SCHEMA_MISSING', 'the database has no schema yet: run `npm run migrate up` (or `npm start`) first');
+      const outcome = await runSeedSet(database, set, {
+        scale,
+        force,
+        logger: progressLogger,
+        progress: createProgress(),
+        signal: abort.signal,
+        checks: !values['no-checks'],
+      });
+      console.log(outcome.message);
+      if (outcome.checks) {
+        console.log(formatChecks(outcome.checks));
+        if (!outcome.checks.ok) return 1;
       }
-      const result = await seed(database.db);
-      if (result.skipped) console.log('Already loaded: nothing to do');
-      else console.log(`Loaded ${Object.entries(result.inserted).map(([table, n]) => `${n} ${table}`).join(', ')}`);
     } finally {
+      process.removeListener('SIGINT', onSignal);
       await database.close();
     }
   } finally {
-    await release();
+    await target.release();
   }
   return 0;
 });

@@ -1,26 +1,39 @@
 /**
- * The development data set: three users, six ideas across every status, their evaluations
- * (completed, failed, in progress, queued) and agent results with realistic JSON payloads.
- * Small on purpose: enough to click through every state of the app. Fixed ids, so links and
- * notes about "Ada's clinic scheduler" stay valid across machines; times are relative to now.
+ * The development data set (v2): four fictional users (one account closed), eight ideas across
+ * eight industries in every idea status, seven evaluations in every status and priority, and 26
+ * agent results in every status from five agent types, with plausible outputs, insights and
+ * scores. Every evaluation's `results` is computed from its agent results, so the numbers agree.
+ *
+ * Deterministic: fixed ids (links and notes about "the clinic scheduler" stay valid across
+ * machines), fixed times relative to DEV_EPOCH (so two loads are identical row for row; the
+ * analyzing evaluation's lease therefore lies in the past, i.e. it shows an expired lease that a
+ * worker may reclaim), salts derived from the email, and PRNG draws from the set's seed.
  *
  * Every dev user's password is `DEV_PASSWORD` (a development-only value, never for real accounts).
+ * No person here is real; emails are on the reserved example.com / example.org domains.
  */
 import { createHash, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
 import { sql, type Insertable, type Kysely } from 'kysely';
-import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../src/db/json-types.js';
-import type { AgentResults, BusinessIdeas, DB, Evaluations, Users } from '../src/db/schema.generated.js';
+import type {
+  AgentInputData,
+  AgentInsights,
+  AgentOutputData,
+  EvaluationResults,
+  Finding,
+  InsightKind,
+  JsonObject,
+  Recommendation,
+  Severity,
+} from '../src/db/json-types.js';
+import type { AgentResults, BusinessIdeas, DB, Evaluations, IdeaStatus, Users } from '../src/db/schema.generated.js';
+import type { Random } from './random.js';
+import type { SeedContext, SeedRunResult, SeedSet } from './types.js';
 
 /** The password of every development user. Development only. */
 export const DEV_PASSWORD = 'dev-password';
 
-/** What `seedDev()` did. */
-export interface SeedResult {
-  /** True when the dev users already existed and nothing was written. */
-  skipped: boolean;
-  /** Rows inserted per table (all 0 when skipped). */
-  inserted: { users: number; businessIdeas: number; evaluations: number; agentResults: number };
-}
+/** The instant all dev times are relative to. */
+export const DEV_EPOCH = new Date('2026-09-01T00:00:00.000Z');
 
 const SCRYPT = { N: 16_384, r: 8, p: 1, keyLength: 32 } as const;
 
@@ -43,331 +56,543 @@ export async function hashPassword(password: string, salt: Buffer): Promise<stri
 
 const devSalt = (email: string): Buffer => createHash('sha256').update(`ai-validation dev seed ${email}`).digest().subarray(0, 16);
 
-const id = (n: number): string => `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`;
-const USER = { ada: id(101), grace: id(102), alan: id(103) } as const;
-const IDEA = { clinic: id(201), compost: id(202), tutor: id(203), freight: id(204), repair: id(205), pantry: id(206) } as const;
-const EVAL = { clinicDone: id(301), compostFailed: id(302), compostDone: id(303), tutorRunning: id(304), freightQueued: id(305) } as const;
+/** The fixed id of dev row `n` (101.. users, 201.. ideas, 301.. evaluations, 401.. agent results). */
+export const devId = (n: number): string => `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`;
+/** Every dev id matches this (LIKE pattern): rows outside the set never do. */
+const DEV_ID_PATTERN = '00000000-0000-4000-8000-%';
 
-/** Dev users, by the emails `seedDev()` checks for. */
+/** `DEV_EPOCH` + days, hours and minutes. */
+const at = (day: number, hour = 0, minute = 0): Date => new Date(DEV_EPOCH.getTime() + ((day * 24 + hour) * 60 + minute) * 60_000);
+const addMinutes = (date: Date, minutes: number): Date => new Date(date.getTime() + minutes * 60_000);
+
+const USER = { marisol: devId(101), tobiah: devId(102), yusra: devId(103), oskar: devId(104) } as const;
+
+/** Dev users (fictional). The closed account has `deletedAt` set. */
 export const DEV_USERS = [
-  { id: USER.ada, email: 'ada@example.com', name: 'Ada Lovelace' },
-  { id: USER.grace, email: 'grace@example.com', name: 'Grace Hopper' },
-  { id: USER.alan, email: 'alan@example.com', name: 'Alan Turing' },
+  { id: USER.marisol, email: 'marisol.quenby@example.com', name: 'Marisol Quenby', createdAt: at(0, 9), deletedAt: null },
+  { id: USER.tobiah, email: 'tobiah.ferrow@example.org', name: 'Tobiah Ferrow', createdAt: at(1, 14), deletedAt: null },
+  { id: USER.yusra, email: 'yusra.pellinore@example.com', name: 'Yusra Pellinore', createdAt: at(2, 11), deletedAt: null },
+  { id: USER.oskar, email: 'oskar.wendimere@example.org', name: 'Oskar Wendimere', createdAt: at(3, 16), deletedAt: at(40, 12) },
 ] as const;
 
+type IdeaKey = 'clinic' | 'compost' | 'tutor' | 'freight' | 'repair' | 'pantry' | 'invoice' | 'vineyard';
+
+interface IdeaSpec {
+  n: number;
+  user: string;
+  industry: string;
+  title: string;
+  description: string;
+  status: IdeaStatus;
+  createdAt: Date;
+  deletedAt?: Date;
+}
+
+const IDEAS: Record<IdeaKey, IdeaSpec> = {
+  clinic: {
+    n: 201, user: USER.marisol, industry: 'healthcare', status: 'completed', createdAt: at(20, 10),
+    title: 'Scheduling assistant for independent physiotherapy clinics',
+    description:
+      'A booking and reminder service for physiotherapy clinics with one to five practitioners. It fills cancelled ' +
+      'slots from a waitlist by text message, and syncs with the two most common practice management systems so the ' +
+      'front desk never enters a booking twice. Priced per practitioner per month, with a free first month.',
+  },
+  compost: {
+    n: 202, user: USER.marisol, industry: 'sustainability', status: 'completed', createdAt: at(30, 9),
+    title: 'Office compost pickup subscription',
+    description:
+      'Weekly collection of food scraps from offices of 20 to 200 people, delivered to urban farms within the city. ' +
+      'Offices get sealed caddies, a pickup schedule and a monthly report of the waste diverted, which feeds straight ' +
+      'into their sustainability reporting.',
+  },
+  tutor: {
+    n: 203, user: USER.tobiah, industry: 'education', status: 'evaluating', createdAt: at(57, 15),
+    title: 'Exam-season tutoring marketplace for community colleges',
+    description:
+      'Matches community college students with peer tutors who passed the same course at the same college in the ' +
+      'last two years. Sessions are thirty minutes, paid per session, and scheduled around shift work; the college ' +
+      'can sponsor sessions for students on financial aid.',
+  },
+  freight: {
+    n: 204, user: USER.tobiah, industry: 'logistics', status: 'submitted', createdAt: at(59, 8),
+    title: 'Backhaul matching for regional refrigerated trucks',
+    description:
+      'Finds return loads for refrigerated trucks that would otherwise drive back empty from regional distribution ' +
+      'centres. Small food producers book pallet space a day ahead at a fixed price per pallet; carriers see the ' +
+      'extra revenue per trip in a weekly statement.',
+  },
+  repair: {
+    n: 205, user: USER.yusra, industry: 'circular economy', status: 'draft', createdAt: at(60, 18),
+    title: 'Repair café booking and parts-tracking app',
+    description:
+      'Lets volunteer repair cafés take bookings for broken appliances, estimate which spare parts a repair will ' +
+      'need, and track each repair so visitors know when to come back. Free for cafés; parts suppliers pay for ' +
+      'listings and referrals.',
+  },
+  pantry: {
+    n: 206, user: USER.yusra, industry: 'consumer hardware', status: 'archived', createdAt: at(8, 12),
+    title: 'Smart pantry label printer',
+    description:
+      'A small thermal label printer and phone app that prints use-by labels for leftovers and jars, and reminds the ' +
+      'household before food goes off. Archived by its owner after a first look at hardware margins and return rates.',
+  },
+  invoice: {
+    n: 207, user: USER.tobiah, industry: 'fintech', status: 'completed', createdAt: at(44, 10),
+    title: 'Invoice advances for freelance translators',
+    description:
+      'Advances up to 80 percent of an unpaid invoice to freelance translators within a day, repaid when the agency ' +
+      'pays. Underwriting uses the agency\'s payment history across all freelancers on the platform rather than the ' +
+      'freelancer\'s credit file.',
+  },
+  vineyard: {
+    n: 208, user: USER.marisol, industry: 'agriculture', status: 'evaluating', createdAt: at(61, 7),
+    title: 'Soil-moisture sensor leasing for small vineyards',
+    description:
+      'Leases solar-powered soil-moisture sensors to vineyards under 20 hectares, with a season-long irrigation ' +
+      'dashboard and alerts before heat waves. No upfront hardware cost: a flat fee per sensor per season, sensors ' +
+      'collected and refurbished in winter.',
+  },
+};
+
+type AgentKind = 'market-research' | 'competitive-analysis' | 'customer-research' | 'financial-analysis' | 'regulatory-review';
+const AGENT_WEIGHT: Record<AgentKind, number> = {
+  'market-research': 0.3,
+  'competitive-analysis': 0.2,
+  'customer-research': 0.25,
+  'financial-analysis': 0.15,
+  'regulatory-review': 0.1,
+};
+
+type EvalKey = 'clinicDone' | 'compostFailed' | 'compostDone' | 'tutorRunning' | 'freightQueued' | 'invoiceDone' | 'vineyardQueued';
+
+interface EvalSpec {
+  n: number;
+  idea: IdeaKey;
+  status: 'pending' | 'analyzing' | 'completed' | 'failed';
+  priority: 'low' | 'normal' | 'high';
+  createdAt: Date;
+  startedAt?: Date;
+  /** Minutes from start to end (completed/failed). */
+  minutes?: number;
+  claimedBy?: string;
+  errorMessage?: string;
+  verdict?: { summary: string; strengths: string[]; risks: EvaluationResults['risks']; nextSteps: string[] };
+}
+
+const EVALS: Record<EvalKey, EvalSpec> = {
+  clinicDone: {
+    n: 301, idea: 'clinic', status: 'completed', priority: 'normal', createdAt: at(21, 8, 30), startedAt: at(21, 9), minutes: 65, claimedBy: 'agent-worker-1',
+    verdict: {
+      summary: 'Clinics feel the cost of late cancellations and the incumbents are generic. Integration with the two practice systems is the moat and the main cost.',
+      strengths: ['Clear, measurable pain: each empty slot costs a clinic about $80', 'Small clinics are ignored by the large vendors'],
+      risks: [{ title: 'Integration effort', description: 'Both practice systems run partner programmes with long approval times.', severity: 'high', mitigation: 'Start with calendar import/export and apply to one partner programme', source: 'competitive-analysis' }],
+      nextSteps: ['Interview ten clinic owners about cancellations', 'Apply to one practice-system partner programme', 'Pilot waitlist fill with three clinics for a month'],
+    },
+  },
+  compostFailed: {
+    n: 302, idea: 'compost', status: 'failed', priority: 'normal', createdAt: at(31, 13, 40), startedAt: at(31, 14), minutes: 40, claimedBy: 'agent-worker-2',
+    errorMessage: 'customer-research: the model provider timed out after 3 attempts',
+  },
+  compostDone: {
+    n: 303, idea: 'compost', status: 'completed', priority: 'high', createdAt: at(33, 9, 45), startedAt: at(33, 10), minutes: 70, claimedBy: 'agent-worker-1',
+    verdict: {
+      summary: 'Offices like the idea but few will pay for it; building and facility managers are the better buyers.',
+      strengths: ['Rising demand for sustainability reporting', 'Urban farms want a steady supply of feedstock'],
+      risks: [
+        { title: 'Low willingness to pay', severity: 'high', mitigation: 'Sell per floor to building managers', source: 'customer-research' },
+        { title: 'Haulers can bundle organics for free', severity: 'medium', source: 'competitive-analysis' },
+      ],
+      nextSteps: ['Talk to three facility management companies', 'Price a per-building contract'],
+    },
+  },
+  tutorRunning: { n: 304, idea: 'tutor', status: 'analyzing', priority: 'normal', createdAt: at(58, 7, 50), startedAt: at(58, 8), claimedBy: 'agent-worker-2' },
+  freightQueued: { n: 305, idea: 'freight', status: 'pending', priority: 'high', createdAt: at(59, 8, 5) },
+  invoiceDone: {
+    n: 306, idea: 'invoice', status: 'completed', priority: 'low', createdAt: at(45, 11), startedAt: at(45, 11, 10), minutes: 80, claimedBy: 'agent-worker-1',
+    verdict: {
+      summary: 'A crowded niche with thin margins: agencies already offer early payment for a fee, and the default risk sits with the few agencies that pay late.',
+      strengths: ['Translators name late payment as their top money problem'],
+      risks: [
+        { title: 'Concentrated credit risk', description: 'Five agencies account for most late invoices.', severity: 'high', mitigation: 'Cap exposure per agency', source: 'financial-analysis' },
+        { title: 'Lending licence needed in most markets', severity: 'high', source: 'regulatory-review' },
+      ],
+      nextSteps: ['Check whether invoice purchase (factoring) avoids the lending licence', 'Partner with an existing factoring company instead of lending'],
+    },
+  },
+  vineyardQueued: { n: 307, idea: 'vineyard', status: 'pending', priority: 'low', createdAt: at(61, 9) },
+};
+
+interface Content {
+  summary: string;
+  findings: [topic: string, statement: string, confidence: number][];
+  insights: [kind: InsightKind, title: string, impact: Severity][];
+  details: JsonObject;
+  metrics?: Record<string, number | string>;
+}
+
+/** What each agent found, by `<idea>:<agent>`. Competitor names are invented. */
+const CONTENT: Record<string, Content> = {
+  'clinic:market-research': {
+    summary: 'About 38,000 physiotherapy practices in the US, two thirds with five practitioners or fewer.',
+    findings: [['market-size', 'Small practices spend $1,200 to $3,000 a year on scheduling tools.', 0.7], ['trend', 'No-show and late-cancellation rates of 10-15% are commonly reported.', 0.6]],
+    insights: [['opportunity', 'Waitlist fill is an unmet need', 'high'], ['threat', 'Practice systems may add it themselves', 'medium']],
+    details: { tamUsd: 76_000_000, segments: ['solo', '2-5 practitioners'], growthRatePct: 6.5 },
+    metrics: { tamUsd: 76_000_000, practices: 38_000 },
+  },
+  'clinic:competitive-analysis': {
+    summary: 'Four generic schedulers and two practice systems with basic booking; none fills cancelled slots automatically.',
+    findings: [['competitor', 'Generic booking apps (BookWell, Slotly) lack practice-system sync.', 0.75], ['competitor', 'Practice systems offer online booking but no waitlist.', 0.65]],
+    insights: [['strength', 'Vertical focus beats generic schedulers', 'medium'], ['threat', 'Incumbents could copy the waitlist feature', 'medium']],
+    details: { competitors: [{ name: 'BookWell', pricingUsdMonth: 49, gap: 'no waitlist' }, { name: 'Slotly', pricingUsdMonth: 29, gap: 'no practice-system sync' }] },
+    metrics: { competitorCount: 6 },
+  },
+  'clinic:customer-research': {
+    summary: 'Owners name late cancellations as a top-three problem; front desks fill gaps by phone, by hand.',
+    findings: [['pain-point', 'Front desks spend 30-60 minutes a day calling patients to fill gaps.', 0.7], ['willingness-to-pay', 'Owners would pay $40-60 per practitioner per month.', 0.55]],
+    insights: [['recommendation', 'Price per practitioner per month', 'medium'], ['strength', 'Pain is felt daily and measured in lost revenue', 'high']],
+    details: { personas: ['clinic owner', 'front-desk coordinator'], willingnessToPayUsdMonth: [40, 60] },
+  },
+  'clinic:financial-analysis': {
+    summary: 'Unit economics work at about 400 clinics if acquisition stays under $900 per clinic.',
+    findings: [['unit-economics', 'Gross margin near 82% after SMS costs.', 0.6], ['payback', 'Payback in 9 months at $50 per practitioner.', 0.5]],
+    insights: [['strength', 'High gross margin', 'medium'], ['weakness', 'Slow sales to small clinics raise acquisition cost', 'medium']],
+    details: { cacUsd: 850, ltvUsd: 4_200, grossMarginPct: 82, paybackMonths: 9 },
+    metrics: { ltvToCac: 4.9 },
+  },
+  'clinic:regulatory-review': {
+    summary: 'Appointment data is health information: a business associate agreement and HIPAA-grade hosting are required.',
+    findings: [['compliance', 'Clinics will ask for a signed BAA before a pilot.', 0.8]],
+    insights: [['recommendation', 'Budget for a HIPAA compliance review before launch', 'medium']],
+    details: { jurisdictions: ['US'], requirements: ['HIPAA BAA', 'encrypted SMS content'] },
+  },
+  'compost:market-research': {
+    summary: 'Commercial composting is growing in dense cities, pushed by organics separation rules.',
+    findings: [['trend', 'Several large cities now require commercial organics separation.', 0.7], ['market-size', 'About 9,000 offices of 20-200 staff in the launch city.', 0.5]],
+    insights: [['opportunity', 'Regulation pushes demand', 'high']],
+    details: { tamUsd: 14_000_000, growthRatePct: 11, segments: ['offices 20-200 staff'] },
+    metrics: { offices: 9_000 },
+  },
+  'compost:competitive-analysis': {
+    summary: 'Waste haulers bundle organics for large buildings; two start-ups serve restaurants only.',
+    findings: [['competitor', 'Haulers undercut on price where they already collect.', 0.7]],
+    insights: [['threat', 'Haulers can bundle organics for free', 'high']],
+    details: { competitors: [{ name: 'CityHaul Organics', pricingUsdMonth: 0, gap: 'large buildings only' }, { name: 'ScrapRun', pricingUsdMonth: 120, gap: 'restaurants only' }] },
+  },
+  'compost:customer-research': {
+    summary: 'Office managers like the idea but have no budget line for it; facilities teams own the reporting.',
+    findings: [['pain-point', 'Sustainability reports are owned by facilities, not office managers.', 0.65], ['willingness-to-pay', 'Few offices would pay more than $30 a month.', 0.6]],
+    insights: [['weakness', 'Offices will not pay per pickup', 'high'], ['recommendation', 'Sell to building managers per floor', 'medium']],
+    details: { personas: ['office manager', 'facility manager'], willingnessToPayUsdMonth: [0, 30] },
+  },
+  'compost:financial-analysis': {
+    summary: 'Route density decides everything: below 25 stops a day each van loses money.',
+    findings: [['unit-economics', 'Break-even at 25 pickups per van per day.', 0.6]],
+    insights: [['weakness', 'Low density in the first year', 'high']],
+    details: { cacUsd: 300, ltvUsd: 900, grossMarginPct: 28, paybackMonths: 14 },
+  },
+  'compost:regulatory-review': {
+    summary: 'A waste-transport permit is needed; urban farms need compost quality certification to sell.',
+    findings: [['compliance', 'Transport permits take about two months.', 0.6]],
+    insights: [['recommendation', 'Apply for the permit before signing customers', 'medium']],
+    details: { jurisdictions: ['city'], requirements: ['waste transport permit'] },
+  },
+  'tutor:market-research': {
+    summary: 'About 1,000 community colleges; tutoring centres are understaffed at exam time.',
+    findings: [['market-size', 'Peak tutoring demand falls in four weeks a year.', 0.65], ['trend', 'Colleges fund peer tutoring from student-success budgets.', 0.55]],
+    insights: [['opportunity', 'Exam peaks are predictable', 'medium']],
+    details: { tamUsd: 120_000_000, segments: ['community colleges'], growthRatePct: 4 },
+  },
+  'invoice:market-research': {
+    summary: 'Around 60,000 full-time freelance translators in the EU and US; typical invoice terms are 45-60 days.',
+    findings: [['market-size', 'Average outstanding receivables of about $4,000 per translator.', 0.55]],
+    insights: [['opportunity', 'Long payment terms are the norm', 'medium']],
+    details: { tamUsd: 240_000_000, segments: ['EU', 'US'], growthRatePct: 2 },
+  },
+  'invoice:competitive-analysis': {
+    summary: 'Agencies and general freelancer-finance apps already offer early payment at 2-4% per invoice.',
+    findings: [['competitor', 'Two large agencies pay early for a 3% fee.', 0.7], ['competitor', 'General invoice-finance apps accept translators.', 0.6]],
+    insights: [['threat', 'Agencies offer the same thing in-house', 'high']],
+    details: { competitors: [{ name: 'QuickPay Lingua', feePct: 3, gap: 'single agency' }, { name: 'Advancely', feePct: 4, gap: 'credit-file based' }] },
+    metrics: { competitorCount: 5 },
+  },
+  'invoice:customer-research': {
+    summary: 'Translators want faster payment but resent fees; most would use it a few times a year.',
+    findings: [['pain-point', 'Late payment is the top money problem for freelancers interviewed.', 0.7], ['usage', 'Expected use: 3-4 invoices a year.', 0.5]],
+    insights: [['strength', 'Real and recurring pain', 'medium'], ['weakness', 'Infrequent use', 'medium']],
+    details: { personas: ['full-time translator', 'part-time interpreter'], usesPerYear: 3.5 },
+  },
+  'invoice:financial-analysis': {
+    summary: 'A 3% fee does not cover expected losses and cost of capital with this agency mix.',
+    findings: [['unit-economics', 'Expected loss 1.8% of advanced value; cost of capital 1.5% per advance.', 0.55]],
+    insights: [['weakness', 'Negative margin at market price', 'high']],
+    details: { cacUsd: 120, ltvUsd: 95, grossMarginPct: -4, paybackMonths: 0 },
+    metrics: { ltvToCac: 0.8 },
+  },
+};
+
+interface RunSpec {
+  n: number;
+  evaluation: EvalKey;
+  agent: AgentKind;
+  status: 'pending' | 'running' | 'completed' | 'failed';
+  score?: number;
+  /** Minutes after the evaluation started. */
+  offset?: number;
+  /** Run time in minutes (completed/failed). */
+  minutes?: number;
+  errorMessage?: string;
+}
+
+const RUNS: RunSpec[] = [
+  { n: 401, evaluation: 'clinicDone', agent: 'market-research', status: 'completed', score: 78, offset: 1, minutes: 14 },
+  { n: 402, evaluation: 'clinicDone', agent: 'competitive-analysis', status: 'completed', score: 66, offset: 1, minutes: 22 },
+  { n: 403, evaluation: 'clinicDone', agent: 'customer-research', status: 'completed', score: 77, offset: 16, minutes: 25 },
+  { n: 412, evaluation: 'clinicDone', agent: 'financial-analysis', status: 'completed', score: 71, offset: 42, minutes: 12 },
+  { n: 413, evaluation: 'clinicDone', agent: 'regulatory-review', status: 'completed', score: 69, offset: 42, minutes: 20 },
+  { n: 404, evaluation: 'compostFailed', agent: 'market-research', status: 'completed', score: 55, offset: 1, minutes: 15 },
+  { n: 414, evaluation: 'compostFailed', agent: 'competitive-analysis', status: 'completed', score: 50, offset: 1, minutes: 18 },
+  { n: 405, evaluation: 'compostFailed', agent: 'customer-research', status: 'failed', offset: 17, minutes: 22, errorMessage: 'model provider timed out after 3 attempts' },
+  { n: 406, evaluation: 'compostDone', agent: 'market-research', status: 'completed', score: 55, offset: 1, minutes: 15 },
+  { n: 407, evaluation: 'compostDone', agent: 'competitive-analysis', status: 'completed', score: 52, offset: 1, minutes: 19 },
+  { n: 408, evaluation: 'compostDone', agent: 'customer-research', status: 'completed', score: 36, offset: 17, minutes: 24 },
+  { n: 415, evaluation: 'compostDone', agent: 'financial-analysis', status: 'completed', score: 44, offset: 42, minutes: 13 },
+  { n: 426, evaluation: 'compostDone', agent: 'regulatory-review', status: 'completed', score: 62, offset: 42, minutes: 26 },
+  { n: 409, evaluation: 'tutorRunning', agent: 'market-research', status: 'completed', score: 71, offset: 1, minutes: 12 },
+  { n: 410, evaluation: 'tutorRunning', agent: 'competitive-analysis', status: 'running', offset: 1 },
+  { n: 411, evaluation: 'tutorRunning', agent: 'customer-research', status: 'pending' },
+  { n: 416, evaluation: 'tutorRunning', agent: 'financial-analysis', status: 'pending' },
+  { n: 425, evaluation: 'tutorRunning', agent: 'regulatory-review', status: 'pending' },
+  { n: 417, evaluation: 'freightQueued', agent: 'market-research', status: 'pending' },
+  { n: 418, evaluation: 'freightQueued', agent: 'competitive-analysis', status: 'pending' },
+  { n: 419, evaluation: 'freightQueued', agent: 'customer-research', status: 'pending' },
+  { n: 420, evaluation: 'invoiceDone', agent: 'market-research', status: 'completed', score: 41, offset: 1, minutes: 16 },
+  { n: 421, evaluation: 'invoiceDone', agent: 'competitive-analysis', status: 'completed', score: 33, offset: 1, minutes: 21 },
+  { n: 422, evaluation: 'invoiceDone', agent: 'customer-research', status: 'completed', score: 47, offset: 18, minutes: 27 },
+  { n: 423, evaluation: 'invoiceDone', agent: 'financial-analysis', status: 'completed', score: 28, offset: 46, minutes: 15 },
+  { n: 424, evaluation: 'invoiceDone', agent: 'regulatory-review', status: 'failed', offset: 46, minutes: 30, errorMessage: 'output did not match the expected schema (missing "findings") after 2 attempts' },
+];
+
+/** Rows of the dev set, in insert order (parents first). */
+export interface DevRows {
+  users: Insertable<Users>[];
+  businessIdeas: Insertable<BusinessIdeas>[];
+  evaluations: Insertable<Evaluations>[];
+  agentResults: Insertable<AgentResults>[];
+}
+
+const recommendationFor = (score: number): Recommendation => (score >= 80 ? 'strong-go' : score >= 65 ? 'go' : score >= 45 ? 'pivot' : 'no-go');
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
 /**
- * Loads the development data set in one transaction. Idempotent: when any dev user already
- * exists, nothing is written and `{ skipped: true }` is returned. Concurrent calls are serialised
- * by a transaction-scoped advisory lock.
+ * Builds every dev row (no database needed). Deterministic given the same `random` seed.
  *
  * @example
  * ```ts
- * const database = createDatabase();
- * const result = await seedDev(database.db);
- * console.log(result.skipped ? 'already seeded' : result.inserted);
+ * const rows = await devRows(createRandom(devSet.seed));
+ * console.log(rows.agentResults.length); // 26
  * ```
  */
-export async function seedDev(db: Kysely<DB>): Promise<SeedResult> {
+export async function devRows(random: Random): Promise<DevRows> {
   const users = await Promise.all(
     DEV_USERS.map(async (u): Promise<Insertable<Users>> => ({
       ...u,
       passwordHash: await hashPassword(DEV_PASSWORD, devSalt(u.email)),
-      createdAt: daysAgo(60),
+      updatedAt: u.deletedAt ?? u.createdAt,
     })),
   );
 
-  return db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(hashtext('ai-validation:seeds:dev'))`.execute(trx);
-    const existing = await trx
-      .selectFrom('users')
-      .select('email')
-      .where('email', 'in', DEV_USERS.map((u) => u.email))
-      .execute();
-    if (existing.length > 0) {
-      return { skipped: true, inserted: { users: 0, businessIdeas: 0, evaluations: 0, agentResults: 0 } };
-    }
-    const ideas = businessIdeas();
-    const evaluations = evaluationRows();
-    const agentResults = agentResultRows();
-    await trx.insertInto('users').values(users).execute();
-    await trx.insertInto('businessIdeas').values(ideas).execute();
-    await trx.insertInto('evaluations').values(evaluations).execute();
-    await trx.insertInto('agentResults').values(agentResults).execute();
+  const businessIdeas = Object.values(IDEAS).map((idea): Insertable<BusinessIdeas> => {
+    const lastEvent = Object.values(EVALS)
+      .filter((e) => IDEAS[e.idea] === idea)
+      .map((e) => e.createdAt)
+      .reduce((latest, d) => (d > latest ? d : latest), idea.createdAt);
+    const updatedAt = idea.status === 'archived' ? at(35, 17) : idea.status === 'draft' ? idea.createdAt : lastEvent;
     return {
-      skipped: false,
-      inserted: { users: users.length, businessIdeas: ideas.length, evaluations: evaluations.length, agentResults: agentResults.length },
+      id: devId(idea.n),
+      userId: idea.user,
+      title: idea.title,
+      description: idea.description,
+      status: idea.status,
+      createdAt: idea.createdAt,
+      updatedAt,
+      deletedAt: idea.deletedAt ?? null,
     };
   });
+
+  const usageRandom = random.fork('usage');
+  const agentResults: Insertable<AgentResults>[] = [];
+  const runsByEval = new Map<EvalKey, { spec: RunSpec; startedAt?: Date; completedAt?: Date }[]>();
+  for (const spec of RUNS) {
+    const evaluation = EVALS[spec.evaluation];
+    const idea = IDEAS[evaluation.idea];
+    const content = CONTENT[`${evaluation.idea}:${spec.agent}`];
+    const startedAt = spec.offset !== undefined && evaluation.startedAt ? addMinutes(evaluation.startedAt, spec.offset) : undefined;
+    const completedAt = startedAt && spec.minutes !== undefined ? addMinutes(startedAt, spec.minutes) : undefined;
+    runsByEval.set(spec.evaluation, [...(runsByEval.get(spec.evaluation) ?? []), { spec, ...(startedAt ? { startedAt } : {}), ...(completedAt ? { completedAt } : {}) }]);
+
+    const input: AgentInputData = {
+      idea: { title: idea.title, description: idea.description, context: { industry: idea.industry } },
+      model: spec.agent === 'financial-analysis' ? 'gpt-4.1' : 'claude-sonnet-4',
+      promptVersion: `${spec.agent}@${spec.agent === 'regulatory-review' ? 1 : 3}`,
+      parameters: spec.agent === 'market-research' ? { regions: ['US'] } : spec.agent === 'regulatory-review' ? { jurisdictions: ['US'] } : {},
+    };
+    let outputData: string | null = null;
+    let insights: string | null = null;
+    if (spec.status === 'completed') {
+      if (!content) throw new Error(`dev seed: no content for ${evaluation.idea}:${spec.agent}`);
+      const findings: Finding[] = content.findings.map(([topic, statement, confidence], i) => ({
+        topic,
+        statement,
+        confidence,
+        ...(i === 0 ? { sourceRefs: [0] } : {}),
+      }));
+      const output: AgentOutputData = {
+        version: 1,
+        summary: content.summary,
+        findings,
+        sources: [{ title: `${spec.agent} desk research notes: ${idea.industry}`, url: `https://example.com/research/${idea.n}/${spec.agent}`, retrievedAt: (startedAt ?? idea.createdAt).toISOString() }],
+        usage: {
+          inputTokens: usageRandom.int(3_000, 9_000),
+          outputTokens: usageRandom.int(700, 2_200),
+          durationMs: (spec.minutes ?? 1) * 60_000 - usageRandom.int(0, 50_000),
+          costUsd: usageRandom.float(0.02, 0.09, 3),
+        },
+        details: content.details,
+      };
+      const agentInsights: AgentInsights = {
+        version: 1,
+        items: content.insights.map(([kind, title, impact]) => ({ kind, title, impact, confidence: usageRandom.float(0.45, 0.85, 2) })),
+        ...(content.metrics ? { metrics: content.metrics } : {}),
+      };
+      outputData = JSON.stringify(output);
+      insights = JSON.stringify(agentInsights);
+    }
+    agentResults.push({
+      id: devId(spec.n),
+      evaluationId: devId(evaluation.n),
+      agentType: spec.agent,
+      status: spec.status,
+      score: spec.score ?? null,
+      inputData: JSON.stringify(input),
+      outputData,
+      insights,
+      errorMessage: spec.errorMessage ?? null,
+      startedAt: startedAt ?? null,
+      completedAt: spec.status === 'completed' || spec.status === 'failed' ? (completedAt ?? null) : null,
+      createdAt: evaluation.startedAt ?? evaluation.createdAt,
+      updatedAt: completedAt ?? startedAt ?? evaluation.startedAt ?? evaluation.createdAt,
+    });
+  }
+
+  const evaluations = (Object.keys(EVALS) as EvalKey[]).map((key): Insertable<Evaluations> => {
+    const e = EVALS[key];
+    const completedAt = e.startedAt && e.minutes !== undefined ? addMinutes(e.startedAt, e.minutes) : null;
+    let results: string | null = null;
+    if (e.status === 'completed' && e.verdict && completedAt) {
+      const runs = runsByEval.get(key) ?? [];
+      const scored = runs.filter((r) => r.spec.score !== undefined);
+      const weightSum = scored.reduce((s, r) => s + AGENT_WEIGHT[r.spec.agent], 0);
+      const overall = round2(scored.reduce((s, r) => s + (r.spec.score ?? 0) * AGENT_WEIGHT[r.spec.agent], 0) / weightSum);
+      const failed = runs.length - scored.length;
+      const aggregate: EvaluationResults = {
+        version: 1,
+        overallScore: overall,
+        recommendation: recommendationFor(overall),
+        confidence: round2(Math.max(0.3, 0.85 - failed * 0.15)),
+        summary: e.verdict.summary,
+        agentScores: runs.map((r) => ({
+          agentType: r.spec.agent,
+          score: r.spec.score ?? null,
+          weight: r.spec.score === undefined ? 0 : round2(AGENT_WEIGHT[r.spec.agent] / weightSum),
+          status: r.spec.status === 'completed' ? 'completed' : 'failed',
+        })),
+        strengths: e.verdict.strengths,
+        risks: e.verdict.risks,
+        nextSteps: e.verdict.nextSteps,
+        generatedAt: completedAt.toISOString(),
+      };
+      results = JSON.stringify(aggregate);
+    }
+    return {
+      id: devId(e.n),
+      businessIdeaId: devId(IDEAS[e.idea].n),
+      status: e.status,
+      priority: e.priority,
+      claimedBy: e.claimedBy ?? null,
+      // The analyzing run holds a 15-minute lease from when it was claimed (long expired by now).
+      leaseExpiresAt: e.status === 'analyzing' && e.startedAt ? addMinutes(e.startedAt, 15) : null,
+      startedAt: e.startedAt ?? null,
+      completedAt,
+      errorMessage: e.errorMessage ?? null,
+      results,
+      createdAt: e.createdAt,
+      updatedAt: completedAt ?? e.startedAt ?? e.createdAt,
+    };
+  });
+
+  return { users, businessIdeas, evaluations, agentResults };
 }
 
-function daysAgo(days: number, hours = 0): Date {
-  return new Date(Date.now() - (days * 24 + hours) * 3_600_000);
+/** sha256 over the generated rows (JSON, dates as ISO strings). */
+export function checksumRows(rows: DevRows): string {
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
 }
 
-function businessIdeas(): Insertable<BusinessIdeas>[] {
-  return [
-    {
-      id: IDEA.clinic,
-      userId: USER.ada,
-      title: 'Scheduling assistant for independent physiotherapy clinics',
-      description:
-        'A booking and reminder service for physiotherapy clinics with one to five practitioners. It fills ' +
-        'cancelled slots from a waitlist by text message, and syncs with the two most common practice systems.',
-      status: 'completed',
-      createdAt: daysAgo(40),
-    },
-    {
-      id: IDEA.compost,
-      userId: USER.ada,
-      title: 'Office compost pickup subscription',
-      description:
-        'Weekly collection of food scraps from offices of 20 to 200 people, delivered to urban farms. Offices ' +
-        'get a monthly report of the waste diverted for their sustainability reporting.',
-      status: 'completed',
-      createdAt: daysAgo(30),
-    },
-    {
-      id: IDEA.tutor,
-      userId: USER.grace,
-      title: 'Exam-season tutoring marketplace for community colleges',
-      description:
-        'Matches community college students with peer tutors who passed the same course at the same college in ' +
-        'the last two years. Sessions are short, paid per session, and scheduled around shift work.',
-      status: 'evaluating',
-      createdAt: daysAgo(3),
-    },
-    {
-      id: IDEA.freight,
-      userId: USER.grace,
-      title: 'Backhaul matching for regional refrigerated trucks',
-      description:
-        'Finds return loads for refrigerated trucks that would otherwise drive back empty from regional ' +
-        'distribution centres, priced per pallet and booked a day ahead by small food producers.',
-      status: 'submitted',
-      createdAt: daysAgo(1),
-    },
-    {
-      id: IDEA.repair,
-      userId: USER.alan,
-      title: 'Repair café booking and parts-tracking app',
-      description:
-        'Lets volunteer repair cafés take bookings for broken appliances, estimate which spare parts are ' +
-        'needed, and track repairs so visitors know when to come back. Free for cafés, paid for parts suppliers.',
-      status: 'draft',
-      createdAt: daysAgo(0, 5),
-    },
-    {
-      id: IDEA.pantry,
-      userId: USER.alan,
-      title: 'Smart pantry label printer',
-      description:
-        'A small label printer and phone app that prints use-by labels for leftovers and jars, and reminds the ' +
-        'household before food goes off. Abandoned after a first look at hardware margins.',
-      status: 'archived',
-      createdAt: daysAgo(90),
-      deletedAt: null,
-    },
-  ];
-}
-
-function evaluationRows(): Insertable<Evaluations>[] {
-  const clinicResults: EvaluationResults = {
-    version: 1,
-    overallScore: 74.3,
-    recommendation: 'go',
-    confidence: 0.78,
-    summary:
-      'Clinics feel the pain of late cancellations and the incumbents are generic. Integration with the two ' +
-      'practice systems is the moat and the main cost.',
-    agentScores: [
-      { agentType: 'market-research', score: 78, weight: 0.4, status: 'completed' },
-      { agentType: 'competitive-analysis', score: 66, weight: 0.3, status: 'completed' },
-      { agentType: 'customer-research', score: 77, weight: 0.3, status: 'completed' },
-    ],
-    strengths: ['Clear, measurable pain: each empty slot costs about $80', 'Small clinics are ignored by the large vendors'],
-    risks: [
-      {
-        title: 'Integration effort',
-        description: 'Both practice systems have partner programmes with long approval times.',
-        severity: 'high',
-        mitigation: 'Start with calendar export/import and apply to one partner programme',
-        source: 'competitive-analysis',
-      },
-    ],
-    nextSteps: ['Interview ten clinic owners about cancellations', 'Apply to one practice system partner programme'],
-    generatedAt: daysAgo(39).toISOString(),
+/**
+ * Upserts `rows` by id (so a newer version of the set rewrites older dev rows in place), then
+ * deletes dev-id rows the set no longer has. Rows outside the dev id range are never touched.
+ */
+async function upsert(db: Kysely<DB>, rows: DevRows): Promise<void> {
+  const upsertInto = async <T extends 'users' | 'businessIdeas' | 'evaluations' | 'agentResults'>(table: T, values: DevRows[T]): Promise<void> => {
+    const first = values[0];
+    if (!first) return;
+    const columns = Object.keys(first).filter((c) => c !== 'id');
+    await db
+      .insertInto(table)
+      .values(values as never)
+      .onConflict((oc) => oc.column('id').doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${snake(c)}`)])) as never))
+      .execute();
   };
-  const compostResults: EvaluationResults = {
-    version: 1,
-    overallScore: 48.5,
-    recommendation: 'pivot',
-    confidence: 0.64,
-    summary: 'Offices like the idea but few pay for it; landlords and facility managers are the better buyers.',
-    agentScores: [
-      { agentType: 'market-research', score: 55, weight: 0.4, status: 'completed' },
-      { agentType: 'competitive-analysis', score: 52, weight: 0.3, status: 'completed' },
-      { agentType: 'customer-research', score: 36, weight: 0.3, status: 'completed' },
-    ],
-    strengths: ['Rising demand for sustainability reporting'],
-    risks: [{ title: 'Low willingness to pay', severity: 'high', mitigation: 'Sell to building managers per floor', source: 'customer-research' }],
-    nextSteps: ['Talk to three facility management companies'],
-    generatedAt: daysAgo(27).toISOString(),
+  // Children first for deletions, parents first for writes.
+  const prune = async (table: string, keep: DevRows[keyof DevRows]): Promise<void> => {
+    const ids = keep.map((r) => r.id as string);
+    await sql`DELETE FROM ${sql.table(table)} WHERE id::text LIKE ${DEV_ID_PATTERN} AND NOT (id = ANY(${ids}::uuid[]))`.execute(db);
   };
-  return [
-    {
-      id: EVAL.clinicDone,
-      businessIdeaId: IDEA.clinic,
-      status: 'completed',
-      priority: 'normal',
-      claimedBy: 'agent-worker-1',
-      startedAt: daysAgo(39, 2),
-      completedAt: daysAgo(39, 1),
-      results: JSON.stringify(clinicResults),
-      createdAt: daysAgo(39, 3),
-    },
-    {
-      id: EVAL.compostFailed,
-      businessIdeaId: IDEA.compost,
-      status: 'failed',
-      priority: 'normal',
-      claimedBy: 'agent-worker-2',
-      startedAt: daysAgo(29, 4),
-      completedAt: daysAgo(29, 3),
-      errorMessage: 'customer-research: the model provider timed out after 3 attempts',
-      createdAt: daysAgo(29, 5),
-    },
-    {
-      id: EVAL.compostDone,
-      businessIdeaId: IDEA.compost,
-      status: 'completed',
-      priority: 'high',
-      claimedBy: 'agent-worker-1',
-      startedAt: daysAgo(27, 2),
-      completedAt: daysAgo(27, 1),
-      results: JSON.stringify(compostResults),
-      createdAt: daysAgo(27, 3),
-    },
-    {
-      id: EVAL.tutorRunning,
-      businessIdeaId: IDEA.tutor,
-      status: 'analyzing',
-      priority: 'normal',
-      // Claimed by a worker whose lease is still running.
-      claimedBy: 'agent-worker-2',
-      leaseExpiresAt: new Date(Date.now() + 10 * 60_000),
-      startedAt: daysAgo(0, 1),
-      createdAt: daysAgo(0, 2),
-    },
-    {
-      id: EVAL.freightQueued,
-      businessIdeaId: IDEA.freight,
-      status: 'pending',
-      priority: 'high',
-      createdAt: daysAgo(0, 20),
-    },
-  ];
+  await prune('agent_results', rows.agentResults);
+  await prune('evaluations', rows.evaluations);
+  await prune('business_ideas', rows.businessIdeas);
+  await prune('users', rows.users);
+  await upsertInto('users', rows.users);
+  await upsertInto('businessIdeas', rows.businessIdeas);
+  await upsertInto('evaluations', rows.evaluations);
+  await upsertInto('agentResults', rows.agentResults);
 }
 
-function agentResultRows(): Insertable<AgentResults>[] {
-  const input = (title: string, agent: string, parameters: AgentInputData['parameters'] = {}): string =>
-    JSON.stringify({
-      idea: { title, description: `(snapshot of "${title}")` },
-      model: 'claude-sonnet-4',
-      promptVersion: `${agent}@3`,
-      parameters,
-    } satisfies AgentInputData);
+const snake = (column: string): string => column.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-  const clinicMarket: AgentOutputData = {
-    version: 1,
-    summary: 'About 38,000 physiotherapy practices in the US, two thirds with five practitioners or fewer.',
-    findings: [
-      { topic: 'market-size', statement: 'Small practices spend $1,200 to $3,000 a year on scheduling tools.', confidence: 0.7, sourceRefs: [0] },
-      { topic: 'trend', statement: 'No-show rates of 10-15% are commonly reported.', confidence: 0.6, sourceRefs: [1] },
-    ],
-    sources: [
-      { title: 'APTA practice profile survey', url: 'https://example.com/apta-survey' },
-      { title: 'Clinic management forum thread on no-shows', url: 'https://example.com/forum/no-shows' },
-    ],
-    usage: { inputTokens: 5_210, outputTokens: 1_380, durationMs: 41_200, costUsd: 0.04 },
-    details: { tamUsd: 76_000_000, segments: ['solo', '2-5 practitioners'] },
-  };
-  const clinicMarketInsights: AgentInsights = {
-    version: 1,
-    items: [
-      { kind: 'opportunity', title: 'Waitlist fill is an unmet need', impact: 'high', confidence: 0.72 },
-      { kind: 'threat', title: 'Practice systems may add it themselves', impact: 'medium', confidence: 0.5 },
-    ],
-    metrics: { tamUsd: 76_000_000, practices: 38_000 },
-  };
-  const output = (summary: string, topic: string, statement: string): string =>
-    JSON.stringify({ version: 1, summary, findings: [{ topic, statement, confidence: 0.65 }] } satisfies AgentOutputData);
-  const insights = (kind: 'strength' | 'weakness' | 'opportunity' | 'threat' | 'recommendation', title: string): string =>
-    JSON.stringify({ version: 1, items: [{ kind, title, impact: 'medium' }] } satisfies AgentInsights);
-
-  const clinic = 'Scheduling assistant for independent physiotherapy clinics';
-  const compost = 'Office compost pickup subscription';
-  const tutor = 'Exam-season tutoring marketplace for community colleges';
-  const done = (days: number, startHour: number) => ({ startedAt: daysAgo(days, startHour), completedAt: daysAgo(days, startHour - 0.5) });
-
-  return [
-    {
-      id: id(401), evaluationId: EVAL.clinicDone, agentType: 'market-research', status: 'completed', score: 78,
-      inputData: input(clinic, 'market-research', { regions: ['US'] }),
-      outputData: JSON.stringify(clinicMarket), insights: JSON.stringify(clinicMarketInsights), ...done(39, 2),
-    },
-    {
-      id: id(402), evaluationId: EVAL.clinicDone, agentType: 'competitive-analysis', status: 'completed', score: 66,
-      inputData: input(clinic, 'competitive-analysis', { competitorHints: ['generic booking apps'] }),
-      outputData: output('Four generic schedulers, none with waitlist fill for clinics.', 'competitor', 'Generic tools lack practice-system sync.'),
-      insights: insights('strength', 'Vertical focus beats generic schedulers'), ...done(39, 2),
-    },
-    {
-      id: id(403), evaluationId: EVAL.clinicDone, agentType: 'customer-research', status: 'completed', score: 77,
-      inputData: input(clinic, 'customer-research'),
-      outputData: output('Owners name late cancellations as a top-three problem.', 'pain-point', 'Front desks fill gaps by phone, by hand.'),
-      insights: insights('recommendation', 'Price per practitioner per month'), ...done(39, 1.5),
-    },
-    {
-      id: id(404), evaluationId: EVAL.compostFailed, agentType: 'market-research', status: 'completed', score: 55,
-      inputData: input(compost, 'market-research'),
-      outputData: output('Commercial composting is growing in dense cities.', 'trend', 'Several cities now require organics separation.'),
-      insights: insights('opportunity', 'Regulation pushes demand'), ...done(29, 4),
-    },
-    {
-      id: id(405), evaluationId: EVAL.compostFailed, agentType: 'customer-research', status: 'failed',
-      inputData: input(compost, 'customer-research'), errorMessage: 'model provider timed out after 3 attempts', ...done(29, 3.6),
-    },
-    {
-      id: id(406), evaluationId: EVAL.compostDone, agentType: 'market-research', status: 'completed', score: 55,
-      inputData: input(compost, 'market-research'),
-      outputData: output('Commercial composting is growing in dense cities.', 'trend', 'Several cities now require organics separation.'),
-      insights: insights('opportunity', 'Regulation pushes demand'), ...done(27, 2),
-    },
-    {
-      id: id(407), evaluationId: EVAL.compostDone, agentType: 'competitive-analysis', status: 'completed', score: 52,
-      inputData: input(compost, 'competitive-analysis'),
-      outputData: output('Waste haulers bundle organics for large buildings.', 'competitor', 'Haulers undercut on price at scale.'),
-      insights: insights('threat', 'Haulers can bundle for free'), ...done(27, 2),
-    },
-    {
-      id: id(408), evaluationId: EVAL.compostDone, agentType: 'customer-research', status: 'completed', score: 36,
-      inputData: input(compost, 'customer-research'),
-      outputData: output('Office managers like it but have no budget line for it.', 'pain-point', 'Sustainability reports are owned by facilities.'),
-      insights: insights('weakness', 'Offices will not pay per pickup'), ...done(27, 1.5),
-    },
-    {
-      id: id(409), evaluationId: EVAL.tutorRunning, agentType: 'market-research', status: 'completed', score: 71,
-      inputData: input(tutor, 'market-research'),
-      outputData: output('About 1,000 community colleges; tutoring centres are understaffed at exam time.', 'market-size', 'Peak demand is in four weeks a year.'),
-      insights: insights('opportunity', 'Exam peaks are predictable'), ...done(0, 1),
-    },
-    {
-      id: id(410), evaluationId: EVAL.tutorRunning, agentType: 'competitive-analysis', status: 'running',
-      inputData: input(tutor, 'competitive-analysis'), startedAt: daysAgo(0, 0.5),
-    },
-    {
-      id: id(411), evaluationId: EVAL.tutorRunning, agentType: 'customer-research', status: 'pending',
-      inputData: input(tutor, 'customer-research'),
-    },
-  ];
-}
+/**
+ * The dev set for the seed runner (`npm run seed`, `npm start`).
+ *
+ * @example
+ * ```ts
+ * await runSeedSet(database, devSet);
+ * ```
+ */
+export const devSet: SeedSet = {
+  name: 'dev',
+  version: 2,
+  description: '4 fictional users, 8 ideas, 7 evaluations and 26 agent results covering every status (fixed ids and times)',
+  seed: 'ai-validation dev v2',
+  scalable: false,
+  transactional: true,
+  onOlderVersion: 'apply',
+  checks: { everyStatus: true, minimumRows: { users: 3, business_ideas: 6, evaluations: 5, agent_results: 25 } },
+  async run(ctx: SeedContext): Promise<SeedRunResult> {
+    const rows = await devRows(ctx.random);
+    await upsert(ctx.db, rows);
+    return {
+      rows: { users: rows.users.length, business_ideas: rows.businessIdeas.length, evaluations: rows.evaluations.length, agent_results: rows.agentResults.length },
+      checksum: checksumRows(rows),
+    };
+  },
+};

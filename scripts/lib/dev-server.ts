@@ -6,7 +6,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { seedDev, type SeedResult } from '../../seeds/dev.js';
+import { devSet } from '../../seeds/dev.js';
+import { runSeedSet, type SeedOutcome } from '../../seeds/runner.js';
 import { describeConnection, type Config, type ConnectionSettings, type Env } from '../../src/config.js';
 import { createDatabase } from '../../src/db/database.js';
 import { connectError, PgErrorCode, ServerError } from '../../src/errors.js';
@@ -113,7 +114,7 @@ async function isPortFree(port: number): Promise<boolean> {
 /** What `prepareDevDatabase()` did, and the row count of every table afterwards. */
 export interface PreparedDatabase {
   migrations: MigrationResult[];
-  seed: SeedResult;
+  seed: SeedOutcome;
   tables: { table: string; rows: number }[];
 }
 
@@ -125,7 +126,7 @@ export async function prepareDevDatabase(config: Config, progress: Logger): Prom
   const migrations = await createMigrator({ connection: config.migrationConnection, ...config.migrations, logger: progress }).up();
   const database = createDatabase({ config, pool: { max: 2 } });
   try {
-    const seed = await seedDev(database.db);
+    const seed = await runSeedSet(database, devSet, { logger: progress });
     const { rows } = await database.pool.query<{ table: string }>(
       `SELECT tablename AS table FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
     );
@@ -151,12 +152,17 @@ export function formatSummary(prepared: PreparedDatabase): string {
   const lines: string[] = [];
   const applied = prepared.migrations.length;
   lines.push(applied === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied} (${prepared.migrations.map((m) => m.name).join(', ')})`);
-  const { inserted } = prepared.seed;
+  const { rows, checks } = prepared.seed;
   lines.push(
-    prepared.seed.skipped
-      ? 'Development data: already present (left as is)'
-      : `Development data: loaded ${inserted.users} users, ${inserted.businessIdeas} ideas, ${inserted.evaluations} evaluations, ${inserted.agentResults} agent results`,
+    prepared.seed.status === 'skipped'
+      ? `Development data: already present (dev v${prepared.seed.version}, left as is)`
+      : `Development data: ${prepared.seed.status === 'upgraded' ? `upgraded from v${prepared.seed.previousVersion} to v${prepared.seed.version}:` : 'loaded'} ` +
+          `${rows.users} users, ${rows.business_ideas} ideas, ${rows.evaluations} evaluations, ${rows.agent_results} agent results`,
   );
+  if (checks) {
+    const failed = checks.results.filter((r) => !r.ok);
+    lines.push(failed.length === 0 ? `Checks: all ${checks.results.length} passed` : `Checks: ${failed.length} FAILED (${failed.map((r) => r.name).join('; ')})`);
+  }
   const width = Math.max(5, ...prepared.tables.map((t) => t.table.length));
   lines.push('', `${'TABLE'.padEnd(width)}  ROWS`, ...prepared.tables.map((t) => `${t.table.padEnd(width)}  ${String(t.rows).padStart(4)}`));
   return lines.join('\n');

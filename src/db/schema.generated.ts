@@ -130,6 +130,26 @@ export interface Evaluations {
   updatedAt: Generated<Timestamp>;
 }
 
+export interface SeedHistory {
+  appliedAt: Generated<Timestamp>;
+  /**
+   * sha256 of the generated data (or of the set definition); NULL when the set gives none.
+   */
+  checksum: string | null;
+  durationMs: number | null;
+  id: Generated<number>;
+  /**
+   * Rows written per table, e.g. {"users": 3}.
+   */
+  rowCounts: ColumnType<Record<string, number>, string | undefined, string>;
+  /**
+   * The --scale the set ran at (1 for sets that do not scale).
+   */
+  scale: Generated<number>;
+  setName: string;
+  version: number;
+}
+
 export interface Users {
   createdAt: Generated<Timestamp>;
   /**
@@ -154,5 +174,6 @@ export interface DB {
   auditLog: AuditLog;
   businessIdeas: BusinessIdeas;
   evaluations: Evaluations;
+  seedHistory: SeedHistory;
   users: Users;
 }

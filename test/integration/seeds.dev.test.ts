@@ -1,101 +1,103 @@
 /**
- * seedDev: loads a consistent data set that covers every status, once (idempotent, also under
- * concurrency), with verifiable scrypt password hashes and JSON payloads that read back as objects.
+ * The dev set through the seed runner: every status of every enum, computed aggregates that agree
+ * with the agent results, verifiable scrypt hashes, fictional users only, all-or-nothing writes,
+ * and exactly one of two concurrent runs loading it.
  */
 import { scryptSync, timingSafeEqual } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEV_PASSWORD, DEV_USERS, hashPassword, seedDev } from '../../seeds/dev.js';
+import { DEV_PASSWORD, DEV_USERS, devSet, hashPassword } from '../../seeds/dev.js';
+import { runSeedSet } from '../../seeds/runner.js';
 import { useTestDatabase } from '../support/database.js';
 
-describe('seedDev', () => {
+const count = async (t: ReturnType<typeof useTestDatabase>, table: 'users' | 'agentResults' | 'seedHistory'): Promise<number> =>
+  (await t.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+
+describe('the dev seed set', () => {
   const t = useTestDatabase();
 
-  it('loads users, ideas in every status, evaluations and agent results in one go', async () => {
-    const result = await seedDev(t.db);
-    expect(result).toEqual({ skipped: false, inserted: { users: 3, businessIdeas: 6, evaluations: 5, agentResults: 11 } });
+  it('loads at least 3 users, 6 ideas, 5 evaluations and 25 agent results, every status, checks passing', async () => {
+    const outcome = await runSeedSet(t.database, devSet);
+    expect(outcome.status).toBe('applied');
+    expect(outcome.rows).toEqual({ users: 4, business_ideas: 8, evaluations: 7, agent_results: 26 });
+    expect(outcome.checks?.ok).toBe(true);
+    expect(outcome.checksum).toMatch(/^[0-9a-f]{64}$/);
 
-    const users = await t.db.selectFrom('users').select(['email', 'name']).orderBy('email').execute();
-    expect(users.map((u) => u.email)).toEqual(DEV_USERS.map((u) => u.email).sort());
-
-    const ideaStatuses = await t.db.selectFrom('businessIdeas').select('status').distinct().execute();
-    expect(ideaStatuses.map((r) => r.status).sort()).toEqual(['archived', 'completed', 'draft', 'evaluating', 'submitted']);
-    const evaluationStatuses = await t.db.selectFrom('evaluations').select('status').distinct().execute();
-    expect(evaluationStatuses.map((r) => r.status).sort()).toEqual(['analyzing', 'completed', 'failed', 'pending']);
-    const agentStatuses = await t.db.selectFrom('agentResults').select('status').distinct().execute();
-    expect(agentStatuses.map((r) => r.status).sort()).toEqual(['completed', 'failed', 'pending', 'running']);
+    const distinct = async (table: 'businessIdeas' | 'evaluations' | 'agentResults', column: 'status' | 'priority') =>
+      (await t.db.selectFrom(table).select(column as 'status').distinct().execute()).map((r) => (r as Record<string, string>)[column]).sort();
+    expect(await distinct('businessIdeas', 'status')).toEqual(['archived', 'completed', 'draft', 'evaluating', 'submitted']);
+    expect(await distinct('evaluations', 'status')).toEqual(['analyzing', 'completed', 'failed', 'pending']);
+    expect(await distinct('evaluations', 'priority')).toEqual(['high', 'low', 'normal']);
+    expect(await distinct('agentResults', 'status')).toEqual(['completed', 'failed', 'pending', 'running']);
+    const agentTypes = await t.db.selectFrom('agentResults').select('agentType').distinct().execute();
+    expect(agentTypes).toHaveLength(5);
   });
 
-  it('stores JSON payloads as objects that read back typed', async () => {
-    const evaluation = await t.db
-      .selectFrom('evaluations')
-      .select(['results'])
-      .where('status', '=', 'completed')
-      .where('priority', '=', 'normal')
-      .executeTakeFirstOrThrow();
-    expect(evaluation.results?.recommendation).toBe('go');
-    expect(evaluation.results?.agentScores).toHaveLength(3);
-
-    const market = await t.db
-      .selectFrom('agentResults')
-      .select(['outputData', 'insights', 'inputData', 'score'])
-      .where('agentType', '=', 'market-research')
-      .where('score', '=', 78)
-      .executeTakeFirstOrThrow();
-    expect(market.outputData?.findings[0]?.topic).toBe('market-size');
-    expect(market.insights?.metrics).toEqual({ tamUsd: 76_000_000, practices: 38_000 });
-    expect(market.inputData.parameters).toEqual({ regions: ['US'] });
-    expect(market.score).toBe(78);
+  it('uses fictional people on reserved example domains only', async () => {
+    const users = await t.db.selectFrom('users').select(['email', 'name']).execute();
+    for (const user of users) expect(user.email).toMatch(/@example\.(com|org)$/);
+    const real = /lovelace|hopper|turing|knuth|dijkstra|liskov|ada |grace |alan /i;
+    expect(users.filter((u) => real.test(`${u.name} ${u.email}`))).toEqual([]);
   });
 
-  it('hashes the dev password with scrypt in a verifiable, deterministic format', async () => {
-    const user = await t.db.selectFrom('users').select('passwordHash').where('email', '=', 'ada@example.com').executeTakeFirstOrThrow();
+  it('computes each completed evaluation from its agent results', async () => {
+    const evaluations = await t.db.selectFrom('evaluations').select(['id', 'results']).where('status', '=', 'completed').execute();
+    expect(evaluations.length).toBeGreaterThanOrEqual(3);
+    for (const evaluation of evaluations) {
+      const runs = await t.db.selectFrom('agentResults').select(['agentType', 'score', 'outputData', 'insights']).where('evaluationId', '=', evaluation.id).execute();
+      const results = evaluation.results!;
+      expect(results.agentScores.map((s) => s.agentType).sort()).toEqual(runs.map((r) => r.agentType).sort());
+      for (const score of results.agentScores) {
+        expect(runs.find((r) => r.agentType === score.agentType)?.score ?? null).toBe(score.score);
+      }
+      const weights = results.agentScores.reduce((s, a) => s + a.weight, 0);
+      expect(weights).toBeCloseTo(1, 1);
+      const scored = results.agentScores.filter((s) => s.score !== null);
+      const expected = scored.reduce((s, a) => s + (a.score ?? 0) * a.weight, 0);
+      expect(results.overallScore).toBeCloseTo(expected, 0);
+      for (const run of runs.filter((r) => r.score !== null)) {
+        expect(run.outputData?.findings.length).toBeGreaterThan(0);
+        expect(run.insights?.items.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('hashes the dev password with scrypt, verifiably, a different salt per user', async () => {
+    const user = await t.db.selectFrom('users').select('passwordHash').where('email', '=', DEV_USERS[0].email).executeTakeFirstOrThrow();
     const [scheme, n, r, p, salt, hash] = user.passwordHash.split('$');
     expect([scheme, n, r, p]).toEqual(['scrypt', '16384', '8', '1']);
     const expected = Buffer.from(hash ?? '', 'base64');
     const derived = scryptSync(DEV_PASSWORD, Buffer.from(salt ?? '', 'base64'), expected.length, { N: 16_384, r: 8, p: 1 });
     expect(timingSafeEqual(derived, expected)).toBe(true);
+    expect(scryptSync('wrong-password', Buffer.from(salt ?? '', 'base64'), expected.length, { N: 16_384, r: 8, p: 1 }).equals(expected)).toBe(false);
     expect(await hashPassword(DEV_PASSWORD, Buffer.from(salt ?? '', 'base64'))).toBe(user.passwordHash);
-    // Different users, different salts: equal passwords do not give equal hashes.
     const hashes = await t.db.selectFrom('users').select('passwordHash').execute();
-    expect(new Set(hashes.map((h) => h.passwordHash)).size).toBe(3);
+    expect(new Set(hashes.map((h) => h.passwordHash)).size).toBe(DEV_USERS.length);
   });
 
-  it('is idempotent: a second run, and concurrent runs, write nothing more', async () => {
-    const before = await t.db.selectFrom('agentResults').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const results = await Promise.all([seedDev(t.db), seedDev(t.db)]);
-    expect(results.every((r) => r.skipped)).toBe(true);
-    const after = await t.db.selectFrom('agentResults').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    expect(after.n).toBe(before.n);
+  it('records itself as the audit actor seed:dev', async () => {
+    const actors = await t.db.selectFrom('auditLog').select('actor').distinct().execute();
+    expect(actors).toEqual([{ actor: 'seed:dev' }]);
   });
 });
 
-describe('seedDev on an empty database, concurrently', () => {
+describe('the dev seed set on an empty database, concurrently and failing', () => {
   const t = useTestDatabase();
 
-  it('lets exactly one of two concurrent runs load the set', async () => {
-    const results = await Promise.all([seedDev(t.db), seedDev(t.db)]);
-    expect(results.map((r) => r.skipped).sort()).toEqual([false, true]);
-    const users = await t.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    expect(users.n).toBe(3);
+  it('lets exactly one of two concurrent runs load the set (advisory lock + seed_history)', async () => {
+    const outcomes = await Promise.all([runSeedSet(t.database, devSet, { checks: false }), runSeedSet(t.database, devSet, { checks: false })]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['applied', 'skipped']);
+    expect(await count(t, 'users')).toBe(DEV_USERS.length);
+    expect(await count(t, 'seedHistory')).toBe(1);
   });
 
-  it('rolls back everything when a row fails, leaving the database as it was', async () => {
+  it('rolls back everything, history included, when a row fails', async () => {
     await t.db.deleteFrom('users').execute(); // cascades to ideas, evaluations, agent results
-    // A conflicting idea id (not a dev user) makes the idea insert fail after the users went in.
-    await t.db.insertInto('users').values({ id: '00000000-0000-4000-8000-000000000999', email: 'other@example.com', passwordHash: 'x', name: 'Other' }).execute();
-    await t.db
-      .insertInto('businessIdeas')
-      .values({
-        id: '00000000-0000-4000-8000-000000000201',
-        userId: '00000000-0000-4000-8000-000000000999',
-        title: 'Occupies the id of a dev idea',
-        description: 'A description long enough to satisfy the fifty character minimum of the check.',
-      })
-      .execute();
-    const error = (await seedDev(t.db).then(() => undefined, (e: unknown) => e)) as { code?: string; cause?: { code?: string } };
-    // A unique violation (23505), raw or mapped to the library's ConflictError with it as cause.
+    await t.db.deleteFrom('seedHistory').execute();
+    // Another account holds a dev user's email: the upsert by id hits the unique email index.
+    await t.db.insertInto('users').values({ email: DEV_USERS[1].email, passwordHash: 'x', name: 'Someone Else' }).execute();
+    const error = (await runSeedSet(t.database, devSet).then(() => undefined, (e: unknown) => e)) as { code?: string; cause?: { code?: string } };
     expect([error?.code, error?.cause?.code]).toContain('23505');
-    const users = await t.db.selectFrom('users').select('email').execute();
-    expect(users).toEqual([{ email: 'other@example.com' }]);
+    expect(await t.db.selectFrom('users').select('name').execute()).toEqual([{ name: 'Someone Else' }]);
+    expect(await count(t, 'seedHistory')).toBe(0);
   });
 });

@@ -55,7 +55,7 @@ describe('npm start without DATABASE_URL', { timeout: 120_000 }, () => {
     expect(result.code).toBe(0);
     // Paths are shown relative to the working directory (here the temp dir holding pg/).
     expect(result.stdout).toContain('using the embedded PostgreSQL in pg\n');
-    expect(result.stdout).toContain('Development data: loaded 3 users');
+    expect(result.stdout).toContain('Development data: loaded 4 users');
     expect(result.stdout).toMatch(/^business_ideas\s+6$/m);
     expect(result.stdout).toContain(`DATABASE_URL=postgres://postgres:****@127.0.0.1:${port}/ai_validation_platform`);
     expect(result.stdout).toContain('the password is in pg.password,');

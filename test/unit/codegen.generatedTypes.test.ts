@@ -39,7 +39,7 @@ describe('generated types', () => {
     expectTypeOf<Selectable<BusinessIdeas>['status']>().toEqualTypeOf<
       'archived' | 'completed' | 'draft' | 'evaluating' | 'submitted'
     >();
-    expectTypeOf<keyof DB>().toEqualTypeOf<'agentResults' | 'auditLog' | 'businessIdeas' | 'evaluations' | 'users'>();
+    expectTypeOf<keyof DB>().toEqualTypeOf<'agentResults' | 'auditLog' | 'businessIdeas' | 'evaluations' | 'seedHistory' | 'users'>();
   });
 
   it('compile a JSONB write to snake_case SQL with the payload as one JSON parameter', () => {
