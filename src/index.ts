@@ -7,6 +7,12 @@ export type { CreateDatabaseOptions, Database } from './db/database.js';
 export { ACTOR_SETTING, USER_SETTING } from './db/transaction.js';
 export type { TransactionOptions } from './db/transaction.js';
 export type { QueryStats } from './db/query-log.js';
+export type { DatabaseStats } from './db/database.js';
+export { QUERY_DURATION_BUCKETS_MS } from './db/metrics.js';
+export type { DurationHistogram, PoolGauges } from './db/metrics.js';
+export type { HealthOptions, HealthReport, MigrationHealth } from './db/health.js';
+export { createHealthHandler } from './http/health-handler.js';
+export type { HealthHandlerOptions } from './http/health-handler.js';
 
 export { describeConnection, isDatabaseConfigured, loadConfig, parseConnectionUrl } from './config.js';
 export type { Config, ConnectionSettings, Env, MigrationSettings, PoolSettings, QueryLogConfig } from './config.js';
@@ -15,6 +21,7 @@ export {
   ConfigError,
   ConflictError,
   ConnectionError,
+  DatabaseClosedError,
   DataLayerError,
   InvalidReferenceError,
   InvalidTransitionError,
