@@ -5,6 +5,9 @@
  * writes rows and nothing else: no DDL, no TRUNCATE, no ledger, no audit_log, no other table.
  */
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
@@ -13,7 +16,7 @@ import { createDatabase, type Database } from '../../src/db/database.js';
 import { QueryError } from '../../src/errors.js';
 import * as businessIdeas from '../../src/repositories/business-ideas.js';
 import * as users from '../../src/repositories/users.js';
-import { createMigrator } from '../../src/migrate/index.js';
+import { createMigrator, defaultMigrationsDir } from '../../src/migrate/index.js';
 import { adminConnection, createTestDatabase, useTestDatabase } from '../support/database.js';
 import { createSubmittedIdea, createTestEvaluation, fakePasswordHash, ideaDescription, uniqueEmail } from '../support/factories.js';
 
@@ -112,6 +115,54 @@ describe('the owner role', () => {
     } finally {
       await scratch.drop();
       await adminQuery(admin, `DROP ROLE IF EXISTS ${quoteIdent(owner)}`);
+    }
+  });
+});
+
+describe('on a cluster without the group roles', () => {
+  // The real migrations, with the group role names made unique so that the shared roles are not touched.
+  it('a migration role without CREATEROLE stops with a hint; a superuser creates them; down keeps them', async () => {
+    const tag = randomBytes(5).toString('hex');
+    const groups = [`dl_grp_app_${tag}`, `dl_grp_worker_${tag}`];
+    const dir = mkdtempSync(join(tmpdir(), 'dl-roles-'));
+    const file = join(dir, '20261125110000_roles_and_row_level_security.sql');
+    cpSync(defaultMigrationsDir(), dir, { recursive: true });
+    writeFileSync(file, readFileSync(file, 'utf8').replaceAll('ai_validation_app', groups[0]!).replaceAll('ai_validation_worker', groups[1]!));
+    const owner = `dl_owner_${tag}`;
+    const password = randomBytes(12).toString('hex');
+    const admin = adminConnection();
+    await adminQuery(admin, `CREATE ROLE ${quoteIdent(owner)} LOGIN CREATEDB PASSWORD '${password}'`);
+    const scratch = await createTestDatabase({ migrated: false });
+    try {
+      await adminQuery(admin, `ALTER DATABASE ${quoteIdent(scratch.name)} OWNER TO ${quoteIdent(owner)}`);
+      const { host, port, database } = scratch.connection;
+      const asOwner = { host, port, database, user: owner };
+      Object.defineProperty(asOwner, 'password', { value: password, enumerable: false });
+
+      const error = await createMigrator({ connection: asOwner, migrationsDir: dir }).up().catch((e: unknown) => e);
+      expect(String(error)).toContain(`role ${groups[0]} does not exist and ${owner} may not create roles`);
+      expect(String(error)).toContain('see scripts/postgres-init/02-create-roles.sh) or grant CREATEROLE to the migration role');
+
+      // As a superuser (or once an operator created them), the same migration goes through.
+      await createMigrator({ connection: scratch.connection, migrationsDir: dir }).up();
+      const created = await adminQuery(admin, `SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`, [groups]);
+      expect(created).toEqual(groups.map((rolname) => ({ rolname, rolcanlogin: false })));
+
+      // Down revokes what it granted here and leaves the cluster-wide roles alone.
+      await createMigrator({ connection: scratch.connection, migrationsDir: dir }).down();
+      const [after] = await adminQuery(
+        scratch.connection,
+        `SELECT count(*)::int AS roles,
+                bool_or(has_table_privilege(r, 'business_ideas', 'SELECT') OR has_table_privilege(r, 'evaluations', 'SELECT')
+                        OR has_column_privilege(r, 'business_ideas', 'status', 'UPDATE')) AS privileged
+           FROM pg_roles, unnest($1::text[]) AS r WHERE rolname = r`,
+        [groups],
+      );
+      expect(after).toEqual({ roles: 2, privileged: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await scratch.drop();
+      for (const role of [owner, ...groups]) await adminQuery(admin, `DROP ROLE IF EXISTS ${quoteIdent(role)}`);
     }
   });
 });
