@@ -136,15 +136,15 @@ export function connectError(error: unknown, target: string, timeoutMs: number):
     [PgErrorCode.tooManyConnections]: 'the server has no connection slots left (max_connections)',
     [PgErrorCode.cannotConnectNow]: 'the server is starting up or shutting down',
   };
-  const reason = tlsReason(code, text) ?? (code && reasons[code]) ?? text;
+  const reason = specificReason(code, text) ?? (code && reasons[code]) ?? text;
   return new ConnectionError(`could not connect to ${target}: ${reason}`, { cause: error });
 }
 
 /** Node's certificate verification failures (tls.connect), as opposed to network or protocol errors. */
 const CERTIFICATE_ERRORS = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_(?:HAS_EXPIRED|NOT_YET_VALID|UNTRUSTED|REJECTED|SIGNATURE_FAILURE)|INVALID_CA)$/;
 
-/** A TLS problem in words that name the setting to change (DATABASE_SSL, DATABASE_SSL_CA_FILE). */
-function tlsReason(code: string | undefined, text: string): string | undefined {
+/** TLS and missing-password failures in words that name the setting to change (DATABASE_SSL, DATABASE_SSL_CA_FILE, ...). */
+function specificReason(code: string | undefined, text: string): string | undefined {
   if (code && CERTIFICATE_ERRORS.test(code)) {
     return (
       `TLS certificate verification failed (${text}); with DATABASE_SSL=verify-full the server's certificate must be ` +
@@ -153,6 +153,10 @@ function tlsReason(code: string | undefined, text: string): string | undefined {
   }
   if (/server does not support SSL/i.test(text)) {
     return 'the server does not accept TLS connections, but DATABASE_SSL (or sslmode) requires TLS';
+  }
+  if (/client password must be a string|password must be a string/i.test(text) && !code) {
+    // node-postgres' wording when the server asks for a password and there is none.
+    return 'the server asks for a password and none is configured (DATABASE_URL, DATABASE_PASSWORD_FILE, PGPASSWORD or a passwordProvider)';
   }
   if (code === PgErrorCode.invalidAuthorization && /no encryption/i.test(text)) {
     return 'the server accepts this client only over TLS (pg_hba.conf hostssl); set DATABASE_SSL=require or verify-full';

@@ -140,7 +140,9 @@ describe('password sources, in order of precedence', () => {
   it('without any password the server refuses, and the error says so without a secret', async () => {
     const error = await failure(currentUser({ env: baseEnv() }));
     expect(error).toBeInstanceOf(ConnectionError);
-    expect(error.message).toMatch(/could not connect to postgres:\/\/dl_role_\w+@127\.0\.0\.1:\d+\/postgres: /);
+    expect(error.message).toMatch(
+      /could not connect to postgres:\/\/dl_role_\w+@127\.0\.0\.1:\d+\/postgres: the server asks for a password and none is configured \(DATABASE_URL, DATABASE_PASSWORD_FILE, PGPASSWORD or a passwordProvider\)$/,
+    );
   });
 
   it('a wrong password fails once the single retry also fails: 2 reads of the secret, a clear ConnectionError', async () => {
@@ -257,7 +259,30 @@ describe('rotation in the middle of a load', () => {
 });
 
 describe('redaction', () => {
-  it('no secret appears in any error or log entry produced above', () => {
+  it('health() holds no secret, up or down (with the password in the URL, or from a provider that fails)', async () => {
+    const right = newSecret('health');
+    await setRolePassword(right);
+    const url = (password: string) => `postgres://${role}:${password}@127.0.0.1:${ephemeral.admin.port}/postgres`;
+    const cases: [CreateDatabaseOptions, string][] = [
+      [{ env: { DATABASE_URL: url(right) } }, 'up'],
+      [{ env: { DATABASE_URL: url(newSecret('health-wrong')) } }, 'down'],
+      // A provider's own error passes through as its cause: providers must keep secrets out of their messages.
+      [{ env: baseEnv(), passwordProvider: async () => Promise.reject(new Error('vault is sealed')) }, 'down'],
+    ];
+    for (const [options, expected] of cases) {
+      const database = createDatabase({ logger, ...options });
+      try {
+        const report = await database.health({ timeoutMs: 10_000, checkMigrations: false });
+        produced.push(JSON.stringify(report));
+        expect(report.status === 'down' ? 'down' : 'up').toBe(expected);
+        produced.push(serialize(database.stats()));
+      } finally {
+        await database.close();
+      }
+    }
+  });
+
+  it('no secret appears in any error, log entry or health report produced above', () => {
     expect(produced.length).toBeGreaterThan(5);
     const text = produced.join('\n');
     for (const value of secrets) {
