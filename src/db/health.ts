@@ -60,7 +60,7 @@ export interface HealthOptions {
   migrationsTtlMs?: number;
   /** The migration files to compare with. Default: the package's `migrations/`. */
   migrationsDir?: string;
-  /** Set false to skip the migration state (counts are then zero and `error` says so). Default true. */
+  /** Set false to skip the migration state (counts are then zero, `migrations.error` says so, status stays ok). Default true. */
   checkMigrations?: boolean;
 }
 
@@ -186,7 +186,8 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
         });
       }
       const outOfStep = migrations.pending + migrations.changed + migrations.missing > 0;
-      const status = outOfStep || migrations.error ? 'degraded' : 'ok';
+      // Skipped on purpose (checkMigrations: false) is not a problem; unreadable is.
+      const status = outOfStep || (migrations.error && options.checkMigrations) ? 'degraded' : 'ok';
       return report({
         status,
         ready: !outOfStep,
@@ -194,7 +195,7 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
         migrations,
         ...(outOfStep
           ? { error: `migrations out of step: ${migrations.pending} pending, ${migrations.changed} changed, ${migrations.missing} missing` }
-          : migrations.error
+          : migrations.error && options.checkMigrations
             ? { error: migrations.error }
             : {}),
       });

@@ -136,6 +136,12 @@ describe('database.health()', () => {
       // The role can ping, but schema_migrations is not granted to it.
       const blind = await without.health();
       expect(blind).toMatchObject({ status: 'degraded', ready: true, migrations: { applied: 0, error: expect.stringContaining('permission denied') } });
+      // Skipping the migration state on purpose is not a problem.
+      expect(await without.health({ checkMigrations: false })).toMatchObject({
+        status: 'ok',
+        ready: true,
+        migrations: { applied: 0, error: 'not checked (checkMigrations: false)' },
+      });
       const report = await withMigrationUrl.health();
       expect(report).toMatchObject({ status: 'ok', ready: true, migrations: { applied: files.length, pending: 0, latest } });
     } finally {
