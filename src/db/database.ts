@@ -173,6 +173,12 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   pool.on('acquire', (client) => checkedOut.add(client));
   pool.on('release', (_err, client) => checkedOut.delete(client));
   pool.on('remove', (client) => checkedOut.delete(client as pg.PoolClient));
+  // Checkouts still queued when close() begins: pg-pool stops serving its queue once ending, so
+  // they would wait out the connection timeout; close() refuses them at once instead. (Those
+  // already opening a connection are in flight: they are served and drained like the rest.)
+  const queued = new Set<(error: Error) => void>();
+  // Clients close() cut loose after its grace period: their failing queries say why.
+  const cut = new WeakSet<pg.PoolClient>();
 
   // pool.end() refuses new checkouts and resolves once every client is gone. It may run once
   // only, and Kysely calls it only if it ever checked out, so both paths share this promise.
@@ -187,9 +193,25 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   const checkout: PostgresPool = {
     connect: async () => {
       if (closing) throw new DatabaseClosedError();
-      const client = await pool
-        .connect()
-        .catch((error: unknown) => Promise.reject(connectError(error, target, poolSettings.connectionTimeoutMs)));
+      // Queued when no connection is idle and no new one may be opened; else it is served.
+      const waits = pool.idleCount === 0 && pool.totalCount >= poolSettings.max;
+      const attempt = pool.connect();
+      let refuse!: (error: Error) => void;
+      const refused = new Promise<never>((_, reject) => (refuse = reject));
+      refused.catch(() => undefined);
+      if (waits) queued.add(refuse);
+      let client: pg.PoolClient;
+      try {
+        client = await Promise.race([
+          attempt.catch((error: unknown) => Promise.reject(connectError(error, target, poolSettings.connectionTimeoutMs))),
+          refused,
+        ]);
+      } catch (error) {
+        if (error instanceof DatabaseClosedError) attempt.then((late) => late.release(), () => undefined);
+        throw error;
+      } finally {
+        queued.delete(refuse);
+      }
       let dead = false;
       return {
         query: ((...args: Parameters<pg.PoolClient['query']>) => {
@@ -197,10 +219,14 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
           if (!(result instanceof Promise)) return result; // a cursor
           return result.catch((error: unknown) => {
             dead ||= isSessionFatal(error);
+            if (cut.has(client)) throw new DatabaseClosedError('close() ended its grace period while this query was running: its connection was closed');
             throw mapDatabaseError(error);
           });
         }) as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy || dead),
+        // close() may have released it already (cut loose); pg throws on a second release.
+        release: (destroy?: boolean) => {
+          if (checkedOut.has(client)) client.release(destroy || dead);
+        },
       };
     },
     end: endPool,
@@ -217,6 +243,7 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
       // Not db.destroy(): Kysely would then answer later queries with a bare "driver has already
       // been destroyed"; ending the pool is all it would do, and connect() above refuses instead.
       const done = endPool();
+      for (const refuse of queued) refuse(new DatabaseClosedError());
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         done.then(() => false),
@@ -227,7 +254,10 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
       clearTimeout(timer);
       if (!timedOut) return;
       const inUse = checkedOut.size;
-      for (const client of checkedOut) client.release(new Error('database is closing'));
+      for (const client of checkedOut) {
+        cut.add(client);
+        client.release(new Error('database is closing'));
+      }
       await done;
       throw new TimeoutError(`close(): ${inUse} connection(s) were still in use after ${timeoutMs} ms and were closed`);
     })();
