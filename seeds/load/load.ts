@@ -43,6 +43,8 @@ export interface BulkSource {
 /** Options for `bulkLoad()`. */
 export interface BulkLoadOptions {
   auditTriggers?: AuditTriggerMode;
+  /** When it aborts, the load rolls back and rejects with its reason. */
+  signal?: AbortSignal;
   logger?: Logger;
   progress?: Progress;
 }
@@ -90,6 +92,7 @@ export async function bulkLoad(client: pg.ClientBase, sources: readonly BulkSour
       try {
         rows[source.table] = await copyInto(client, source.table, source.columns, source.open());
       } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
         throw loadError(source.table, error);
       }
       progress.done();
@@ -137,7 +140,6 @@ function loadError(table: string, error: unknown): Error {
       { cause: error },
     );
   }
-  if (error instanceof Error && error.name === 'AbortError') return error;
   return new SeedError('SEED_LOAD_FAILED', `loading ${table} failed: ${pgError.message ?? String(error)}`, { cause: error });
 }
 
@@ -146,8 +148,6 @@ export interface LoadSetOptions extends BulkLoadOptions {
   scale: number;
   /** Default `LOAD_SEED`. */
   seed?: string;
-  /** Stops between chunks; the transaction rolls back. */
-  signal?: AbortSignal;
   /** COPY chunk size in bytes (default 128 KiB). */
   chunkBytes?: number;
 }
