@@ -210,3 +210,46 @@ describe('the load set through the seed runner', () => {
     expect((error as SeedError).message).toMatch(/load set scale must be a number from 0.005 to 1000/);
   });
 });
+
+describe('a loading role that does not own the tables', () => {
+  let testDatabase: TestDatabase;
+  let client: pg.Client;
+  const role = `dl_load_nonowner_${Math.random().toString(16).slice(2, 10)}`;
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+    client = new pg.Client(pgConfig(testDatabase.connection));
+    await client.connect();
+    // BYPASSRLS: row-level security refuses COPY FROM for roles it applies to; the point here is ownership.
+    await client.query(`CREATE ROLE ${role} NOLOGIN BYPASSRLS`);
+    await client.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+    await client.query(`GRANT SELECT, INSERT ON users, business_ideas, evaluations, agent_results TO ${role}`);
+    await client.query(`SET ROLE ${role}`);
+  });
+
+  afterAll(async () => {
+    await client?.query('RESET ROLE').catch(() => undefined);
+    await client?.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+    await client?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    await client?.end().catch(() => undefined);
+    await testDatabase?.drop();
+  });
+
+  it("fails under auditTriggers: 'disable', naming the tables, and writes nothing", async () => {
+    const error = await loadLoadSet(client, { scale: SCALE, auditTriggers: 'disable' }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SeedError);
+    expect((error as SeedError).code).toBe('SEED_TRIGGERS');
+    expect((error as SeedError).message).toMatch(/agent_results, business_ideas, evaluations, users are not owned by the loading role/);
+    expect(await count(client, 'SELECT count(*) AS n FROM users')).toBe(0);
+  });
+
+  it("keeps the triggers under 'auto', with a warning, and every row is audited", async () => {
+    const warnings: string[] = [];
+    const logger = { error() {}, info() {}, debug() {}, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
+    const result = await loadLoadSet(client, { scale: SCALE, logger });
+    expect(result.auditTriggers).toBe('kept');
+    expect(warnings).toEqual([expect.stringMatching(/cannot be switched off: every loaded row is audited/)]);
+    await client.query('RESET ROLE');
+    expect(await count(client, `SELECT count(*) AS n FROM audit_log WHERE operation = 'insert'`)).toBe(5 + 50 + 100 + 800);
+  });
+});
