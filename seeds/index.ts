@@ -10,19 +10,8 @@ export { createRandom, Random, uuidFrom } from './random.js';
 
 const registry: Record<string, () => Promise<SeedSet>> = {
   dev: async () => (await import('./dev.js')).devSet,
-  load: async () => pickSet(await import(LOAD_MODULE), 'loadSet'),
+  load: async () => (await import('./sets/load.js')).loadSet,
 };
-// A variable specifier keeps the typecheck independent of seeds/sets/load.ts (written separately);
-// it must export `loadSet` (or a default) implementing SeedSet.
-const LOAD_MODULE = './sets/load.js';
-
-function pickSet(module: Record<string, unknown>, exportName: string): SeedSet {
-  const candidate = (module[exportName] ?? module.default) as SeedSet | undefined;
-  if (!candidate || typeof candidate.run !== 'function') {
-    throw new SeedError('SEED_SET_INVALID', `the seed module does not export "${exportName}" (a SeedSet)`);
-  }
-  return candidate;
-}
 
 /** The registered set names, in registration order. */
 export function seedSetNames(): string[] {
@@ -43,3 +32,10 @@ export async function getSeedSet(name: string): Promise<SeedSet> {
   if (!load) throw new SeedError('SEED_SET_UNKNOWN', `unknown seed set "${name}" (known: ${seedSetNames().join(', ')})`);
   return load();
 }
+
+export { runSeedSet, formatRows, SEED_LOCK_KEY, type RunSeedOptions, type SeedOutcome, type SeedTarget } from './runner.js';
+export { runChecks, formatChecks, SEEDED_TABLES, type CheckOptions, type CheckReport, type CheckResult } from './checks.js';
+export { createProgress, silentProgress, type ProgressOptions } from './progress.js';
+export { assertDevelopmentTarget, isDevelopmentDatabaseName, DEVELOPMENT_DATABASE_NAME } from './guards.js';
+export { cleanDatabase } from './clean.js';
+export { createFactories, type Factories } from './factories.js';
