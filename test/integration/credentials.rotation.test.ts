@@ -258,6 +258,47 @@ describe('rotation in the middle of a load', () => {
   }, 60_000);
 });
 
+describe('the retry on 28P01 covers every checkout path', () => {
+  it('pool.query() (callback form inside pg) and pool.connect() pick up a rotated secret too', async () => {
+    const secretId = `dl/${role}/raw-pool`;
+    const before = newSecret('raw-before');
+    await setRolePassword(before);
+    fake.setSecret(secretId, before);
+    const passwordProvider = createAwsSecretsManagerPasswordProvider({ secretId, endpoint: fake.endpoint });
+    // idleTimeoutMs 0 keeps idle clients; max 1 and a release with destroy force each step to reconnect.
+    const database = createDatabase({ env: baseEnv(), passwordProvider, logger, pool: { max: 1 } });
+    try {
+      const first = await database.pool.connect();
+      first.release(true);
+      for (const [label, run] of [
+        ['pool.query', async () => (await database.pool.query<{ user: string }>('select current_user as user')).rows[0]?.user],
+        [
+          'pool.connect',
+          async () => {
+            const client = await database.pool.connect();
+            try {
+              return (await client.query<{ user: string }>('select current_user as user')).rows[0]?.user;
+            } finally {
+              client.release(true);
+            }
+          },
+        ],
+      ] as const) {
+        const calls = fake.calls(secretId);
+        const next = newSecret(`raw-${label}`);
+        fake.setSecret(secretId, next);
+        await setRolePassword(next);
+        expect(await run(), label).toBe(role);
+        expect(fake.calls(secretId) - calls, label).toBe(1); // the stale cache failed once, then one read
+        const idle = await database.pool.connect();
+        idle.release(true); // the next step connects afresh
+      }
+    } finally {
+      await database.close();
+    }
+  });
+});
+
 describe('redaction', () => {
   it('health() holds no secret, up or down (with the password in the URL, or from a provider that fails)', async () => {
     const right = newSecret('health');
