@@ -59,7 +59,7 @@ await database.close();
     () => undefined,
     (error: { stdout?: string }) => error.stdout ?? error,
   );
-}, 120_000);
+}, 300_000); // a cold tsc build on a loaded 2-core machine can take a minute or more
 
 afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
