@@ -4,7 +4,7 @@
 import { Kysely, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { createDialect, createPlugins } from '../../kysely.config.js';
-import { describeConnection, loadConfig, parseConnectionUrl, type Config, type Env, type PoolSettings } from '../config.js';
+import { describeConnection, loadConfig, parseConnectionUrl, type Config, type ConnectionSettings, type Env, type PoolSettings } from '../config.js';
 import { withCredentials, type PasswordProvider } from '../config.js'; // credentials
 import { connectError, DatabaseClosedError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -157,9 +157,7 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
   const config =
     options.config ??
     loadConfig(options.connectionString ? { ...env, DATABASE_URL: options.connectionString } : env);
-  const configured = options.config && options.connectionString
-    ? parseConnectionUrl(options.connectionString)
-    : config.connection;
+  const configured = options.config && options.connectionString ? overrideUrl(options.connectionString, config) : config.connection;
   const logger = options.logger ?? silentLogger;
   // --- credentials: explicit password > configured password > password provider ---
   const credentials = withCredentials(configured, options);
@@ -282,4 +280,11 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     agentResults: bindRepository(agentResults, db),
     auditLog: bindRepository(auditLog, db),
   };
+}
+
+/** `connectionString` over a given `config`: the URL's own TLS settings win, else the config's apply. */
+function overrideUrl(url: string, config: Config): ConnectionSettings {
+  const settings = parseConnectionUrl(url);
+  if (settings.ssl === undefined && config.connection.ssl !== undefined) settings.ssl = config.connection.ssl;
+  return settings;
 }
