@@ -171,7 +171,14 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
     });
     try {
       const answered = await Promise.race([pingOnce().catch((error: unknown) => ({ error })), timeout]);
-      if (answered === 'timeout') return report({ status: 'down', error: `the server did not answer within ${options.timeoutMs} ms` });
+      if (answered === 'timeout') {
+        // A saturated pool looks like a silent server from here; say which it is.
+        const { waiting, total, max } = poolGauges(deps.pool, deps.poolSettings.max);
+        const error = waiting > 0 && total >= max
+          ? `no pool connection became free within ${options.timeoutMs} ms (${total} of ${max} in use, ${waiting} checkouts waiting)`
+          : `the server did not answer within ${options.timeoutMs} ms`;
+        return report({ status: 'down', error });
+      }
       if ('error' in answered) {
         const error = connectError(answered.error, describeConnection(deps.connection), deps.poolSettings.connectionTimeoutMs);
         return report({ status: 'down', error: redact(error.message) });

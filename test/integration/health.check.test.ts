@@ -182,6 +182,23 @@ describe('database.health()', () => {
     expect(database.pool.waitingCount + database.pool.totalCount).toBeLessThanOrEqual(1);
   });
 
+  it('says so when the pool, not the server, is what keeps it from answering', async () => {
+    const database = open(migrated.url, { pool: { max: 1 } });
+    const held = await database.pool.connect();
+    try {
+      const report = await database.health({ timeoutMs: 300 });
+      expect(report).toMatchObject({
+        status: 'down',
+        ready: false,
+        error: 'no pool connection became free within 300 ms (1 of 1 in use, 1 checkouts waiting)',
+        pool: { total: 1, idle: 0, waiting: 1, max: 1 },
+      });
+    } finally {
+      held.release();
+    }
+    expect(await database.health()).toMatchObject({ status: 'ok' });
+  });
+
   it('is down once the handle is closed', async () => {
     const database = open(migrated.url);
     expect((await database.health()).status).toBe('ok');
