@@ -56,7 +56,7 @@ describe('npm start without DATABASE_URL', { timeout: 120_000 }, () => {
     // Paths are shown relative to the working directory (here the temp dir holding pg/).
     expect(result.stdout).toContain('using the embedded PostgreSQL in pg\n');
     expect(result.stdout).toContain('Development data: loaded 4 users');
-    expect(result.stdout).toMatch(/^business_ideas\s+6$/m);
+    expect(result.stdout).toMatch(/^business_ideas\s+8$/m);
     expect(result.stdout).toContain(`DATABASE_URL=postgres://postgres:****@127.0.0.1:${port}/ai_validation_platform`);
     expect(result.stdout).toContain('the password is in pg.password,');
 
@@ -77,7 +77,7 @@ describe('npm start without DATABASE_URL', { timeout: 120_000 }, () => {
       await waitForOutput(serve, (out) => out.includes('Serving. Press Ctrl+C to stop.'), 90_000);
       expect(serve.output()).toContain('Migrations: up to date');
       expect(serve.output()).toContain('Development data: already present');
-      expect(await query<{ n: number }>('SELECT count(*)::int AS n FROM users')).toEqual([{ n: 3 }]);
+      expect(await query<{ n: number }>('SELECT count(*)::int AS n FROM users')).toEqual([{ n: 4 }]);
 
       const start = await runCli('start.ts', [], { env, cwd });
       expect(start.code).toBe(0);
@@ -87,7 +87,7 @@ describe('npm start without DATABASE_URL', { timeout: 120_000 }, () => {
       expect(seed.code).toBe(0);
       expect(seed.stdout).toContain('Already loaded: nothing to do');
       // Neither stopped the server they borrowed.
-      expect(await query<{ n: number }>('SELECT count(*)::int AS n FROM business_ideas')).toEqual([{ n: 6 }]);
+      expect(await query<{ n: number }>('SELECT count(*)::int AS n FROM business_ideas')).toEqual([{ n: 8 }]);
     } finally {
       serve.child.kill('SIGTERM');
     }
