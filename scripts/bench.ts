@@ -25,10 +25,9 @@ import { copyChunks } from '../seeds/load/copy.js';
 import type { LoadTable, LoadTableName } from '../seeds/load/generate.js';
 import { bulkLoad, loadLoadSet, loadSetTables, type BulkSource } from '../seeds/load/load.js';
 import { createProgress, silentProgress } from '../seeds/progress.js';
-import type { ConnectionSettings } from '../src/config.js';
 import { createMigrator } from '../src/migrate/index.js';
 import { runMain } from './lib/main.js';
-import { acquireServer, pgConfig, withThrowawayDatabase } from './lib/server.js';
+import { acquireServer, pgConfig, withThrowawayDatabase, type PostgresServer } from './lib/server.js';
 
 const HELP = `Usage: npm run bench [-- options]
 
@@ -135,7 +134,7 @@ runMain(async (argv) => {
     for (let round = 1; round <= rounds; round++) {
       const order = round % 2 === 1 ? ['copy', 'load'] : ['load', 'copy'];
       for (const which of order) {
-        await withFreshDatabase(server.admin, async (client) => {
+        await withFreshDatabase(server, async (client) => {
           const sampler = await cpuAndRssSampler(client);
           if (which === 'load') {
             const result = await loadLoadSet(client, { scale, progress });
@@ -152,7 +151,7 @@ runMain(async (argv) => {
 
     if (values['with-audit']) {
       const audited: Phase = { name: 'load set, audit triggers firing', rows: 0, ms: 0, peakRssMb: 0 };
-      await withFreshDatabase(server.admin, async (client) => {
+      await withFreshDatabase(server, async (client) => {
         const sampler = await cpuAndRssSampler(client);
         const result = await loadLoadSet(client, { scale, progress, auditTriggers: 'keep' });
         add(audited, result.rows, result.durationMs, await sampler.stop());
@@ -229,8 +228,8 @@ async function processCpuMs(pid: number): Promise<number | undefined> {
 }
 
 /** A new database, migrated, with one client on it; dropped afterwards. */
-async function withFreshDatabase(admin: ConnectionSettings, fn: (client: pg.Client) => Promise<void>): Promise<void> {
-  await withThrowawayDatabase({ kind: 'external', admin, description: '', stop: async () => {} }, 'dl_bench', async (connection) => {
+async function withFreshDatabase(server: PostgresServer, fn: (client: pg.Client) => Promise<void>): Promise<void> {
+  await withThrowawayDatabase(server, 'dl_bench', async (connection) => {
     await createMigrator({ connection }).up();
     const client = new pg.Client({ ...pgConfig(connection), application_name: 'dl-bench' });
     await client.connect();
