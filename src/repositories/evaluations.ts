@@ -17,7 +17,7 @@
  * completed.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB, EvaluationStatus, Evaluations } from '../db/schema.generated.js';
+import type { DB, EvaluationStatus, Evaluations, IdeaStatus } from '../db/schema.generated.js';
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
 import { parseInput } from '../validation/common.js';
 import {
@@ -220,13 +220,7 @@ export async function claimNext(db: Kysely<DB>, workerId: string, input: ClaimNe
       .returningAll()
       .executeTakeFirst();
     if (!claimed) return null;
-    await trx
-      .updateTable('businessIdeas')
-      .set({ status: 'evaluating' })
-      .where('id', '=', claimed.businessIdeaId)
-      .where('status', '=', 'submitted')
-      .where('deletedAt', 'is', null)
-      .execute();
+    await moveIdea(trx, claimed.businessIdeaId, 'submitted', 'evaluating');
     return claimed;
   });
 }
@@ -305,13 +299,7 @@ export async function completeEvaluation(db: Kysely<DB>, id: string, input: Comp
       .returningAll()
       .executeTakeFirst();
     if (!completed) throw await transitionError(trx, id, 'completed', ['analyzing'], parsed.workerId);
-    await trx
-      .updateTable('businessIdeas')
-      .set({ status: 'completed' })
-      .where('id', '=', completed.businessIdeaId)
-      .where('status', '=', 'evaluating')
-      .where('deletedAt', 'is', null)
-      .execute();
+    await moveIdea(trx, completed.businessIdeaId, 'evaluating', 'completed');
     return completed;
   });
 }
@@ -403,4 +391,18 @@ async function transitionError(
       ? 'another worker holds it'
       : 'it changed concurrently';
   return new InvalidTransitionError({ entity: 'evaluation', id, from: row.status, to, reason });
+}
+
+/**
+ * Moves a live idea `from` -> `to` as its run progresses. Conditional and silent by design: an idea
+ * archived or deleted while its run waited keeps its status, and the run's own transition stands.
+ */
+async function moveIdea(trx: Kysely<DB>, ideaId: string, from: IdeaStatus, to: IdeaStatus): Promise<void> {
+  await trx
+    .updateTable('businessIdeas')
+    .set({ status: to })
+    .where('id', '=', ideaId)
+    .where('status', '=', from)
+    .where('deletedAt', 'is', null)
+    .execute();
 }
