@@ -2,8 +2,7 @@
  * `npm run codegen [-- --verify] [-- --out <file>]`: regenerates src/db/schema.generated.ts from
  * the migrations (see scripts/lib/codegen.ts), or checks that the committed file is current.
  */
-import { parseArgs } from 'node:util';
-import { runMain } from './lib/main.js';
+import { parseCommandLine, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run codegen [-- <options>]
 
@@ -19,26 +18,9 @@ Options:
 `;
 
 runMain(async (argv) => {
-  let values: { verify?: boolean; out?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        verify: { type: 'boolean' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const parsed = parseCommandLine({ args: argv, options: { verify: { type: 'boolean' }, out: { type: 'string' } }, strict: true, allowPositionals: false }, usage);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
 
   // Loaded only now: kysely-codegen and the server drivers take a while, --help should not.
   const { displayPath, runCodegen } = await import('./lib/codegen.js');

@@ -5,8 +5,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { runMain } from './lib/main.js';
+import { parseCommandLine, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run db:backup [-- --file <path>]
 
@@ -22,17 +21,9 @@ Exit codes: 0 ok, 1 failure, 2 usage error.
 `;
 
 runMain(async (argv) => {
-  let values: { file?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { file: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const parsed = parseCommandLine({ args: argv, options: { file: { type: 'string' } } }, usage);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const { BackupError, checkDumpVersion, dumpArgs, resolveTarget, run, serverVersion, toolEnv, toolMajor } = await import('./lib/pg-tools.js');
   const { describeConnection } = await import('../src/config.js');
   const tool = await toolMajor('pg_dump');

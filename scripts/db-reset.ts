@@ -3,8 +3,7 @@
  * fresh development database in one command. Refuses production and databases whose name does
  * not look like development or test, unless --force.
  */
-import { parseArgs } from 'node:util';
-import { runMain } from './lib/main.js';
+import { parseCommandLine, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run db:reset [-- --force]
 
@@ -16,17 +15,9 @@ ai_validation_platform[_test], or a dl_ prefix), unless --force is given.
 `;
 
 runMain(async (argv) => {
-  let values: { force?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const parsed = parseCommandLine({ args: argv, options: { force: { type: 'boolean' } } }, usage);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const force = values.force ?? false;
   const { assertDevelopmentTarget } = await import('../seeds/guards.js');
   const { openSeedTarget, openOwnerDatabase } = await import('./lib/seed-cli.js');

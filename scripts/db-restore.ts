@@ -5,8 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { runMain } from './lib/main.js';
+import { parseCommandLine, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run db:restore -- --file <path> [--force]
 
@@ -24,20 +23,9 @@ Exit codes: 0 ok, 1 failure or refusal, 2 usage error.
 `;
 
 runMain(async (argv) => {
-  let values: { file?: string; force?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { file: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const parsed = parseCommandLine({ args: argv, options: { file: { type: 'string' }, force: { type: 'boolean' } } }, usage);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (!values.file) {
     console.error(`error: --file is required\n\n${usage}`);
     return 2;

@@ -4,8 +4,7 @@
  * none is configured, then runs the validation checks. The database must already be migrated.
  * A set already recorded at the same version and scale is skipped (seed_history).
  */
-import { parseArgs } from 'node:util';
-import { runMain } from './lib/main.js';
+import { parseCommandLine, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run seed [-- [--set <name>] [--scale <N>] [--force] [--no-checks]]
 
@@ -26,28 +25,16 @@ over the old one; other sets refuse and ask for npm run db:clean first. Exit cod
 `;
 
 runMain(async (argv) => {
-  let values: { set?: string; scale?: string; force?: boolean; 'no-checks'?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
+  const parsed = parseCommandLine(
+    {
       args: argv,
       allowPositionals: true,
-      options: {
-        set: { type: 'string' },
-        scale: { type: 'string' },
-        force: { type: 'boolean' },
-        'no-checks': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+      options: { set: { type: 'string' }, scale: { type: 'string' }, force: { type: 'boolean' }, 'no-checks': { type: 'boolean' } },
+    },
+    usage,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   // `npm run seed -- dev` (the older form) still works.
   if (positionals.length > 1 || (positionals.length === 1 && values.set)) {
     console.error(`error: give the set once (got ${[values.set, ...positionals].filter(Boolean).join(', ')})\n\n${usage}`);
