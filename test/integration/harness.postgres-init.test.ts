@@ -4,21 +4,17 @@
  * a secret file; running it again changes nothing. Run here against the test server, with
  * run-unique names for the role and databases, all removed afterwards.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { adminQuery, dropDatabaseNamed, pgConfig, quoteIdent, uniqueDatabaseName } from '../../scripts/lib/server.js';
-import { repoRoot } from '../support/cli.js';
 import { adminConnection } from '../support/database.js';
+import { psqlMajor, runInitScript } from '../support/postgres-init.js';
 import { testDatabasePrefix } from '../support/names.js';
 
-const script = resolve(repoRoot, 'scripts', 'postgres-init', '01-create-app-databases.sh');
-const psqlVersion = spawnSync('psql', ['--version'], { encoding: 'utf8' });
-const psqlMajor = Number(/(\d+)/.exec(psqlVersion.stdout ?? '')?.[1] ?? 0);
 
 const role = `dl_role_${randomBytes(5).toString('hex')}`;
 const prefix = testDatabasePrefix(inject('dlRunId'));
@@ -35,23 +31,8 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function runInit(env: Record<string, string>): ReturnType<typeof spawnSync> {
-  const admin = adminConnection();
-  return spawnSync('bash', [script], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH,
-      PGHOST: admin.host,
-      PGPORT: String(admin.port),
-      ...(admin.password ? { PGPASSWORD: admin.password } : {}),
-      POSTGRES_USER: admin.user,
-      POSTGRES_DB: 'postgres',
-      APP_DB_USER: role,
-      APP_DB_NAME: appDb,
-      APP_TEST_DB_NAME: testDb,
-      ...env,
-    },
-  });
+function runInit(env: Record<string, string>): ReturnType<typeof runInitScript> {
+  return runInitScript('01-create-app-databases.sh', { APP_DB_USER: role, APP_DB_NAME: appDb, APP_TEST_DB_NAME: testDb, ...env });
 }
 
 async function connectAs(database: string, pass: string): Promise<{ owner: string; superuser: boolean; createdb: boolean }> {

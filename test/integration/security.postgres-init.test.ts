@@ -4,20 +4,17 @@
  * Run here against the test server with run-unique login names, dropped afterwards (the group
  * roles are shared by every database of the cluster and stay).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminQuery, pgConfig, quoteIdent } from '../../scripts/lib/server.js';
-import { repoRoot } from '../support/cli.js';
 import { adminConnection, useTestDatabase } from '../support/database.js';
+import { psqlMajor, runInitScript } from '../support/postgres-init.js';
 
 const t = useTestDatabase();
-const script = resolve(repoRoot, 'scripts', 'postgres-init', '02-create-roles.sh');
-const psqlMajor = Number(/(\d+)/.exec(spawnSync('psql', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 0);
 
 const suffix = randomBytes(5).toString('hex');
 const appLogin = `dl_app_${suffix}`;
@@ -31,22 +28,8 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function runInit(env: Record<string, string>): ReturnType<typeof spawnSync> {
-  const admin = adminConnection();
-  return spawnSync('bash', [script], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH,
-      PGHOST: admin.host,
-      PGPORT: String(admin.port),
-      ...(admin.password ? { PGPASSWORD: admin.password } : {}),
-      POSTGRES_USER: admin.user,
-      POSTGRES_DB: 'postgres',
-      APP_LOGIN_USER: appLogin,
-      WORKER_LOGIN_USER: workerLogin,
-      ...env,
-    },
-  });
+function runInit(env: Record<string, string>): ReturnType<typeof runInitScript> {
+  return runInitScript('02-create-roles.sh', { APP_LOGIN_USER: appLogin, WORKER_LOGIN_USER: workerLogin, ...env });
 }
 
 async function memberships(): Promise<Record<string, string[]>> {
