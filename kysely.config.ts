@@ -1,52 +1,33 @@
 /**
- * The one place that turns configuration into Kysely's dialect and plugins, and the one place
- * that tells kysely-codegen how to type the schema. The library, the scripts and codegen all
- * import from here, so a plugin or a type mapping cannot differ between them.
+ * kysely-codegen's settings, read by `scripts/codegen.ts` (`npm run codegen`). The library never
+ * imports this file; it imports from the library where the two must agree (the type mapping).
  */
-import { CamelCasePlugin, PostgresDialect, type KyselyPlugin, type PostgresPool } from 'kysely';
 import type { Config as CodegenConfig } from 'kysely-codegen';
-
-/** The dialect over an existing pool (the pool is tuned in `src/db/pool.ts`). */
-export function createDialect(pool: PostgresPool): PostgresDialect {
-  return new PostgresDialect({ pool });
-}
+import { PARSED_TYPES } from './src/db/pool.js';
 
 /**
- * snake_case in SQL, camelCase in TypeScript; JSONB payload keys are data and are never rewritten.
- */
-export function createPlugins(): KyselyPlugin[] {
-  return [new CamelCasePlugin({ maintainNestedObjectKeys: true })];
-}
-
-/**
- * kysely-codegen settings, read by `scripts/codegen.ts` (`npm run codegen`).
- *
- * - `typeMapping` must agree with the type parsers in `src/db/pool.ts` (int8 and numeric are
- *   parsed to numbers, date stays a string).
- * - JSONB columns are typed with their payloads from `src/db/json-types.ts`. A string override
+ * - `typeMapping` is what the pool's type parsers produce (`src/db/pool.ts`: int8 and numeric
+ *   are parsed to numbers, date stays a string).
+ * - JSONB columns are typed with their payloads from `src/schema/json.ts`. A string override
  *   replaces the column type verbatim: codegen neither adds `| null` for a nullable column nor
  *   wraps a defaulted one in `Generated`, so both are spelled out. Writes take a string (the
  *   caller `JSON.stringify`-es the payload); `input_data` has a default, so inserts may omit it.
  * - `excludePattern` keeps the migration ledger out of `DB`.
  */
 export const codegen = {
-  outFile: 'src/db/schema.generated.ts',
+  outFile: 'src/schema/generated.ts',
   camelCase: true,
   runtimeEnums: false,
   typeOnlyImports: true,
   defaultSchemas: ['public'],
   excludePattern: 'public.schema_migrations',
-  typeMapping: {
-    int8: 'number',
-    numeric: 'number',
-    date: 'string',
-  },
+  typeMapping: PARSED_TYPES,
   customImports: {
-    EvaluationResults: './json-types.js#EvaluationResults',
-    AgentInputData: './json-types.js#AgentInputData',
-    AgentOutputData: './json-types.js#AgentOutputData',
-    AgentInsights: './json-types.js#AgentInsights',
-    AuditRowData: './json-types.js#JsonObject',
+    EvaluationResults: './json.js#EvaluationResults',
+    AgentInputData: './json.js#AgentInputData',
+    AgentOutputData: './json.js#AgentOutputData',
+    AgentInsights: './json.js#AgentInsights',
+    AuditRowData: './json.js#JsonObject',
   },
   overrides: {
     columns: {

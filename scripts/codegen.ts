@@ -1,5 +1,5 @@
 /**
- * `npm run codegen [-- --verify] [-- --out <file>]`: regenerates src/db/schema.generated.ts from
+ * `npm run codegen [-- --verify] [-- --out <file>]`: regenerates src/schema/generated.ts from
  * the migrations (see scripts/lib/codegen.ts), or checks that the committed file is current.
  */
 import { parseCommandLine, runMain } from './lib/main.js';
@@ -13,7 +13,7 @@ database. Your development database is never read.
 
 Options:
   --verify       do not write; exit 1 if the committed file differs from what the migrations produce
-  --out <file>   the generated file (default: src/db/schema.generated.ts)
+  --out <file>   the generated file (default: src/schema/generated.ts)
   -h, --help     show this help
 `;
 

@@ -4,7 +4,7 @@
  * consistency. Every check is one aggregate query, so they stay cheap on the load set.
  */
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../src/db/schema.generated.js';
+import type { DB } from '../src/schema/generated.js';
 
 /** One check's outcome. */
 export interface CheckResult {

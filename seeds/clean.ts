@@ -1,6 +1,6 @@
 /** Emptying a development database: every project table, keeping the schema and the ledger. */
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../src/db/schema.generated.js';
+import type { DB } from '../src/schema/generated.js';
 
 /** Tables `cleanDatabase()` never empties: the migration ledger. */
 export const KEPT_TABLES = ['schema_migrations'] as const;

@@ -24,8 +24,8 @@ import type {
   JsonObject,
   Recommendation,
   Severity,
-} from '../src/db/json-types.js';
-import type { AgentResults, BusinessIdeas, DB, Evaluations, IdeaStatus, Users } from '../src/db/schema.generated.js';
+} from '../src/schema/json.js';
+import type { AgentResults, BusinessIdeas, DB, Evaluations, IdeaStatus, Users } from '../src/schema/generated.js';
 import type { Random } from './random.js';
 import type { SeedContext, SeedRunResult, SeedSet } from './types.js';
 

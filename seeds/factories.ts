@@ -6,7 +6,7 @@
  * what the test cares about.
  */
 import type { Insertable, InsertObject, Kysely, Selectable } from 'kysely';
-import type { AgentResults, BusinessIdeas, DB, Evaluations, Users } from '../src/db/schema.generated.js';
+import type { AgentResults, BusinessIdeas, DB, Evaluations, Users } from '../src/schema/generated.js';
 import { createRandom, type Random } from './random.js';
 
 /** Invented name parts: no combination names a real person on purpose. */

@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
-import type { DB } from '../src/db/schema.generated.js';
+import type { DB } from '../src/schema/generated.js';
 import { ACTOR_SETTING } from '../src/db/transaction.js';
 import { SeedError } from '../src/errors.js';
 import { silentLogger, type Logger } from '../src/logger.js';

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import type { DB } from '../src/db/schema.generated.js';
+import type { DB } from '../src/schema/generated.js';
 import type { Logger } from '../src/logger.js';
 import type { Random } from './random.js';
 

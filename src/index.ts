@@ -68,8 +68,8 @@ export { MAX_JSON_BYTES } from './validation/common.js';
 export { createMigrator, defaultMigrationsDir } from './migrate/index.js';
 export type { MigrationResult, MigrationStatus, Migrator, MigratorOptions } from './migrate/index.js';
 
-export type * from './db/schema.generated.js';
-export type * from './db/json-types.js';
+export type * from './schema/generated.js';
+export type * from './schema/json.js';
 
 // --- credentials and TLS (README "Credentials and rotation", "TLS") ---
 export { SSL_MODES, withCredentials } from './config.js';

@@ -1,5 +1,5 @@
 /**
- * Generates `src/db/schema.generated.ts` from the migrations, never from anyone's development
+ * Generates `src/schema/generated.ts` from the migrations, never from anyone's development
  * database: a throwaway database on the available server, every migration applied with the
  * project's runner, kysely-codegen over it with the settings in `kysely.config.ts`, then the
  * database is dropped.

@@ -10,7 +10,7 @@
  * Timestamps are ISO 8601 (UTC, milliseconds), JSONB columns JSON text, scores two decimals.
  */
 import { Random } from '../random.js';
-import type { EvaluationResults, IdeaSnapshot, InsightKind, Recommendation } from '../../src/db/json-types.js';
+import type { EvaluationResults, IdeaSnapshot, InsightKind, Recommendation } from '../../src/schema/json.js';
 import {
   AGENT_ERRORS,
   AGENT_TOPICS,

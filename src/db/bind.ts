@@ -3,7 +3,7 @@
  * `database.users.getUser(id)` calls `users.getUser(db, id)`.
  */
 import type { Kysely } from 'kysely';
-import type { DB } from './schema.generated.js';
+import type { DB } from '../schema/generated.js';
 
 type RepositoryFunction = (db: Kysely<DB>, ...args: never[]) => unknown;
 

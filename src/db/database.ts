@@ -3,7 +3,7 @@
  */
 import { Kysely, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import type pg from 'pg';
-import { createDialect, createPlugins } from '../../kysely.config.js';
+import { createDialect, createPlugins } from './kysely.js';
 import { describeConnection, loadConfig, parseConnectionUrl, type Config, type ConnectionSettings, type Env, type PoolSettings } from '../config.js';
 import { withCredentials, type PasswordProvider } from '../config.js'; // credentials
 import { connectError, DatabaseClosedError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
@@ -19,7 +19,7 @@ import { poolGauges, type PoolGauges } from './metrics.js';
 import { createPool } from './pool.js';
 import { createQueryLog, type QueryStats } from './query-log.js';
 import { runTransaction, type TransactionOptions } from './transaction.js';
-import type { DB } from './schema.generated.js';
+import type { DB } from '../schema/generated.js';
 
 /** Options for `createDatabase()`. Everything is optional; the environment fills the rest. */
 export interface CreateDatabaseOptions {

@@ -10,9 +10,14 @@ import type { Logger } from '../logger.js';
 const { types } = pg;
 
 /**
- * Parsers for the types whose node-postgres default would not match `schema.generated.ts`
- * (see `typeMapping` in `kysely.config.ts`). Per pool, never global: other pg users in the same
- * process keep their own behaviour.
+ * The TypeScript type each parsed PostgreSQL type arrives as: kysely-codegen's `typeMapping`
+ * (`kysely.config.ts` imports it), so the generated types describe what the parsers below return.
+ */
+export const PARSED_TYPES = { int8: 'number', numeric: 'number', date: 'string' } as const;
+
+/**
+ * Parsers for the types whose node-postgres default would not match `PARSED_TYPES`. Per pool,
+ * never global: other pg users in the same process keep their own behaviour.
  */
 const parsers = new Map<number, (value: string) => unknown>([
   // int8: counts and sums. A silent precision loss is worse than a loud failure.

@@ -6,7 +6,7 @@
 import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
 import { SerializationError, ValidationError } from '../errors.js';
 import { id as uuidSchema } from '../validation/common.js';
-import type { DB } from './schema.generated.js';
+import type { DB } from '../schema/generated.js';
 
 /** The transaction-local setting that the audit triggers read as the actor. */
 export const ACTOR_SETTING = 'app.actor_id';

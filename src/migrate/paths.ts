@@ -6,7 +6,7 @@ import { MigrationError } from '../errors.js';
 
 /**
  * The package's `migrations/` folder: found by walking up from this module to the directory that
- * holds our package.json, so it works from `src/` (tsx), from `dist/src/` and when installed.
+ * holds our package.json, so it works from `src/` (tsx), from `dist/` and when installed.
  *
  * @example
  * ```ts

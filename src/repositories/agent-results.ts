@@ -3,7 +3,7 @@
  * failed), its JSONB input, output and insights, and the queries over them.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { AgentResultStatus, AgentResults, DB } from '../db/schema.generated.js';
+import type { AgentResultStatus, AgentResults, DB } from '../schema/generated.js';
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
 import {
   agentResultIdSchema,

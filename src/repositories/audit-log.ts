@@ -3,7 +3,7 @@
  * here writes to `audit_log`: only the triggers do, in the transaction of the change itself.
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { AuditLog, DB } from '../db/schema.generated.js';
+import type { AuditLog, DB } from '../schema/generated.js';
 import { parseInput } from '../validation/common.js';
 import { listAuditEntriesSchema, type ListAuditEntriesInput } from '../validation/audit-log.js';
 

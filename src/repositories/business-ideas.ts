@@ -7,7 +7,7 @@
  * concurrent transitions exactly one wins; the loser gets an `InvalidTransitionError`.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { BusinessIdeas, DB, IdeaStatus } from '../db/schema.generated.js';
+import type { BusinessIdeas, DB, IdeaStatus } from '../schema/generated.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import {
   createIdeaSchema,

@@ -17,7 +17,7 @@
  * completed.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB, EvaluationStatus, Evaluations, IdeaStatus } from '../db/schema.generated.js';
+import type { DB, EvaluationStatus, Evaluations, IdeaStatus } from '../schema/generated.js';
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
 import { parseInput } from '../validation/common.js';
 import {

@@ -6,7 +6,7 @@
  * its columns (`USER_COLUMNS`), so a hash cannot leak through a `select *`.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { DB, Users } from '../db/schema.generated.js';
+import type { DB, Users } from '../schema/generated.js';
 import { NotFoundError } from '../errors.js';
 import { parseInput } from '../validation/common.js';
 import {

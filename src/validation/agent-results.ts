@@ -4,7 +4,7 @@
  * format, the score's range, JSON objects for the payloads.
  */
 import { z } from 'zod';
-import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, JsonPrimitive, KnownAgentType } from '../db/json-types.js';
+import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, JsonPrimitive, KnownAgentType } from '../schema/json.js';
 import { cursor } from '../repositories/pagination.js';
 import { id, jsonObject, limit } from './common.js';
 import { errorMessage, typedJson } from './evaluations.js';

@@ -4,7 +4,7 @@
  * text without surrounding spaces, the maximum counts everything, both in code points.
  */
 import { z } from 'zod';
-import type { IdeaStatus } from '../db/schema.generated.js';
+import type { IdeaStatus } from '../schema/generated.js';
 import { cursor } from '../repositories/pagination.js';
 import { id, limit } from './common.js';
 import { boundedText, charLength } from './text.js';

@@ -4,8 +4,8 @@
  * 20261125090100_evaluation_leases_and_agent_result_indexes.sql), so the constraints are the second line.
  */
 import { z } from 'zod';
-import type { EvaluationResults } from '../db/json-types.js';
-import type { EvaluationPriority, EvaluationStatus } from '../db/schema.generated.js';
+import type { EvaluationResults } from '../schema/json.js';
+import type { EvaluationPriority, EvaluationStatus } from '../schema/generated.js';
 import { cursor } from '../repositories/pagination.js';
 import { id, jsonObject, limit, MAX_JSON_BYTES } from './common.js';
 import { boundedText } from './text.js';
@@ -43,7 +43,7 @@ export const errorMessage = boundedText(1, 10_000);
 
 /**
  * A JSONB payload: checked at run time as a JSON object within the size cap (`jsonObject`), and
- * typed as `T` from src/db/json-types.ts at compile time. The database does not check the shape
+ * typed as `T` from src/schema/json.ts at compile time. The database does not check the shape
  * either, so the type is the contract for the fields; the check keeps out what jsonb cannot hold.
  */
 export function typedJson<T>(maxBytes = MAX_JSON_BYTES): z.ZodType<T, T> {

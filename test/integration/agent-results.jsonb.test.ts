@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AgentInsights, AgentOutputData } from '../../src/db/json-types.js';
+import type { AgentInsights, AgentOutputData } from '../../src/schema/json.js';
 import { findAgentResultsByInsights, findAgentResultsByOutput, type AgentResult } from '../../src/repositories/agent-results.js';
 import { useTestDatabase } from '../support/database.js';
 import { createSubmittedIdea, createTestAgentResult, createTestEvaluation } from '../support/factories.js';

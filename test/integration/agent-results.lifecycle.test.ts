@@ -4,7 +4,7 @@
  * JSONB queries: agent-results.jsonb.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import type { AgentInsights, AgentOutputData } from '../../src/db/json-types.js';
+import type { AgentInsights, AgentOutputData } from '../../src/schema/json.js';
 import { ConflictError, InvalidReferenceError, InvalidTransitionError, NotFoundError, ValidationError } from '../../src/errors.js';
 import {
   completeAgentRun,

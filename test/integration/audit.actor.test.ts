@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.js';
-import type { DB } from '../../src/db/schema.generated.js';
+import type { DB } from '../../src/schema/generated.js';
 import { ValidationError } from '../../src/errors.js';
 import { createTestUser } from '../support/factories.js';
 import { useTestDatabase } from '../support/database.js';

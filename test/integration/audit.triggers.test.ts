@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { AuditLog, DB } from '../../src/db/schema.generated.js';
+import type { AuditLog, DB } from '../../src/schema/generated.js';
 import { createTestIdea, createTestUser, fakePasswordHash } from '../support/factories.js';
 import { useTestDatabase } from '../support/database.js';
 

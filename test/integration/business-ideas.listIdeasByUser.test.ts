@@ -1,8 +1,8 @@
 /** listIdeasByUser: filters, full-text search (and its index), keyset pages under inserts. */
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createPlugins } from '../../kysely.config.js';
-import type { DB } from '../../src/db/schema.generated.js';
+import { createPlugins } from '../../src/db/kysely.js';
+import type { DB } from '../../src/schema/generated.js';
 import { ValidationError } from '../../src/errors.js';
 import * as ideas from '../../src/repositories/business-ideas.js';
 import { useTestDatabase } from '../support/database.js';

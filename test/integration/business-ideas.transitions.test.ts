@@ -1,7 +1,7 @@
 /** Business idea status transitions: the workflow, its refusals, and concurrent transitions (exactly one wins). */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { IdeaStatus } from '../../src/db/schema.generated.js';
+import type { IdeaStatus } from '../../src/schema/generated.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../../src/errors.js';
 import * as ideas from '../../src/repositories/business-ideas.js';
 import { useTestDatabase } from '../support/database.js';

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { DB } from '../../src/db/schema.generated.js';
+import type { DB } from '../../src/schema/generated.js';
 import { ConflictError, SerializationError, ValidationError } from '../../src/errors.js';
 import { createTestUser, uniqueEmail } from '../support/factories.js';
 import { useTestDatabase } from '../support/database.js';

@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { EvaluationResults } from '../../src/db/json-types.js';
+import type { EvaluationResults } from '../../src/schema/json.js';
 import { InvalidTransitionError, ValidationError } from '../../src/errors.js';
 import { claimNext, completeEvaluation, createEvaluation, getEvaluation, renewLease } from '../../src/repositories/evaluations.js';
 import { captureSql } from '../support/sql-capture.js';

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { EvaluationResults } from '../../src/db/json-types.js';
+import type { EvaluationResults } from '../../src/schema/json.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../../src/errors.js';
 import {
   claimNext,

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../../src/db/json-types.js';
+import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../../src/schema/json.js';
 import { ValidationError } from '../../src/errors.js';
 import * as agentResults from '../../src/repositories/agent-results.js';
 import { listAuditEntries } from '../../src/repositories/audit-log.js';

@@ -82,7 +82,7 @@ describe('the built package', () => {
   }, 60_000);
 
   it('exposes nothing but the entry point', async () => {
-    const attempt = run(process.execPath, ['--input-type=module', '-e', "await import('@ai-validation/data-layer/dist/src/config.js')"], {
+    const attempt = run(process.execPath, ['--input-type=module', '-e', "await import('@ai-validation/data-layer/dist/config.js')"], {
       cwd: consumer,
     });
     await expect(attempt).rejects.toMatchObject({ stderr: expect.stringContaining('ERR_PACKAGE_PATH_NOT_EXPORTED') });

@@ -1,5 +1,5 @@
 /**
- * `npm run codegen`: the committed src/db/schema.generated.ts is what the migrations produce,
+ * `npm run codegen`: the committed src/schema/generated.ts is what the migrations produce,
  * `--verify` fails on a file that differs (and on a schema change that was not regenerated),
  * and a write is byte-identical to the committed file (the output is deterministic).
  */

@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
 import { toConnectionUrl } from '../../src/config.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
-import type { DB } from '../../src/db/schema.generated.js';
+import type { DB } from '../../src/schema/generated.js';
 import { NotFoundError, QueryError, ValidationError } from '../../src/errors.js';
 import * as agentResults from '../../src/repositories/agent-results.js';
 import * as businessIdeas from '../../src/repositories/business-ideas.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
-import type { EvaluationResults } from '../../src/db/json-types.js';
+import type { EvaluationResults } from '../../src/schema/json.js';
 import { adminConnection, useTestDatabase } from '../support/database.js';
 import { createTestAgentResult, createTestEvaluation, createTestIdea, createTestUser, ideaDescription } from '../support/factories.js';
 

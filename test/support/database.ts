@@ -17,7 +17,7 @@ import {
 } from '../../scripts/lib/server.js';
 import { parseConnectionUrl, toConnectionUrl, type ConnectionSettings, type PoolSettings } from '../../src/config.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
-import type { DB } from '../../src/db/schema.generated.js';
+import type { DB } from '../../src/schema/generated.js';
 import type { Logger } from '../../src/logger.js';
 import { testDatabasePrefix } from './names.js';
 

@@ -4,8 +4,8 @@
  * write these into committed `.sql` snapshot files so a query change shows up in review as SQL.
  */
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely';
-import { createPlugins } from '../../kysely.config.js';
-import type { DB } from '../../src/db/schema.generated.js';
+import { createPlugins } from '../../src/db/kysely.js';
+import type { DB } from '../../src/schema/generated.js';
 
 export interface Capture {
   db: Kysely<DB>;

@@ -6,9 +6,9 @@
  */
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Insertable, type Selectable, type Updateable } from 'kysely';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { createPlugins } from '../../kysely.config.js';
-import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../../src/db/json-types.js';
-import type { AgentResults, BusinessIdeas, DB, Evaluations, Users } from '../../src/db/schema.generated.js';
+import { createPlugins } from '../../src/db/kysely.js';
+import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../../src/schema/json.js';
+import type { AgentResults, BusinessIdeas, DB, Evaluations, Users } from '../../src/schema/generated.js';
 
 /** The keys an object type requires. */
 type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];

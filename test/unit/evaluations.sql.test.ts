@@ -1,9 +1,9 @@
 /** The SQL every evaluations repository function sends, committed as test/unit/__sql__/evaluations.sql. */
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type DatabaseConnection, type QueryResult } from 'kysely';
 import { expect, it } from 'vitest';
-import { createPlugins } from '../../kysely.config.js';
-import type { DB } from '../../src/db/schema.generated.js';
-import type { EvaluationResults } from '../../src/db/json-types.js';
+import { createPlugins } from '../../src/db/kysely.js';
+import type { DB } from '../../src/schema/generated.js';
+import type { EvaluationResults } from '../../src/schema/json.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
 import { encodeCursor } from '../../src/repositories/pagination.js';
 import { captureSql, sqlDocument } from '../support/sql-capture.js';

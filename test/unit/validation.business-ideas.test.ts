@@ -1,7 +1,7 @@
 /** The business ideas input schemas at their boundaries, without a database: they mirror the CHECKs. */
 import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { DB } from '../../src/db/schema.generated.js';
+import type { DB } from '../../src/schema/generated.js';
 import { ValidationError } from '../../src/errors.js';
 import * as ideas from '../../src/repositories/business-ideas.js';
 import { encodeCursor } from '../../src/repositories/pagination.js';

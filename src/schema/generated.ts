@@ -3,7 +3,7 @@
  * Please do not edit it manually.
  */
 
-import type { AgentInputData, AgentInsights, AgentOutputData, JsonObject as AuditRowData, EvaluationResults } from "./json-types.js";
+import type { AgentInputData, AgentInsights, AgentOutputData, JsonObject as AuditRowData, EvaluationResults } from "./json.js";
 import type { ColumnType } from "kysely";
 
 export type AgentResultStatus = "completed" | "failed" | "pending" | "running";

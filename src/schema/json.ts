@@ -1,5 +1,5 @@
 /**
- * Shapes of the JSONB payloads. `schema.generated.ts` imports these through the codegen
+ * Shapes of the JSONB payloads. `generated.ts` imports these through the codegen
  * `overrides` in `kysely.config.ts`, so a selected `results`, `inputData`, `outputData` or
  * `insights` column is typed with them. On write the columns take a string: the caller
  * `JSON.stringify`-es the payload (node-postgres would turn a top-level array into a Postgres
