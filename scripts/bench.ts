@@ -27,7 +27,8 @@ import { bulkLoad, loadLoadSet, loadSetTables, type BulkSource } from '../seeds/
 import { createProgress, silentProgress } from '../seeds/progress.js';
 import { createMigrator } from '../src/migrate/index.js';
 import { runMain } from './lib/main.js';
-import { acquireServer, pgConfig, withThrowawayDatabase, type PostgresServer } from './lib/server.js';
+import type { PostgresServer } from './lib/postgres-server.js';
+import { acquireServer, pgConfig, withThrowawayDatabase } from './lib/server.js';
 
 const HELP = `Usage: npm run bench [-- options]
 

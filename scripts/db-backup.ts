@@ -25,7 +25,7 @@ runMain(async (argv) => {
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const { BackupError, checkDumpVersion, dumpArgs, resolveTarget, run, serverVersion, toolEnv, toolMajor } = await import('./lib/pg-tools.js');
-  const { describeConnection } = await import('../src/config.js');
+  const { describeConnection } = await import('../src/connection.js');
   const tool = await toolMajor('pg_dump');
   const target = await resolveTarget(process.env);
   try {

@@ -31,7 +31,7 @@ runMain(async (argv) => {
     return 2;
   }
   const { BackupError, resolveTarget, restoreArgs, run, toolEnv, toolMajor } = await import('./lib/pg-tools.js');
-  const { describeConnection } = await import('../src/config.js');
+  const { describeConnection } = await import('../src/connection.js');
   if (process.env.NODE_ENV === 'production' && !values.force) {
     throw new BackupError(
       'refusing to restore with NODE_ENV=production: a restore drops and recreates every table the archive holds, ' +

@@ -124,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
 
   // Loaded only now, so --help, usage errors and create start quickly.
   const [{ describeConnection }, { createMigrator }] = await Promise.all([
-    import('../src/config.js'),
+    import('../src/connection.js'),
     import('../src/migrate/migrator.js'),
   ]);
   return withConfig(async (config) => {
@@ -179,7 +179,10 @@ function errText(obj: object): string {
  * configured, and runs `fn` with it.
  */
 async function withConfig(fn: (config: Config) => Promise<number>): Promise<number> {
-  const { isDatabaseConfigured, loadConfig, toConnectionUrl } = await import('../src/config.js');
+  const [{ isDatabaseConfigured, loadConfig }, { toConnectionUrl }] = await Promise.all([
+    import('../src/config.js'),
+    import('../src/connection.js'),
+  ]);
   if (isDatabaseConfigured(process.env)) return fn(loadConfig(process.env));
 
   const { embeddedDataDir, startEmbeddedDevServer } = await import('./lib/dev-server.js');

@@ -3,7 +3,7 @@
  * refuse databases whose name does not say "development or test", unless --force.
  */
 import type { Env } from '../src/config.js';
-import { SeedError } from '../src/errors.js';
+import { SeedError } from './errors.js';
 
 /**
  * Names that look like a development or test database: a `dev`, `development`, `test`, `testing`

@@ -2,9 +2,10 @@
  * The seed-set registry: names on the command line -> sets. Sets are loaded on demand, so the
  * CLI does not pay for the load generator when seeding dev.
  */
-import { SeedError } from '../src/errors.js';
+import { SeedError } from './errors.js';
 import type { SeedSet } from './types.js';
 
+export { SeedError } from './errors.js';
 export type { Progress, SeedContext, SeedRunResult, SeedSet } from './types.js';
 export { createRandom, Random, uuidFrom } from './random.js';
 

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { DB } from '../src/schema/generated.js';
 import { ACTOR_SETTING } from '../src/db/transaction.js';
-import { SeedError } from '../src/errors.js';
+import { SeedError } from './errors.js';
 import { silentLogger, type Logger } from '../src/logger.js';
 import { runChecks, type CheckReport } from './checks.js';
 import { silentProgress } from './progress.js';

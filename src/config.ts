@@ -1,51 +1,12 @@
 /**
- * Environment -> validated `Config`. Every problem is reported at once, naming the variable;
- * secret values never appear in an error or in `describeConnection()`.
+ * Environment (and `createDatabase()` options) -> one validated `Config`, resolved once. Every
+ * problem is reported at once, naming the variable; secret values never appear in an error.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { z } from 'zod';
+import { SSL_MODES, withCredentials, type ConnectionSettings, type CredentialOptions, type SslMode } from './connection.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-
-/** Where and as whom to connect. The password is kept out of `JSON.stringify` and `util.inspect`. */
-export interface ConnectionSettings {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  password?: string;
-  /** TLS (`DATABASE_SSL`, or `sslmode` in the URL). Absent means `disable`. */
-  ssl?: TlsSettings;
-  /**
-   * Called for each new connection when no password is configured (see `createDatabase`'s
-   * `passwordProvider`). Kept out of `JSON.stringify` and `util.inspect`, like the password.
-   */
-  passwordProvider?: PasswordProvider;
-}
-
-/** `disable`: plain TCP. `require`: encrypted, certificate not checked. `verify-full`: encrypted, CA and host name checked. */
-export type SslMode = 'disable' | 'require' | 'verify-full';
-
-/** TLS settings for a connection. */
-export interface TlsSettings {
-  mode: SslMode;
-  /** PEM certificates trusted for `verify-full` (the content of `DATABASE_SSL_CA_FILE`); default: Node's CA bundle. */
-  ca?: string;
-  /** The file `ca` was read from, named in error messages and passed to tools that take a file (pg_dump). */
-  caFile?: string;
-}
-
-/**
- * Supplies the password for each new connection (node-postgres calls it whenever it opens one).
- * `invalidate()`, when present, is called after an authentication failure (28P01) so that the next
- * call fetches a fresh secret: the connect is then retried once.
- */
-export interface PasswordProvider {
-  (): Promise<string>;
-  invalidate?: () => void;
-}
-
-export const SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-full'];
 
 /** Pool tuning. Every field has a default; see `.env.example`. */
 export interface PoolSettings {
@@ -220,31 +181,56 @@ export function parseConnectionUrl(url: string, variable = 'connectionString', e
   return settings;
 }
 
+/** What `resolveConfig()` (and so `createDatabase()`) takes; everything is optional. */
+export interface ConfigOptions extends CredentialOptions {
+  /** A full configuration (from `loadConfig()`); skips reading the environment. */
+  config?: Config;
+  /** A `postgres://` URL that takes precedence over `DATABASE_URL` (or over `config.connection`). */
+  connectionString?: string;
+  /** The environment to read when `config` is not given (default `process.env`). */
+  env?: Env;
+  /** Pool settings that take precedence over the configured ones. */
+  pool?: Partial<PoolSettings>;
+  /** Queries at least this slow are logged at warn level. Default `DATABASE_SLOW_QUERY_MS` (500). */
+  slowQueryMs?: number;
+  /** Include parameter values in query log entries. Default `DATABASE_LOG_PARAMETERS` (false). */
+  logParameters?: boolean;
+}
+
 /**
- * A printable form of connection settings: `postgres://user@host:port/database`, never the password.
+ * The configuration `createDatabase()` runs with, in one pass: `config`, else the environment;
+ * `connectionString` over either (over a given `config`, the URL's own TLS settings win, else the
+ * config's apply); the credentials by their precedence (`password` option, then the configured
+ * password, then `passwordProvider`); then the pool and query-log options. `warnings` says what
+ * was given but is not used.
  *
  * @example
  * ```ts
- * console.log(`connected to ${describeConnection(config.connection)}`);
+ * const { config } = resolveConfig({ connectionString: 'postgres://app@db:5432/app', pool: { max: 5 } });
  * ```
  */
-export function describeConnection(settings: ConnectionSettings): string {
-  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  return `postgres://${encodeURIComponent(settings.user)}@${host}:${settings.port}/${encodeURIComponent(settings.database)}`;
-}
-
-/** A connection URL with its password, for tools that only take a URL (pg_dump, codegen). */
-export function toConnectionUrl(settings: ConnectionSettings): string {
-  const host = settings.host.startsWith('/') ? 'localhost' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const auth = settings.password === undefined
-    ? encodeURIComponent(settings.user)
-    : `${encodeURIComponent(settings.user)}:${encodeURIComponent(settings.password)}`;
-  const params = new URLSearchParams();
-  if (settings.host.startsWith('/')) params.set('host', settings.host);
-  if (settings.ssl) params.set('sslmode', settings.ssl.mode);
-  if (settings.ssl?.caFile) params.set('sslrootcert', settings.ssl.caFile);
-  const query = params.size > 0 ? `?${params.toString()}` : '';
-  return `postgres://${auth}@${host}:${settings.port}/${encodeURIComponent(settings.database)}${query}`;
+export function resolveConfig(options: ConfigOptions = {}): { config: Config; warnings: string[] } {
+  const env = options.env ?? process.env;
+  const base = options.config ?? loadConfig(options.connectionString ? { ...env, DATABASE_URL: options.connectionString } : env);
+  let connection = base.connection;
+  if (options.config && options.connectionString) {
+    connection = parseConnectionUrl(options.connectionString);
+    if (connection.ssl === undefined && base.connection.ssl !== undefined) connection.ssl = base.connection.ssl;
+  }
+  const credentials = withCredentials(connection, options);
+  const warnings = credentials.ignoredProvider
+    ? ['passwordProvider is not used: a password is configured (option, DATABASE_URL, DATABASE_PASSWORD_FILE or PGPASSWORD)']
+    : [];
+  const config: Config = {
+    ...base,
+    connection: credentials.connection,
+    pool: { ...base.pool, ...options.pool },
+    queryLog: {
+      slowQueryMs: options.slowQueryMs ?? base.queryLog.slowQueryMs,
+      logParameters: options.logParameters ?? base.queryLog.logParameters,
+    },
+  };
+  return { config, warnings };
 }
 
 function connectionFrom(
@@ -386,33 +372,3 @@ function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-/** Credentials given in code (`createDatabase({ password, passwordProvider })`). */
-export interface CredentialOptions {
-  /** A password that takes precedence over every other source. */
-  password?: string;
-  /** Used only when no other source supplies a password; see `PasswordProvider`. */
-  passwordProvider?: PasswordProvider;
-}
-
-/**
- * Applies the documented precedence: the `password` option, then the configuration's password
- * (`DATABASE_URL`, `DATABASE_PASSWORD_FILE`, `PGPASSWORD`), then the `passwordProvider` option.
- * Returns a copy; `ignoredProvider` is true when a provider was given but a password won.
- *
- * @example
- * ```ts
- * const { connection } = withCredentials(config.connection, { passwordProvider });
- * ```
- */
-export function withCredentials(
-  connection: ConnectionSettings,
-  options: CredentialOptions,
-): { connection: ConnectionSettings; ignoredProvider: boolean } {
-  const { password: _password, passwordProvider: _provider, ...visible } = connection;
-  const copy: ConnectionSettings = { ...visible };
-  const password = options.password ?? connection.password;
-  const provider = options.passwordProvider ?? connection.passwordProvider;
-  if (password !== undefined) Object.defineProperty(copy, 'password', { value: password, enumerable: false });
-  else if (provider !== undefined) Object.defineProperty(copy, 'passwordProvider', { value: provider, enumerable: false });
-  return { connection: copy, ignoredProvider: password !== undefined && options.passwordProvider !== undefined };
-}

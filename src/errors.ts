@@ -174,13 +174,6 @@ export class CredentialsError extends DataLayerError {
   }
 }
 
-/** A PostgreSQL server (embedded or in a container) could not be started, reused or stopped. */
-export class ServerError extends DataLayerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('SERVER_FAILED', message, options);
-  }
-}
-
 /** One invalid input field. */
 export interface ValidationIssue {
   /** The field's path, dotted (`insights.risks.0`), or `(root)` for the input itself. */
@@ -372,16 +365,5 @@ function camel(column: string): string {
 export class DatabaseClosedError extends DataLayerError {
   constructor(message = 'the database handle is closed: close() was called, so no new queries are accepted') {
     super('DATABASE_CLOSED', message);
-  }
-}
-
-/**
- * A seed run was refused or failed on purpose: unknown set, a recorded version that cannot be
- * upgraded, a production or non-development database without --force, a failed validation check.
- * `code`: SEED_SET_UNKNOWN, SEED_VERSION_REFUSED, SEED_GUARD, SEED_CHECKS_FAILED, SEED_SCHEMA_MISSING.
- */
-export class SeedError extends DataLayerError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
   }
 }

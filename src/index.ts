@@ -14,8 +14,10 @@ export type { HealthOptions, HealthReport, MigrationHealth } from './db/health.j
 export { createHealthHandler } from './http/health-handler.js';
 export type { HealthHandlerOptions } from './http/health-handler.js';
 
-export { describeConnection, isDatabaseConfigured, loadConfig, parseConnectionUrl } from './config.js';
-export type { Config, ConnectionSettings, Env, MigrationSettings, PoolSettings, QueryLogConfig } from './config.js';
+export { isDatabaseConfigured, loadConfig, parseConnectionUrl } from './config.js';
+export type { Config, Env, MigrationSettings, PoolSettings, QueryLogConfig } from './config.js';
+export { describeConnection } from './connection.js';
+export type { ConnectionSettings } from './connection.js';
 
 export {
   ConfigError,
@@ -72,8 +74,8 @@ export type * from './schema/generated.js';
 export type * from './schema/json.js';
 
 // --- credentials and TLS (README "Credentials and rotation", "TLS") ---
-export { SSL_MODES, withCredentials } from './config.js';
-export type { CredentialOptions, PasswordProvider, SslMode, TlsSettings } from './config.js';
+export { SSL_MODES, withCredentials } from './connection.js';
+export type { CredentialOptions, PasswordProvider, SslMode, TlsSettings } from './connection.js';
 export { CredentialsError } from './errors.js';
 export { createCachedPasswordProvider } from './credentials/password-provider.js';
 export type { CachedPasswordProviderOptions } from './credentials/password-provider.js';

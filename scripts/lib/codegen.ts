@@ -10,10 +10,12 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { DiffChecker, generate, PostgresDialect as CodegenPostgresDialect, type GenerateOptions } from 'kysely-codegen';
 import pg from 'pg';
 import { codegen as settings } from '../../kysely.config.js';
-import type { ConnectionSettings, Env } from '../../src/config.js';
+import type { Env } from '../../src/config.js';
+import type { ConnectionSettings } from '../../src/connection.js';
 import { silentLogger } from '../../src/logger.js';
 import { createMigrator, defaultMigrationsDir } from '../../src/migrate/index.js';
-import { acquireServer, withThrowawayDatabase, type PostgresServer } from './server.js';
+import type { PostgresServer } from './postgres-server.js';
+import { acquireServer, withThrowawayDatabase } from './server.js';
 
 /** Options for `runCodegen()`. */
 export interface CodegenOptions {

@@ -8,13 +8,16 @@ import path from 'node:path';
 import pg from 'pg';
 import { devSet } from '../../seeds/dev.js';
 import { runSeedSet, type SeedOutcome } from '../../seeds/runner.js';
-import { describeConnection, type Config, type ConnectionSettings, type Env } from '../../src/config.js';
+import { type Config, type Env } from '../../src/config.js';
+import { describeConnection, toConnectionUrl, type ConnectionSettings } from '../../src/connection.js';
 import { createDatabase } from '../../src/db/database.js';
-import { connectError, PgErrorCode, ServerError } from '../../src/errors.js';
+import { connectError, PgErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { createMigrator, type MigrationResult } from '../../src/migrate/index.js';
 import { passwordFileFor, startEmbedded } from './embedded.js';
-import { adminQuery, connectionFor, pgConfig, quoteIdent, type PostgresServer } from './server.js';
+import { ServerError } from './postgres-server.js';
+import type { PostgresServer } from './postgres-server.js';
+import { adminQuery, connectionFor, pgConfig, quoteIdent } from './server.js';
 
 /** The database the embedded development server holds. */
 export const DEV_DATABASE = 'ai_validation_platform';
@@ -200,7 +203,7 @@ export interface DevTarget {
  * embedded development server.
  */
 export async function openDevTarget(env: Env, options: { strictPort: boolean }): Promise<DevTarget> {
-  const { isDatabaseConfigured, loadConfig, toConnectionUrl } = await import('../../src/config.js');
+  const { isDatabaseConfigured, loadConfig } = await import('../../src/config.js');
   if (isDatabaseConfigured(env)) {
     const config = loadConfig(env);
     console.log(`Database: ${maskedUrl(config.connection)} (from DATABASE_URL / PG*)`);

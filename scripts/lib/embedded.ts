@@ -19,10 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import type { ConnectionSettings } from '../../src/config.js';
-import { ServerError } from '../../src/errors.js';
+import type { ConnectionSettings } from '../../src/connection.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
-import type { PostgresServer } from './server.js';
+import { ServerError, type PostgresServer } from './postgres-server.js';
 
 const execFileAsync = promisify(execFile);
 

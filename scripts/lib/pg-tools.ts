@@ -5,8 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { describeConnection, isDatabaseConfigured, loadConfig, type ConnectionSettings, type Env } from '../../src/config.js';
-import { connectionOptions } from '../../src/db/pool.js';
+import { isDatabaseConfigured, loadConfig, type Env } from '../../src/config.js';
+import { describeConnection, type ConnectionSettings } from '../../src/connection.js';
+import { connectionOptions } from '../../src/connection.js';
 import { connectError, DataLayerError } from '../../src/errors.js';
 
 /** A backup or restore was refused or failed; the message says why and what to do. */

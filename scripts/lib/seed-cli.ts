@@ -2,7 +2,8 @@
  * Shared by `npm run seed`, `npm run db:reset` and `npm run db:clean`: the database they work
  * on (DATABASE_URL / PG*, else the embedded development server) and how to open it.
  */
-import { isDatabaseConfigured, loadConfig, toConnectionUrl, type Config, type Env } from '../../src/config.js';
+import { isDatabaseConfigured, loadConfig, type Config, type Env } from '../../src/config.js';
+import { toConnectionUrl } from '../../src/connection.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { maskedUrl, startEmbeddedDevServer } from './dev-server.js';
 

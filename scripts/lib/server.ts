@@ -12,25 +12,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describeConnection, parseConnectionUrl, type ConnectionSettings, type Env } from '../../src/config.js';
-import { connectError, ServerError } from '../../src/errors.js';
+import { parseConnectionUrl, type Env } from '../../src/config.js';
+import { describeConnection, type ConnectionSettings } from '../../src/connection.js';
+import { connectError } from '../../src/errors.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { startEmbedded } from './embedded.js';
+import { ServerError, type PostgresServer } from './postgres-server.js';
 
-export { startEmbedded } from './embedded.js';
-
-/** A server we may create databases on, with a superuser (or CREATEDB) connection to it. */
-export interface PostgresServer {
-  kind: 'external' | 'testcontainers' | 'embedded';
-  /** Connected to the maintenance database (`postgres`) as a superuser or a CREATEDB role. */
-  admin: ConnectionSettings;
-  /** One line for humans: what and where (never a password). */
-  description: string;
-  /** Stops a server we started; a no-op for an external or reused one. Idempotent. */
-  stop(): Promise<void>;
-  /** True when this is an embedded server another process started and keeps running (db:serve). */
-  reused?: boolean;
-}
 
 /** Options for `acquireServer()`. */
 export interface AcquireServerOptions {

@@ -16,7 +16,7 @@
  */
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { SeedError } from '../../src/errors.js';
+import { SeedError } from '../errors.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { silentProgress } from '../progress.js';
 import type { Progress } from '../types.js';

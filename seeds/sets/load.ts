@@ -7,7 +7,7 @@
  *
  * `npm run seed -- --set load --scale 0.5`
  */
-import { SeedError } from '../../src/errors.js';
+import { SeedError } from '../errors.js';
 import { loadCounts, MAX_SCALE, MIN_SCALE } from '../load/generate.js';
 import { LOAD_SEED, loadLoadSet } from '../load/load.js';
 import type { SeedSet } from '../types.js';

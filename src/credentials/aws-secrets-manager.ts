@@ -3,7 +3,7 @@
  * `@aws-sdk/client-secrets-manager` is an optional peer dependency: it is imported only when a
  * provider fetches its first secret, so applications that do not use it need not install it.
  */
-import type { PasswordProvider } from '../config.js';
+import type { PasswordProvider } from '../connection.js';
 import { CredentialsError } from '../errors.js';
 import { createCachedPasswordProvider, reasonOf } from './password-provider.js';
 

@@ -2,10 +2,10 @@
  * A caching wrapper for password providers: one fetch at a time, a time-to-live, and
  * `invalidate()` so the pool can force a refetch after an authentication failure (rotation).
  */
-import type { PasswordProvider } from '../config.js';
+import type { PasswordProvider } from '../connection.js';
 import { CredentialsError } from '../errors.js';
 
-export type { PasswordProvider } from '../config.js';
+export type { PasswordProvider } from '../connection.js';
 
 /** Options for `createCachedPasswordProvider()`. */
 export interface CachedPasswordProviderOptions {

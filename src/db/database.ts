@@ -3,9 +3,8 @@
  */
 import { Kysely, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import type pg from 'pg';
-import { createDialect, createPlugins } from './kysely.js';
-import { describeConnection, loadConfig, parseConnectionUrl, type Config, type ConnectionSettings, type Env, type PoolSettings } from '../config.js';
-import { withCredentials, type PasswordProvider } from '../config.js'; // credentials
+import { resolveConfig, type ConfigOptions } from '../config.js';
+import { describeConnection } from '../connection.js';
 import { connectError, DatabaseClosedError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import * as agentResults from '../repositories/agent-results.js';
@@ -16,39 +15,19 @@ import * as users from '../repositories/users.js';
 import { bindRepository, type Bound } from './bind.js';
 import { createHealthCheck, type HealthOptions, type HealthReport } from './health.js';
 import { poolGauges, type PoolGauges } from './metrics.js';
+import { createDialect, createPlugins } from './kysely.js';
 import { createPool } from './pool.js';
 import { createQueryLog, type QueryStats } from './query-log.js';
 import { runTransaction, type TransactionOptions } from './transaction.js';
 import type { DB } from '../schema/generated.js';
 
 /** Options for `createDatabase()`. Everything is optional; the environment fills the rest. */
-export interface CreateDatabaseOptions {
-  /** A full configuration (from `loadConfig()`); skips reading the environment. */
-  config?: Config;
-  /** A `postgres://` URL that takes precedence over `DATABASE_URL`. */
-  connectionString?: string;
-  /** Pool settings that take precedence over the environment's. */
-  pool?: Partial<PoolSettings>;
-  /** The environment to read when `config` is not given (default `process.env`). */
-  env?: Env;
+export interface CreateDatabaseOptions extends ConfigOptions {
   /**
    * Receives slow queries (warn), every query and failure (debug) and connection errors (warn).
    * Any pino-compatible logger. Default: silent.
    */
   logger?: Logger;
-  /** Queries at least this slow are logged at warn level. Default `DATABASE_SLOW_QUERY_MS` (500). */
-  slowQueryMs?: number;
-  /** Include parameter values in query log entries. Default `DATABASE_LOG_PARAMETERS` (false). */
-  logParameters?: boolean;
-  // --- credentials (README "Credentials and rotation") ---
-  /** A password that takes precedence over `DATABASE_URL`, `DATABASE_PASSWORD_FILE` and `PGPASSWORD`. */
-  password?: string;
-  /**
-   * Supplies the password for each new connection when no other source does (e.g.
-   * `createAwsSecretsManagerPasswordProvider()`); on 28P01 it is invalidated and the connect retried once.
-   */
-  passwordProvider?: PasswordProvider;
-  // --- operations (README "Operations") ---
   /** Defaults for `health()`: timeout, migration state TTL, migrations folder. */
   health?: HealthOptions;
 }
@@ -153,17 +132,10 @@ export interface Database {
  * ```
  */
 export function createDatabase(options: CreateDatabaseOptions = {}): Database {
-  const env = options.env ?? process.env;
-  const config =
-    options.config ??
-    loadConfig(options.connectionString ? { ...env, DATABASE_URL: options.connectionString } : env);
-  const configured = options.config && options.connectionString ? overrideUrl(options.connectionString, config) : config.connection;
+  const { config, warnings } = resolveConfig(options);
+  const { connection, pool: poolSettings } = config;
   const logger = options.logger ?? silentLogger;
-  // --- credentials: explicit password > configured password > password provider ---
-  const credentials = withCredentials(configured, options);
-  const connection = credentials.connection;
-  if (credentials.ignoredProvider) logger.warn({}, 'passwordProvider is not used: a password is configured (option, DATABASE_URL, DATABASE_PASSWORD_FILE or PGPASSWORD)');
-  const poolSettings = { ...config.pool, ...options.pool };
+  for (const warning of warnings) logger.warn({}, warning);
   const pool = createPool(connection, poolSettings, logger);
 
   // Track checked-out clients so close() can cut them loose after its grace period.
@@ -229,10 +201,7 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     },
     end: endPool,
   };
-  const queryLog = createQueryLog(logger, {
-    slowQueryMs: options.slowQueryMs ?? config.queryLog.slowQueryMs,
-    logParameters: options.logParameters ?? config.queryLog.logParameters,
-  });
+  const queryLog = createQueryLog(logger, config.queryLog);
   const db = new Kysely<DB>({ dialect: createDialect(checkout), plugins: createPlugins(), log: queryLog.log });
 
   let closing: Promise<void> | undefined;
@@ -280,11 +249,4 @@ export function createDatabase(options: CreateDatabaseOptions = {}): Database {
     agentResults: bindRepository(agentResults, db),
     auditLog: bindRepository(auditLog, db),
   };
-}
-
-/** `connectionString` over a given `config`: the URL's own TLS settings win, else the config's apply. */
-function overrideUrl(url: string, config: Config): ConnectionSettings {
-  const settings = parseConnectionUrl(url);
-  if (settings.ssl === undefined && config.connection.ssl !== undefined) settings.ssl = config.connection.ssl;
-  return settings;
 }

@@ -5,14 +5,15 @@
  * per `migrationsTtlMs`), and free of secrets.
  */
 import pg from 'pg';
-import { describeConnection, type ConnectionSettings, type PoolSettings } from '../config.js';
+import { type PoolSettings } from '../config.js';
+import { describeConnection, type ConnectionSettings } from '../connection.js';
 import { connectError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { loadMigrations } from '../migrate/files.js';
 import { LEDGER_TABLE } from '../migrate/ledger.js';
 import { defaultMigrationsDir } from '../migrate/paths.js';
 import { poolGauges, type PoolGauges } from './metrics.js';
-import { clientConfig } from './pool.js';
+import { sessionOptions } from './pool.js';
 
 /** Migration state as the health check sees it. */
 export interface MigrationHealth {
@@ -112,7 +113,7 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
       if (code !== INSUFFICIENT_PRIVILEGE || sameTarget(deps.connection, deps.migrationConnection)) throw error;
     }
     // The application role may not read the ledger; the migration role (DATABASE_MIGRATION_URL) may.
-    const client = new pg.Client({ ...clientConfig(deps.migrationConnection, deps.poolSettings), connectionTimeoutMillis: timeoutMs });
+    const client = new pg.Client({ ...sessionOptions(deps.migrationConnection, deps.poolSettings), connectionTimeoutMillis: timeoutMs });
     client.on('error', () => undefined);
     try {
       await client.connect();

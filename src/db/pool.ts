@@ -3,7 +3,8 @@
  * generated types, and error listeners so a dropped connection never crashes the process.
  */
 import pg from 'pg';
-import type { ConnectionSettings, PoolSettings, TlsSettings } from '../config.js';
+import type { PoolSettings } from '../config.js';
+import { connectionOptions, type ConnectionSettings } from '../connection.js';
 import { PgErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -41,40 +42,8 @@ function parseSafeInteger(value: string): number {
   return n;
 }
 
-/**
- * Where, as whom and how securely to connect: the fields every client needs (the pool's and the
- * migrator's). A configured password wins over a `passwordProvider`; TLS is always explicit, so
- * node-postgres never falls back to reading `PGSSLMODE` behind the configuration's back.
- */
-export function connectionOptions(
-  connection: ConnectionSettings,
-): Pick<pg.ClientConfig, 'host' | 'port' | 'user' | 'database' | 'password' | 'ssl'> {
-  return {
-    host: connection.host,
-    port: connection.port,
-    user: connection.user,
-    database: connection.database,
-    password: connection.password ?? connection.passwordProvider,
-    ssl: tlsOptions(connection.ssl),
-  };
-}
-
-/** `DATABASE_SSL` -> node-postgres' `ssl` (Node's `tls.connect` options). */
-export function tlsOptions(tls: TlsSettings | undefined): pg.ClientConfig['ssl'] {
-  switch (tls?.mode) {
-    case undefined:
-    case 'disable':
-      return false;
-    case 'require':
-      return { rejectUnauthorized: false };
-    case 'verify-full':
-      // Node checks the chain against `ca` (or its bundle) and the host name against the certificate.
-      return tls.ca === undefined ? { rejectUnauthorized: true } : { rejectUnauthorized: true, ca: tls.ca };
-  }
-}
-
-/** The per-connection settings shared by the pool and one-off clients. */
-export function clientConfig(connection: ConnectionSettings, pool: PoolSettings): pg.ClientConfig {
+/** The settings of an application session: the connection, the pool's timeouts and keepalive, the type parsers. */
+export function sessionOptions(connection: ConnectionSettings, pool: PoolSettings): pg.ClientConfig {
   return {
     ...connectionOptions(connection),
     application_name: pool.applicationName,
@@ -94,7 +63,7 @@ export function clientConfig(connection: ConnectionSettings, pool: PoolSettings)
  */
 export function createPool(connection: ConnectionSettings, settings: PoolSettings, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
-    ...clientConfig(connection, settings),
+    ...sessionOptions(connection, settings),
     max: settings.max,
     idleTimeoutMillis: settings.idleTimeoutMs,
     maxLifetimeSeconds: settings.maxLifetimeSeconds,

@@ -5,8 +5,8 @@
  */
 import pg from 'pg';
 import { MigrationError as UmzugMigrationError, Umzug, type UmzugStorage } from 'umzug';
-import { describeConnection, type ConnectionSettings } from '../config.js';
-import { connectionOptions } from '../db/pool.js';
+import { describeConnection, type ConnectionSettings } from '../connection.js';
+import { connectionOptions } from '../connection.js';
 import { connectError, DataLayerError, MigrationError, PgErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { BlockerWatch, describeBlockers, WatchedFailure, type Blocker } from './blockers.js';
@@ -193,7 +193,7 @@ async function status(settings: Settings): Promise<MigrationStatus[]> {
 }
 
 async function connect(settings: Settings): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(settings.connection));
+  const client = new pg.Client(migrationSessionOptions(settings.connection));
   // Without a listener, a server-side disconnect would crash the process; the failing query reports it.
   client.on('error', (err) => settings.logger.warn({ err }, 'migration connection failed'));
   try {
@@ -207,7 +207,7 @@ async function connect(settings: Settings): Promise<pg.Client> {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-function clientConfig(connection: ConnectionSettings): pg.ClientConfig {
+function migrationSessionOptions(connection: ConnectionSettings): pg.ClientConfig {
   return {
     ...connectionOptions(connection), // host, port, user, database, password (or provider), TLS
     // Shown to whoever waits on our lock, or is blocked by our DDL.
@@ -297,7 +297,7 @@ function plan(command: Command, files: readonly MigrationFile[], ledger: readonl
 async function execute(settings: Settings, client: pg.Client, steps: readonly Step[]): Promise<MigrationResult[]> {
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const watch = new BlockerWatch(
-    clientConfig(settings.connection),
+    migrationSessionOptions(settings.connection),
     rows[0]!.pid,
     // Start polling early enough to see blockers before a short lock_timeout fires.
     settings.lockTimeoutMs > 0 ? Math.min(100, Math.floor(settings.lockTimeoutMs / 2)) : 100,

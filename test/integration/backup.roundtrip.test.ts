@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionSettings } from '../../src/config.js';
+import type { ConnectionSettings } from '../../src/connection.js';
 import { createDatabase } from '../../src/db/database.js';
 import { freePort, embeddedPostgresMajor } from '../../scripts/lib/embedded.js';
 import { dumpArgs, restoreArgs, toolEnv, toolMajor } from '../../scripts/lib/pg-tools.js';

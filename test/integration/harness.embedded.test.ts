@@ -10,8 +10,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowTraverse, embeddedPostgresMajor, startEmbedded } from '../../scripts/lib/embedded.js';
 import { pgConfig } from '../../scripts/lib/server.js';
-import type { ConnectionSettings } from '../../src/config.js';
-import { ServerError } from '../../src/errors.js';
+import type { ConnectionSettings } from '../../src/connection.js';
+import { ServerError } from '../../scripts/lib/postgres-server.js';
 import { startCli, waitForOutput } from '../support/cli.js';
 
 let dir: string;

@@ -12,9 +12,9 @@ import {
   probeDocker,
   uniqueDatabaseName,
   withThrowawayDatabase,
-  type PostgresServer,
 } from '../../scripts/lib/server.js';
-import { ConfigError, ConnectionError, ServerError } from '../../src/errors.js';
+import { ServerError, type PostgresServer } from '../../scripts/lib/postgres-server.js';
+import { ConfigError, ConnectionError } from '../../src/errors.js';
 import { adminConnection } from '../support/database.js';
 
 /** The run's server, borrowed: stop() must never be called on it. */

@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codegen } from '../../kysely.config.js';
 import { runCodegen } from '../../scripts/lib/codegen.js';
-import type { PostgresServer } from '../../scripts/lib/server.js';
-import { toConnectionUrl } from '../../src/config.js';
+import type { PostgresServer } from '../../scripts/lib/postgres-server.js';
+import { toConnectionUrl } from '../../src/connection.js';
 import { defaultMigrationsDir } from '../../src/migrate/index.js';
 import { adminConnection } from '../support/database.js';
 

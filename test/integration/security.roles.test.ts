@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
-import { toConnectionUrl } from '../../src/config.js';
+import { toConnectionUrl } from '../../src/connection.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { QueryError } from '../../src/errors.js';
 import * as businessIdeas from '../../src/repositories/business-ideas.js';

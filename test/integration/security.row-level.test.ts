@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
-import { toConnectionUrl } from '../../src/config.js';
+import { toConnectionUrl } from '../../src/connection.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import type { DB } from '../../src/schema/generated.js';
 import { NotFoundError, QueryError, ValidationError } from '../../src/errors.js';

@@ -9,7 +9,7 @@ import { devSet } from '../../seeds/dev.js';
 import { runSeedSet } from '../../seeds/runner.js';
 import { runCli } from '../support/cli.js';
 import { adminConnection, useTestDatabase } from '../support/database.js';
-import { toConnectionUrl } from '../../src/config.js';
+import { toConnectionUrl } from '../../src/connection.js';
 
 const TIMEOUT = 90_000;
 

@@ -12,7 +12,7 @@ import { runChecks } from '../../seeds/checks.js';
 import { runSeedSet } from '../../seeds/runner.js';
 import { loadSet } from '../../seeds/sets/load.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
-import { SeedError } from '../../src/errors.js';
+import { SeedError } from '../../seeds/errors.js';
 import { pgConfig } from '../../scripts/lib/server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DEV_USERS, devId, devSet } from '../../seeds/dev.js';
 import { runSeedSet } from '../../seeds/runner.js';
 import type { SeedSet } from '../../seeds/types.js';
-import { SeedError } from '../../src/errors.js';
+import { SeedError } from '../../seeds/errors.js';
 import { createTestDatabase, useTestDatabase } from '../support/database.js';
 import { createDatabase } from '../../src/db/database.js';
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../scripts/lib/embedded.js';
 import { connectionFor, dropDatabaseNamed, pgConfig, uniqueDatabaseName } from '../../scripts/lib/server.js';
-import { toConnectionUrl } from '../../src/config.js';
+import { toConnectionUrl } from '../../src/connection.js';
 import { runCli } from '../support/cli.js';
 import { adminConnection } from '../support/database.js';
 import { testDatabasePrefix } from '../support/names.js';

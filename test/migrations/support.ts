@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { ConnectionSettings } from '../../src/config.js';
+import type { ConnectionSettings } from '../../src/connection.js';
 import { createMigrator, type Migrator, type MigratorOptions } from '../../src/migrate/index.js';
 import { createTestDatabase } from '../support/database.js';
 

@@ -5,7 +5,7 @@
  * 0, up" and check that "down to 0" leaves nothing behind.
  */
 import pg from 'pg';
-import type { ConnectionSettings } from '../../src/config.js';
+import type { ConnectionSettings } from '../../src/connection.js';
 
 export interface CatalogSnapshot {
   schemas: string[];

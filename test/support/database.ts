@@ -15,7 +15,8 @@ import {
   dropDatabaseNamed,
   uniqueDatabaseName,
 } from '../../scripts/lib/server.js';
-import { parseConnectionUrl, toConnectionUrl, type ConnectionSettings, type PoolSettings } from '../../src/config.js';
+import { parseConnectionUrl, type PoolSettings } from '../../src/config.js';
+import { toConnectionUrl, type ConnectionSettings } from '../../src/connection.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import type { DB } from '../../src/schema/generated.js';
 import type { Logger } from '../../src/logger.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { TestProject } from 'vitest/node';
 import { acquireServer, adminQuery, connectionFor, createDatabaseNamed, dropDatabaseNamed, quoteIdent } from '../../scripts/lib/server.js';
-import { toConnectionUrl } from '../../src/config.js';
+import { toConnectionUrl } from '../../src/connection.js';
 import type { Logger } from '../../src/logger.js';
 import { createMigrator } from '../../src/migrate/index.js';
 import { runDatabasePattern, templateName } from './names.js';

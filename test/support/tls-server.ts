@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { allowTraverse, startEmbedded } from '../../scripts/lib/embedded.js';
-import type { PostgresServer } from '../../scripts/lib/server.js';
-import type { ConnectionSettings } from '../../src/config.js';
+import type { PostgresServer } from '../../scripts/lib/postgres-server.js';
+import type { ConnectionSettings } from '../../src/connection.js';
 
 const execFileAsync = promisify(execFile);
 

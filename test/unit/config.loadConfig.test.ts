@@ -3,13 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  describeConnection,
-  isDatabaseConfigured,
-  loadConfig,
-  parseConnectionUrl,
-  toConnectionUrl,
-} from '../../src/config.js';
+import { isDatabaseConfigured, loadConfig, parseConnectionUrl } from '../../src/config.js';
+import { describeConnection, toConnectionUrl } from '../../src/connection.js';
 import { ConfigError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dl-config-'));

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, parseConnectionUrl, toConnectionUrl, type Env } from '../../src/config.js';
-import { tlsOptions, connectionOptions } from '../../src/db/pool.js';
+import { loadConfig, parseConnectionUrl, type Env } from '../../src/config.js';
+import { toConnectionUrl } from '../../src/connection.js';
+import { tlsOptions, connectionOptions } from '../../src/connection.js';
 import { ConfigError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dl-config-tls-'));

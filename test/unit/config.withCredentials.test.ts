@@ -1,7 +1,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, withCredentials, type PasswordProvider } from '../../src/config.js';
-import { connectionOptions } from '../../src/db/pool.js';
+import { loadConfig } from '../../src/config.js';
+import { withCredentials, type PasswordProvider } from '../../src/connection.js';
+import { connectionOptions } from '../../src/connection.js';
 
 const provider: PasswordProvider = async () => 'from-Provider-1';
 

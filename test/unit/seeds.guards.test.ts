@@ -1,7 +1,7 @@
 /** The development-database guard of db:reset, db:clean and seed. */
 import { describe, expect, it } from 'vitest';
 import { assertDevelopmentTarget, isDevelopmentDatabaseName } from '../../seeds/guards.js';
-import { SeedError } from '../../src/errors.js';
+import { SeedError } from '../../seeds/errors.js';
 
 describe('isDevelopmentDatabaseName', () => {
   it.each(['app_dev', 'dev', 'shop_development', 'test', 'app_test_2', 'orders-local', 'ai_validation_platform', 'ai_validation_platform_test', 'dl_t_abc_1', 'testing_orders'])(

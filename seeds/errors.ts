@@ -1,0 +1,13 @@
+/** The one error class of the seed runner and its sets. */
+import { DataLayerError } from '../src/errors.js';
+
+/**
+ * A seed run was refused or failed on purpose: unknown set, a recorded version that cannot be
+ * upgraded, a production or non-development database without --force, a failed validation check.
+ * `code`: SEED_SET_UNKNOWN, SEED_VERSION_REFUSED, SEED_GUARD, SEED_CHECKS_FAILED, SEED_SCHEMA_MISSING.
+ */
+export class SeedError extends DataLayerError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
