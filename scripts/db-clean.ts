@@ -26,7 +26,7 @@ runMain(async (argv) => {
     assertDevelopmentTarget({ action: 'db:clean', database: target.config.migrationConnection.database, env: process.env, force: values.force ?? false });
     const database = openOwnerDatabase(target.config, 1);
     try {
-      const emptied = await cleanDatabase(database.db);
+      const emptied = await cleanDatabase(database.owner);
       console.log(`Emptied ${emptied.length} tables in ${target.description}:`);
       for (const t of emptied) console.log(`  ${t.table.padEnd(16)} ${String(t.rows).padStart(9)} rows removed`);
     } finally {

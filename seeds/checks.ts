@@ -80,7 +80,7 @@ const VIOLATIONS: readonly { name: string; query: string }[] = [
  *
  * @example
  * ```ts
- * const report = await runChecks(database.db, { everyStatus: true });
+ * const report = await runChecks(database.owner, { everyStatus: true });
  * console.log(formatChecks(report));
  * if (!report.ok) process.exitCode = 1;
  * ```

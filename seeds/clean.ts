@@ -11,7 +11,7 @@ export const KEPT_TABLES = ['schema_migrations'] as const;
  *
  * @example
  * ```ts
- * const emptied = await cleanDatabase(database.db);
+ * const emptied = await cleanDatabase(database.owner);
  * ```
  */
 export async function cleanDatabase(db: Kysely<DB>): Promise<{ table: string; rows: number }[]> {

@@ -5,8 +5,8 @@
  */
 import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
 import { SerializationError, ValidationError } from '../errors.js';
-import { id as uuidSchema } from '../validation/common.js';
 import type { DB } from '../schema/generated.js';
+import { parseId } from '../validation/common.js';
 
 /** The transaction-local setting that the audit triggers read as the actor. */
 export const ACTOR_SETTING = 'app.actor_id';
@@ -15,19 +15,18 @@ export const ACTOR_SETTING = 'app.actor_id';
  * The transaction-local setting that row-level security reads as the acting user
  * (`current_app_user_id()`, migration 20261125110000): through the app role, business ideas,
  * evaluations and agent results of other users are invisible, and without it nothing is visible.
+ * `database.withUser` sets it.
  */
 export const USER_SETTING = 'app.user_id';
 
-/** Options for `database.transaction()`. */
+/** Options for `database.transaction()` and `database.withUser()`. */
 export interface TransactionOptions {
   /** Default: the server's (`read committed`). */
   isolationLevel?: IsolationLevel;
   /** Attempts in all, including the first, on 40001/40P01. Default 3; 1 disables retries. */
   maxAttempts?: number;
-  /** Recorded as the actor of every change the transaction makes (see `withActor`). Default: `userId`. */
+  /** Recorded by the audit triggers as the actor of every change the transaction makes. Default: the user of `withUser`. */
   actorId?: string;
-  /** The user whose rows the transaction may see and change under row-level security (see `withUser`). */
-  userId?: string;
 }
 
 /**
@@ -39,7 +38,7 @@ export interface TransactionOptions {
 export async function runTransaction<T>(
   db: Kysely<DB>,
   fn: (trx: Transaction<DB>) => Promise<T>,
-  options: TransactionOptions = {},
+  options: TransactionOptions & { userId?: string } = {},
 ): Promise<T> {
   const maxAttempts = options.maxAttempts ?? 3;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
@@ -52,10 +51,7 @@ export async function runTransaction<T>(
       subject: 'transaction',
     });
   }
-  const userId = options.userId;
-  if (userId !== undefined && !uuidSchema.safeParse(userId).success) {
-    throw new ValidationError([{ path: 'userId', message: 'must be a UUID' }], { subject: 'transaction' });
-  }
+  const userId = options.userId === undefined ? undefined : parseId(options.userId, 'userId', 'transaction');
   // The user is the natural actor of what they change; an explicit actorId wins.
   const actor = actorId ?? userId;
   for (let attempt = 1; ; attempt++) {

@@ -2,14 +2,12 @@
  * Agent results: one AI agent's run within an evaluation (pending -> running -> completed, or
  * failed), its JSONB input, output and insights, and the queries over them.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { AgentResultStatus, AgentResults, DB } from '../schema/generated.js';
-import { InvalidTransitionError, NotFoundError } from '../errors.js';
+import { sql, type Selectable } from 'kysely';
+import { NotFoundError } from '../errors.js';
+import type { AgentResults } from '../schema/generated.js';
 import {
-  agentResultIdSchema,
   completeAgentRunSchema,
   createAgentRunsSchema,
-  evaluationIdSchema,
   failAgentRunSchema,
   findByInsightsSchema,
   findByOutputSchema,
@@ -19,8 +17,11 @@ import {
   type FindByInsightsInput,
   type FindByOutputInput,
 } from '../validation/agent-results.js';
-import { parseInput } from '../validation/common.js';
-import { afterCursor, cursorKeySelection, toPage, type Page } from './pagination.js';
+import { parseId, parseInput, withKeys } from '../validation/common.js';
+import type { CursorKey } from '../validation/cursor.js';
+import type { Executor } from './executor.js';
+import { newestFirstPage, type Page } from './page.js';
+import { transitioned } from './transition.js';
 
 /** An agent result row. */
 export type AgentResult = Selectable<AgentResults>;
@@ -54,13 +55,13 @@ export interface ScoreSummary {
  * @throws ConflictError (fields `evaluationId`, `agentType`) when the evaluation already has one of the types.
  * @example
  * ```ts
- * const runs = await createAgentRuns(db, evaluation.id, [
+ * const runs = await createAgentRuns(database.worker, evaluation.id, [
  *   'market-research',
  *   { agentType: 'competitive-analysis', inputData: { model: 'gpt-4.1', promptVersion: '3' } },
  * ]);
  * ```
  */
-export async function createAgentRuns(db: Kysely<DB>, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> {
+export async function createAgentRuns(db: Executor, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> {
   const parsed = parseInput(createAgentRunsSchema, { evaluationId, runs }, 'agent runs');
   const specs = parsed.runs.map((run) => (typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} }));
   const rows = await db
@@ -79,11 +80,11 @@ export async function createAgentRuns(db: Kysely<DB>, evaluationId: string, runs
  * @throws NotFoundError when there is no such agent result.
  * @example
  * ```ts
- * const { status, outputData } = await getAgentResult(db, agentResultId);
+ * const { status, outputData } = await database.withUser(userId, (trx) => getAgentResult(trx, agentResultId));
  * ```
  */
-export async function getAgentResult(db: Kysely<DB>, id: string): Promise<AgentResult> {
-  parseInput(agentResultIdSchema, { id }, 'agent result');
+export async function getAgentResult(db: Executor, id: string): Promise<AgentResult> {
+  parseId(id, 'id', 'agent result');
   const row = await db.selectFrom('agentResults').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError('agent result', id);
   return row;
@@ -94,12 +95,12 @@ export async function getAgentResult(db: Kysely<DB>, id: string): Promise<AgentR
  *
  * @example
  * ```ts
- * const results = await listAgentResults(db, evaluation.id);
+ * const results = await listAgentResults(database.worker, evaluation.id);
  * const pending = results.filter((r) => r.status === 'pending');
  * ```
  */
-export async function listAgentResults(db: Kysely<DB>, evaluationId: string): Promise<AgentResult[]> {
-  parseInput(evaluationIdSchema, { evaluationId }, 'agent results');
+export async function listAgentResults(db: Executor, evaluationId: string): Promise<AgentResult[]> {
+  parseId(evaluationId, 'evaluationId', 'agent results');
   return db.selectFrom('agentResults').selectAll().where('evaluationId', '=', evaluationId).orderBy('agentType').execute();
 }
 
@@ -110,11 +111,11 @@ export async function listAgentResults(db: Kysely<DB>, evaluationId: string): Pr
  * @throws InvalidTransitionError when it is not pending (e.g. another worker started it first).
  * @example
  * ```ts
- * const run = await startAgentRun(db, runId);
+ * const run = await startAgentRun(database.worker, runId);
  * ```
  */
-export async function startAgentRun(db: Kysely<DB>, id: string): Promise<AgentResult> {
-  parseInput(agentResultIdSchema, { id }, 'agent result');
+export async function startAgentRun(db: Executor, id: string): Promise<AgentResult> {
+  parseId(id, 'id', 'agent result');
   const started = await db
     .updateTable('agentResults')
     .set({ status: 'running', startedAt: sql<Date>`now()` })
@@ -122,8 +123,7 @@ export async function startAgentRun(db: Kysely<DB>, id: string): Promise<AgentRe
     .where('status', '=', 'pending')
     .returningAll()
     .executeTakeFirst();
-  if (!started) throw await transitionError(db, id, 'running', ['pending']);
-  return started;
+  return transitioned(db, started, { table: 'agentResults', id, to: 'running', from: ['pending'] });
 }
 
 /**
@@ -134,14 +134,14 @@ export async function startAgentRun(db: Kysely<DB>, id: string): Promise<AgentRe
  * @throws InvalidTransitionError when it is not running.
  * @example
  * ```ts
- * await completeAgentRun(db, runId, {
+ * await completeAgentRun(database.worker, runId, {
  *   outputData: { version: 1, summary: 'A growing niche', findings: [{ topic: 'market-size', statement: 'About $1.2B' }] },
  *   insights: { version: 1, items: [{ kind: 'opportunity', title: 'Underserved rural clinics', impact: 'high' }] },
  *   score: 78.5,
  * });
  * ```
  */
-export async function completeAgentRun(db: Kysely<DB>, id: string, input: CompleteAgentRunInput): Promise<AgentResult> {
+export async function completeAgentRun(db: Executor, id: string, input: CompleteAgentRunInput): Promise<AgentResult> {
   const parsed = parseInput(completeAgentRunSchema, withKeys(input, { id }), 'agent result');
   const completed = await db
     .updateTable('agentResults')
@@ -156,8 +156,7 @@ export async function completeAgentRun(db: Kysely<DB>, id: string, input: Comple
     .where('status', '=', 'running')
     .returningAll()
     .executeTakeFirst();
-  if (!completed) throw await transitionError(db, id, 'completed', ['running']);
-  return completed;
+  return transitioned(db, completed, { table: 'agentResults', id, to: 'completed', from: ['running'] });
 }
 
 /**
@@ -167,10 +166,10 @@ export async function completeAgentRun(db: Kysely<DB>, id: string, input: Comple
  * @throws InvalidTransitionError when it already ended.
  * @example
  * ```ts
- * await failAgentRun(db, runId, { errorMessage: 'rate limited by the model provider' });
+ * await failAgentRun(database.worker, runId, { errorMessage: 'rate limited by the model provider' });
  * ```
  */
-export async function failAgentRun(db: Kysely<DB>, id: string, input: FailAgentRunInput): Promise<AgentResult> {
+export async function failAgentRun(db: Executor, id: string, input: FailAgentRunInput): Promise<AgentResult> {
   const parsed = parseInput(failAgentRunSchema, withKeys(input, { id }), 'agent result');
   const failed = await db
     .updateTable('agentResults')
@@ -179,8 +178,7 @@ export async function failAgentRun(db: Kysely<DB>, id: string, input: FailAgentR
     .where('status', 'in', ['pending', 'running'])
     .returningAll()
     .executeTakeFirst();
-  if (!failed) throw await transitionError(db, id, 'failed', ['pending', 'running']);
-  return failed;
+  return transitioned(db, failed, { table: 'agentResults', id, to: 'failed', from: ['pending', 'running'] });
 }
 
 /**
@@ -190,10 +188,10 @@ export async function failAgentRun(db: Kysely<DB>, id: string, input: FailAgentR
  * @example
  * ```ts
  * // Every run that reported a high-impact threat.
- * const page = await findAgentResultsByInsights(db, { contains: { items: [{ kind: 'threat', impact: 'high' }] } });
+ * const page = await findAgentResultsByInsights(database.owner, { contains: { items: [{ kind: 'threat', impact: 'high' }] } });
  * ```
  */
-export async function findAgentResultsByInsights(db: Kysely<DB>, input: FindByInsightsInput): Promise<Page<AgentResult>> {
+export async function findAgentResultsByInsights(db: Executor, input: FindByInsightsInput): Promise<Page<AgentResult>> {
   const parsed = parseInput(findByInsightsSchema, input, 'agent result search');
   return findPage(db, sql<boolean>`${sql.ref('agentResults.insights')} @> ${JSON.stringify(parsed.contains)}::jsonb`, parsed);
 }
@@ -205,10 +203,10 @@ export async function findAgentResultsByInsights(db: Kysely<DB>, input: FindByIn
  *
  * @example
  * ```ts
- * const page = await findAgentResultsByOutput(db, { path: ['findings', 'topic'], equals: 'market-size', agentType: 'market-research' });
+ * const page = await findAgentResultsByOutput(database.owner, { path: ['findings', 'topic'], equals: 'market-size', agentType: 'market-research' });
  * ```
  */
-export async function findAgentResultsByOutput(db: Kysely<DB>, input: FindByOutputInput): Promise<Page<AgentResult>> {
+export async function findAgentResultsByOutput(db: Executor, input: FindByOutputInput): Promise<Page<AgentResult>> {
   const parsed = parseInput(findByOutputSchema, input, 'agent result search');
   return findPage(db, sql<boolean>`${sql.ref('agentResults.outputData')} @? ${outputPath(parsed.path, parsed.equals)}::jsonpath`, parsed);
 }
@@ -220,12 +218,12 @@ export async function findAgentResultsByOutput(db: Kysely<DB>, input: FindByOutp
  * @throws NotFoundError when there is no such evaluation.
  * @example
  * ```ts
- * const { overall, byAgentType } = await scoreSummary(db, evaluation.id);
+ * const { overall, byAgentType } = await scoreSummary(database.worker, evaluation.id);
  * console.log(overall.average, byAgentType.map((s) => `${s.agentType}: ${s.max}`));
  * ```
  */
-export async function scoreSummary(db: Kysely<DB>, evaluationId: string): Promise<ScoreSummary> {
-  parseInput(evaluationIdSchema, { evaluationId }, 'score summary');
+export async function scoreSummary(db: Executor, evaluationId: string): Promise<ScoreSummary> {
+  parseId(evaluationId, 'evaluationId', 'score summary');
   // GROUPING SETS: one row per agent type plus the overall row, which exists even for an
   // evaluation without agent results; evaluationExists tells that case from an unknown id.
   const rows = await db
@@ -258,25 +256,19 @@ export async function scoreSummary(db: Kysely<DB>, evaluationId: string): Promis
 // -----------------------------------------------------------------------------------------------
 
 /** One page of agent results matching `condition`, newest first. */
-async function findPage(
-  db: Kysely<DB>,
+function findPage(
+  db: Executor,
   condition: ReturnType<typeof sql<boolean>>,
-  filters: { evaluationId?: string | undefined; agentType?: string | undefined; limit: number; cursor?: { createdAt: string; id: string } | undefined },
+  filters: { evaluationId?: string | undefined; agentType?: string | undefined; limit: number; cursor?: CursorKey | undefined },
 ): Promise<Page<AgentResult>> {
   const { evaluationId, agentType, limit, cursor } = filters;
-  const rows = await db
+  const query = db
     .selectFrom('agentResults')
     .selectAll()
-    .select(cursorKeySelection('agentResults.createdAt'))
     .where(condition)
     .$if(evaluationId !== undefined, (qb) => qb.where('evaluationId', '=', evaluationId!))
-    .$if(agentType !== undefined, (qb) => qb.where('agentType', '=', agentType!))
-    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('agentResults.createdAt', 'agentResults.id', cursor!)))
-    .orderBy('createdAt', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  return toPage(rows, limit);
+    .$if(agentType !== undefined, (qb) => qb.where('agentType', '=', agentType!));
+  return newestFirstPage(query, 'agentResults', { limit, cursor });
 }
 
 /**
@@ -286,17 +278,4 @@ async function findPage(
  */
 function outputPath(path: readonly string[], equals: string | number | boolean | null): string {
   return `$${path.map((key) => `.${JSON.stringify(key)}`).join('')} ? (@ == ${JSON.stringify(equals)})`;
-}
-
-/** Merges positional arguments into the options object, so one parse reports every field. */
-function withKeys(input: unknown, keys: Record<string, unknown>): unknown {
-  return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, ...keys } : input;
-}
-
-/** Why a conditional update matched nothing: no such row, or a status it cannot move from. */
-async function transitionError(db: Kysely<DB>, id: string, to: AgentResultStatus, from: readonly AgentResultStatus[]): Promise<Error> {
-  const row = await db.selectFrom('agentResults').select('status').where('id', '=', id).executeTakeFirst();
-  if (!row) return new NotFoundError('agent result', id);
-  const reason = from.includes(row.status) ? 'it changed concurrently' : `only from ${from.join(' or ')}`;
-  return new InvalidTransitionError({ entity: 'agent result', id, from: row.status, to, reason });
 }

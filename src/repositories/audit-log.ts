@@ -2,14 +2,18 @@
  * Reads the audit trail that the triggers of migration 20261125090200_audit_log write. Nothing
  * here writes to `audit_log`: only the triggers do, in the transaction of the change itself.
  */
-import type { Kysely, Selectable } from 'kysely';
-import type { AuditLog, DB } from '../schema/generated.js';
+import type { Selectable } from 'kysely';
+import type { AuditLog } from '../schema/generated.js';
 import { parseInput } from '../validation/common.js';
+import { encodeSequenceCursor } from '../validation/cursor.js';
 import { listAuditEntriesSchema, type ListAuditEntriesInput } from '../validation/audit-log.js';
+import type { Executor } from './executor.js';
+import { pageOf, type Page } from './page.js';
 
 /**
  * One recorded change. `oldRow`/`newRow` are the database's view of the row (snake_case keys,
- * timestamps as ISO strings, never `password_hash`); `actor` is the `withActor()` id or null.
+ * timestamps as ISO strings, never `password_hash`); `actor` is the transaction's `actorId`
+ * (or its user's id) or null.
  */
 export type AuditEntry = Selectable<AuditLog>;
 
@@ -17,22 +21,26 @@ export type { ListAuditEntriesInput };
 
 /**
  * The history of one row, oldest change first (in audit id order, which for one row is the order
- * the changes were made: row locks serialise them). At most `limit` entries (default 100); pass the
- * last entry's `id` as `afterId` for the next page.
+ * the changes were made: row locks serialise them), `limit` entries a page (default 100). Only
+ * the owner role may read the audit log (its row images hold every user's data), so it takes
+ * `database.owner`.
  *
  * @example
  * ```ts
- * const history = await listAuditEntries(db, { tableName: 'business_ideas', rowId: idea.id });
- * for (const e of history) console.log(e.changedAt, e.operation, e.actor, e.newRow?.status);
+ * const page = await listAuditEntries(database.owner, { tableName: 'business_ideas', rowId: idea.id });
+ * for (const e of page.items) console.log(e.changedAt, e.operation, e.actor, e.newRow?.status);
  * ```
  */
-export async function listAuditEntries(db: Kysely<DB>, input: ListAuditEntriesInput): Promise<AuditEntry[]> {
-  const filters = parseInput(listAuditEntriesSchema, input, 'audit log filter');
-  let query = db
+export async function listAuditEntries(db: Executor<'owner'>, input: ListAuditEntriesInput): Promise<Page<AuditEntry>> {
+  const { tableName, rowId, limit, cursor } = parseInput(listAuditEntriesSchema, input, 'audit log filter');
+  const rows = await db
     .selectFrom('auditLog')
     .selectAll()
-    .where('tableName', '=', filters.tableName)
-    .where('rowId', '=', filters.rowId);
-  if (filters.afterId !== undefined) query = query.where('id', '>', filters.afterId);
-  return query.orderBy('id').limit(filters.limit).execute();
+    .where('tableName', '=', tableName)
+    .where('rowId', '=', rowId)
+    .$if(cursor !== undefined, (qb) => qb.where('id', '>', cursor!))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  return pageOf(rows, limit, (entry) => encodeSequenceCursor(entry.id));
 }

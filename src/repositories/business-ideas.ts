@@ -1,28 +1,30 @@
 /**
  * Business ideas: a user's ideas, their content (editable while draft), their workflow status
- * (draft -> submitted -> evaluating -> completed, and archived from any of those), full-text
- * search, and per-user statistics. A soft-deleted idea is hidden from every read and change here.
+ * (`IDEA_TRANSITIONS`: draft -> submitted -> evaluating -> completed, and archived from any of
+ * those), full-text search, and per-user statistics. A soft-deleted idea is hidden from every
+ * read and change here.
  *
  * Every status change is ONE conditional UPDATE (`WHERE status IN (allowed)`), so of two
  * concurrent transitions exactly one wins; the loser gets an `InvalidTransitionError`.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { BusinessIdeas, DB, IdeaStatus } from '../schema/generated.js';
+import { sql, type Selectable } from 'kysely';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import type { BusinessIdeas, IdeaStatus } from '../schema/generated.js';
 import {
   createIdeaSchema,
   IDEA_STATUSES,
-  ideaIdSchema,
+  ideaPredecessors,
   listIdeasSchema,
   setIdeaStatusSchema,
   updateIdeaContentSchema,
-  userIdSchema,
   type CreateIdeaInput,
   type ListIdeasInput,
   type UpdateIdeaContentInput,
 } from '../validation/business-ideas.js';
-import { parseInput } from '../validation/common.js';
-import { afterCursor, cursorKeySelection, toPage, type Page } from './pagination.js';
+import { parseId, parseInput } from '../validation/common.js';
+import type { Executor } from './executor.js';
+import { newestFirstPage, type Page } from './page.js';
+import { transitioned } from './transition.js';
 
 export type { CreateIdeaInput, ListIdeasInput, UpdateIdeaContentInput } from '../validation/business-ideas.js';
 
@@ -56,17 +58,6 @@ const IDEA_COLUMNS = [
 ] as const;
 const ENTITY = 'business idea';
 
-/** The workflow: which statuses may move to which. Archived is final. */
-const TRANSITIONS: Record<IdeaStatus, readonly IdeaStatus[]> = {
-  draft: ['submitted', 'archived'],
-  submitted: ['evaluating', 'archived'],
-  evaluating: ['completed', 'archived'],
-  completed: ['archived'],
-  archived: [],
-};
-const predecessors = (to: IdeaStatus): IdeaStatus[] => IDEA_STATUSES.filter((from) => TRANSITIONS[from].includes(to));
-
-const ideaId = (id: string): string => parseInput(ideaIdSchema, { id }, ENTITY).id;
 
 /**
  * Creates a draft idea for a live user, in one statement (INSERT ... SELECT from the user row),
@@ -75,12 +66,14 @@ const ideaId = (id: string): string => parseInput(ideaIdSchema, { id }, ENTITY).
  *
  * @example
  * ```ts
- * const idea = await createIdea(db, user.id, { title: 'Clinic scheduler', description: 'Independent physiotherapy clinics lose ...' });
+ * const idea = await database.withUser(user.id, (trx) =>
+ *   createIdea(trx, user.id, { title: 'Clinic scheduler', description: 'Independent physiotherapy clinics lose ...' }),
+ * );
  * idea.status; // 'draft'
  * ```
  */
-export async function createIdea(db: Kysely<DB>, userId: string, input: CreateIdeaInput): Promise<BusinessIdea> {
-  const owner = parseInput(userIdSchema, { userId }, ENTITY).userId;
+export async function createIdea(db: Executor, userId: string, input: CreateIdeaInput): Promise<BusinessIdea> {
+  const owner = parseId(userId, 'userId', ENTITY);
   const { title, description } = parseInput(createIdeaSchema, input, ENTITY);
   const idea = await db
     .insertInto('businessIdeas')
@@ -103,11 +96,11 @@ export async function createIdea(db: Kysely<DB>, userId: string, input: CreateId
  *
  * @example
  * ```ts
- * const idea = await getIdea(db, ideaId);
+ * const idea = await database.withUser(userId, (trx) => getIdea(trx, ideaId));
  * ```
  */
-export async function getIdea(db: Kysely<DB>, id: string): Promise<BusinessIdea> {
-  const key = ideaId(id);
+export async function getIdea(db: Executor, id: string): Promise<BusinessIdea> {
+  const key = parseId(id, 'id', ENTITY);
   const idea = await db
     .selectFrom('businessIdeas')
     .select(IDEA_COLUMNS)
@@ -127,16 +120,17 @@ export async function getIdea(db: Kysely<DB>, id: string): Promise<BusinessIdea>
  *
  * @example
  * ```ts
- * const page = await listIdeasByUser(db, userId, { status: ['submitted', 'evaluating'], search: 'clinic scheduling', limit: 10 });
- * const next = page.nextCursor && (await listIdeasByUser(db, userId, { status: ['submitted', 'evaluating'], search: 'clinic scheduling', limit: 10, cursor: page.nextCursor }));
+ * const filter = { status: ['submitted', 'evaluating'], search: 'clinic scheduling', limit: 10 } as const;
+ * const page = await database.withUser(userId, (trx) => listIdeasByUser(trx, userId, filter));
+ * const next = page.nextCursor && (await database.withUser(userId, (trx) => listIdeasByUser(trx, userId, { ...filter, cursor: page.nextCursor! })));
  * ```
  */
-export async function listIdeasByUser(db: Kysely<DB>, userId: string, options: ListIdeasInput = {}): Promise<Page<BusinessIdea>> {
-  const owner = parseInput(userIdSchema, { userId }, ENTITY).userId;
+export async function listIdeasByUser(db: Executor, userId: string, options: ListIdeasInput = {}): Promise<Page<BusinessIdea>> {
+  const owner = parseId(userId, 'userId', ENTITY);
   const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options, ENTITY);
-  const rows = await db
+  const query = db
     .selectFrom('businessIdeas')
-    .select([...IDEA_COLUMNS, cursorKeySelection('businessIdeas.createdAt')])
+    .select(IDEA_COLUMNS)
     .where('businessIdeas.userId', '=', owner)
     .where('businessIdeas.deletedAt', 'is', null)
     .$if(status !== undefined, (qb) => qb.where('businessIdeas.status', 'in', status!))
@@ -147,13 +141,8 @@ export async function listIdeasByUser(db: Kysely<DB>, userId: string, options: L
       qb.where(
         sql<boolean>`business_idea_search_vector(${sql.ref('businessIdeas.title')}, ${sql.ref('businessIdeas.description')}) @@ websearch_to_tsquery('english', ${search!})`,
       ),
-    )
-    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('businessIdeas.createdAt', 'businessIdeas.id', cursor!)))
-    .orderBy('businessIdeas.createdAt', 'desc')
-    .orderBy('businessIdeas.id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  return toPage(rows, limit);
+    );
+  return newestFirstPage(query, 'businessIdeas', { limit, cursor });
 }
 
 /**
@@ -163,11 +152,11 @@ export async function listIdeasByUser(db: Kysely<DB>, userId: string, options: L
  *
  * @example
  * ```ts
- * const idea = await updateIdeaContent(db, ideaId, { title: 'Clinic scheduler for physiotherapists' });
+ * const idea = await database.withUser(userId, (trx) => updateIdeaContent(trx, ideaId, { title: 'Clinic scheduler for physiotherapists' }));
  * ```
  */
-export async function updateIdeaContent(db: Kysely<DB>, id: string, input: UpdateIdeaContentInput): Promise<BusinessIdea> {
-  const key = ideaId(id);
+export async function updateIdeaContent(db: Executor, id: string, input: UpdateIdeaContentInput): Promise<BusinessIdea> {
+  const key = parseId(id, 'id', ENTITY);
   const changes = parseInput(updateIdeaContentSchema, input, ENTITY);
   const idea = await db
     .updateTable('businessIdeas')
@@ -177,9 +166,7 @@ export async function updateIdeaContent(db: Kysely<DB>, id: string, input: Updat
     .where('businessIdeas.status', '=', 'draft')
     .returning(IDEA_COLUMNS)
     .executeTakeFirst();
-  if (idea) return idea;
-  const current = await currentStatus(db, key);
-  throw new InvalidTransitionError({ entity: ENTITY, id: key, from: current, to: current, reason: 'content can be edited only while draft' });
+  return transitioned(db, idea, { table: 'businessIdeas', id: key, from: ['draft'], reason: 'content can be edited only while draft' });
 }
 
 /**
@@ -188,17 +175,16 @@ export async function updateIdeaContent(db: Kysely<DB>, id: string, input: Updat
  * make the call idempotent (e.g. re-claiming an evaluation of an idea already `evaluating`); any
  * other status outside the workflow is a `ValidationError`. The idea in another status is an
  * `InvalidTransitionError` naming it; a missing or soft-deleted idea is a `NotFoundError`.
- * The evaluations repository calls this inside its claim/complete transactions.
  *
  * @example
  * ```ts
- * await setIdeaStatus(trx, ideaId, 'evaluating', { from: ['submitted', 'evaluating'] });
+ * await setIdeaStatus(database.owner, ideaId, 'evaluating', { from: ['submitted', 'evaluating'] });
  * ```
  */
-export async function setIdeaStatus(db: Kysely<DB>, id: string, to: IdeaStatus, options: SetIdeaStatusOptions = {}): Promise<BusinessIdea> {
-  const key = ideaId(id);
+export async function setIdeaStatus(db: Executor, id: string, to: IdeaStatus, options: SetIdeaStatusOptions = {}): Promise<BusinessIdea> {
+  const key = parseId(id, 'id', ENTITY);
   const parsed = parseInput(setIdeaStatusSchema, { to, ...(options.from ? { from: [...options.from] } : {}) }, ENTITY);
-  const allowed = predecessors(parsed.to);
+  const allowed = ideaPredecessors(parsed.to);
   const from = parsed.from ?? allowed;
   const outside = from.filter((status) => status !== parsed.to && !allowed.includes(status));
   if (outside.length > 0) {
@@ -218,9 +204,7 @@ export async function setIdeaStatus(db: Kysely<DB>, id: string, to: IdeaStatus, 
     .where('businessIdeas.status', 'in', from)
     .returning(IDEA_COLUMNS)
     .executeTakeFirst();
-  if (idea) return idea;
-  const current = await currentStatus(db, key);
-  throw new InvalidTransitionError({ entity: ENTITY, id: key, from: current, to: parsed.to, reason: `allowed only from ${from.join(', ')}` });
+  return transitioned(db, idea, { table: 'businessIdeas', id: key, to: parsed.to, from });
 }
 
 /**
@@ -228,10 +212,10 @@ export async function setIdeaStatus(db: Kysely<DB>, id: string, to: IdeaStatus, 
  *
  * @example
  * ```ts
- * const idea = await submitIdea(db, ideaId); // idea.status === 'submitted'
+ * const idea = await database.withUser(userId, (trx) => submitIdea(trx, ideaId)); // idea.status === 'submitted'
  * ```
  */
-export async function submitIdea(db: Kysely<DB>, id: string): Promise<BusinessIdea> {
+export async function submitIdea(db: Executor, id: string): Promise<BusinessIdea> {
   return setIdeaStatus(db, id, 'submitted', { from: ['draft'] });
 }
 
@@ -240,10 +224,10 @@ export async function submitIdea(db: Kysely<DB>, id: string): Promise<BusinessId
  *
  * @example
  * ```ts
- * await startIdeaEvaluation(db, ideaId);
+ * await startIdeaEvaluation(database.worker, ideaId);
  * ```
  */
-export async function startIdeaEvaluation(db: Kysely<DB>, id: string): Promise<BusinessIdea> {
+export async function startIdeaEvaluation(db: Executor, id: string): Promise<BusinessIdea> {
   return setIdeaStatus(db, id, 'evaluating', { from: ['submitted'] });
 }
 
@@ -252,10 +236,10 @@ export async function startIdeaEvaluation(db: Kysely<DB>, id: string): Promise<B
  *
  * @example
  * ```ts
- * await completeIdea(db, ideaId);
+ * await completeIdea(database.worker, ideaId);
  * ```
  */
-export async function completeIdea(db: Kysely<DB>, id: string): Promise<BusinessIdea> {
+export async function completeIdea(db: Executor, id: string): Promise<BusinessIdea> {
   return setIdeaStatus(db, id, 'completed', { from: ['evaluating'] });
 }
 
@@ -264,10 +248,10 @@ export async function completeIdea(db: Kysely<DB>, id: string): Promise<Business
  *
  * @example
  * ```ts
- * await archiveIdea(db, ideaId);
+ * await database.withUser(userId, (trx) => archiveIdea(trx, ideaId));
  * ```
  */
-export async function archiveIdea(db: Kysely<DB>, id: string): Promise<BusinessIdea> {
+export async function archiveIdea(db: Executor, id: string): Promise<BusinessIdea> {
   return setIdeaStatus(db, id, 'archived');
 }
 
@@ -277,11 +261,11 @@ export async function archiveIdea(db: Kysely<DB>, id: string): Promise<BusinessI
  *
  * @example
  * ```ts
- * await softDeleteIdea(db, ideaId);
+ * await database.withUser(userId, (trx) => softDeleteIdea(trx, ideaId));
  * ```
  */
-export async function softDeleteIdea(db: Kysely<DB>, id: string): Promise<void> {
-  const key = ideaId(id);
+export async function softDeleteIdea(db: Executor, id: string): Promise<void> {
+  const key = parseId(id, 'id', ENTITY);
   const deleted = await db
     .updateTable('businessIdeas')
     .set({ deletedAt: sql<Date>`now()` })
@@ -299,12 +283,12 @@ export async function softDeleteIdea(db: Kysely<DB>, id: string): Promise<void> 
  *
  * @example
  * ```ts
- * const stats = await ideaStatsForUser(db, userId);
+ * const stats = await database.withUser(userId, (trx) => ideaStatsForUser(trx, userId));
  * stats.counts.draft; // 2
  * ```
  */
-export async function ideaStatsForUser(db: Kysely<DB>, userId: string): Promise<IdeaStats> {
-  const owner = parseInput(userIdSchema, { userId }, ENTITY).userId;
+export async function ideaStatsForUser(db: Executor, userId: string): Promise<IdeaStats> {
+  const owner = parseId(userId, 'userId', ENTITY);
   const rows = await db
     .selectFrom(sql<{ status: IdeaStatus | null }>`unnest(enum_range(null::idea_status))`.as<'s'>(sql`s(status)`))
     .leftJoin('businessIdeas as bi', (join) =>
@@ -330,16 +314,4 @@ export async function ideaStatsForUser(db: Kysely<DB>, userId: string): Promise<
     }
   }
   return { counts, total, averageDescriptionLength };
-}
-
-/** The status of a live idea, or a `NotFoundError`: what a conditional UPDATE that matched nothing reports. */
-async function currentStatus(db: Kysely<DB>, id: string): Promise<IdeaStatus> {
-  const row = await db
-    .selectFrom('businessIdeas')
-    .select('businessIdeas.status')
-    .where('businessIdeas.id', '=', id)
-    .where('businessIdeas.deletedAt', 'is', null)
-    .executeTakeFirst();
-  if (!row) throw new NotFoundError(ENTITY, id);
-  return row.status;
 }

@@ -10,21 +10,21 @@
  * Pending work goes high priority first, then oldest first.
  *
  * The idea's status follows its evaluation in the same transaction, along the ideas workflow
- * (src/repositories/business-ideas.ts): a claim moves a submitted idea to evaluating, a completion
- * moves an evaluating idea to completed. These updates are conditional and never fail the
- * evaluation's own transition, so one odd idea cannot jam the queue: an idea archived or
- * soft-deleted while its run waited keeps its status, and a re-run of a completed idea leaves it
- * completed.
+ * (`IDEA_TRANSITIONS` in src/validation/business-ideas.ts): a claim moves a submitted idea to
+ * evaluating, a completion moves an evaluating idea to completed. These updates are conditional
+ * and never fail the evaluation's own transition, so one odd idea cannot jam the queue: an idea
+ * archived or soft-deleted while its run waited keeps its status, and a re-run of a completed idea
+ * leaves it completed.
  */
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB, EvaluationStatus, Evaluations, IdeaStatus } from '../schema/generated.js';
+import { sql, type Selectable } from 'kysely';
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
-import { parseInput } from '../validation/common.js';
+import type { EvaluationStatus, Evaluations, IdeaStatus } from '../schema/generated.js';
+import { ideaPredecessors } from '../validation/business-ideas.js';
+import { parseId, parseInput, withKeys } from '../validation/common.js';
 import {
   claimNextSchema,
   completeEvaluationSchema,
   createEvaluationSchema,
-  evaluationIdSchema,
   failEvaluationSchema,
   listEvaluationsByIdeaSchema,
   listEvaluationsByStatusSchema,
@@ -39,7 +39,9 @@ import {
   type RenewLeaseInput,
 } from '../validation/evaluations.js';
 import type { AgentResult } from './agent-results.js';
-import { afterCursor, cursorKeySelection, toPage, type Page } from './pagination.js';
+import { asExecutor, type Executor } from './executor.js';
+import { newestFirstPage, type Page } from './page.js';
+import { transitioned } from './transition.js';
 
 /** An evaluation row. */
 export type Evaluation = Selectable<Evaluations>;
@@ -66,10 +68,10 @@ const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as cons
  * @throws InvalidTransitionError when the idea is a draft or archived.
  * @example
  * ```ts
- * const evaluation = await createEvaluation(db, idea.id, { priority: 'high' });
+ * const evaluation = await database.withUser(userId, (trx) => createEvaluation(trx, idea.id, { priority: 'high' }));
  * ```
  */
-export async function createEvaluation(db: Kysely<DB>, businessIdeaId: string, input: CreateEvaluationInput = {}): Promise<Evaluation> {
+export async function createEvaluation(db: Executor, businessIdeaId: string, input: CreateEvaluationInput = {}): Promise<Evaluation> {
   const { priority } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
   // One statement: the idea's checks and the insert cannot be separated by another change.
   const created = await db
@@ -103,11 +105,11 @@ export async function createEvaluation(db: Kysely<DB>, businessIdeaId: string, i
  * @throws NotFoundError when there is no such evaluation.
  * @example
  * ```ts
- * const { status, results, agentResults } = await getEvaluation(db, evaluationId);
+ * const { status, results, agentResults } = await database.withUser(userId, (trx) => getEvaluation(trx, evaluationId));
  * ```
  */
-export async function getEvaluation(db: Kysely<DB>, id: string): Promise<EvaluationWithAgentResults> {
-  parseInput(evaluationIdSchema, { id }, 'evaluation');
+export async function getEvaluation(db: Executor, id: string): Promise<EvaluationWithAgentResults> {
+  parseId(id, 'id', 'evaluation');
   const evaluation = await db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
   if (!evaluation) throw new NotFoundError('evaluation', id);
   const agentResults = await db.selectFrom('agentResults').selectAll().where('evaluationId', '=', id).orderBy('agentType').execute();
@@ -120,23 +122,13 @@ export async function getEvaluation(db: Kysely<DB>, id: string): Promise<Evaluat
  *
  * @example
  * ```ts
- * const first = await listEvaluationsByIdea(db, ideaId, { limit: 10 });
- * const second = first.nextCursor ? await listEvaluationsByIdea(db, ideaId, { cursor: first.nextCursor }) : undefined;
+ * const first = await database.withUser(userId, (trx) => listEvaluationsByIdea(trx, ideaId, { limit: 10 }));
+ * const second = first.nextCursor && (await database.withUser(userId, (trx) => listEvaluationsByIdea(trx, ideaId, { cursor: first.nextCursor! })));
  * ```
  */
-export async function listEvaluationsByIdea(db: Kysely<DB>, businessIdeaId: string, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
+export async function listEvaluationsByIdea(db: Executor, businessIdeaId: string, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
   const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
-  const rows = await db
-    .selectFrom('evaluations')
-    .selectAll()
-    .select(cursorKeySelection('evaluations.createdAt'))
-    .where('businessIdeaId', '=', businessIdeaId)
-    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('evaluations.createdAt', 'evaluations.id', cursor!)))
-    .orderBy('createdAt', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  return toPage(rows, limit);
+  return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', { limit, cursor });
 }
 
 /**
@@ -144,23 +136,13 @@ export async function listEvaluationsByIdea(db: Kysely<DB>, businessIdeaId: stri
  *
  * @example
  * ```ts
- * const { items, nextCursor } = await listEvaluationsByStatus(db, 'failed', { limit: 50 });
+ * const { items, nextCursor } = await listEvaluationsByStatus(database.owner, 'failed', { limit: 50 });
  * ```
  */
-export async function listEvaluationsByStatus(db: Kysely<DB>, status: EvaluationStatus, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
+export async function listEvaluationsByStatus(db: Executor, status: EvaluationStatus, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
   const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
   const { limit, cursor } = parsed;
-  const rows = await db
-    .selectFrom('evaluations')
-    .selectAll()
-    .select(cursorKeySelection('evaluations.createdAt'))
-    .where('status', '=', parsed.status)
-    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('evaluations.createdAt', 'evaluations.id', cursor!)))
-    .orderBy('createdAt', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  return toPage(rows, limit);
+  return newestFirstPage(db.selectFrom('evaluations').selectAll().where('status', '=', parsed.status), 'evaluations', { limit, cursor });
 }
 
 /**
@@ -175,11 +157,11 @@ export async function listEvaluationsByStatus(db: Kysely<DB>, status: Evaluation
  *
  * @example
  * ```ts
- * const evaluation = await claimNext(db, `worker-${process.pid}`, { leaseSeconds: 120 });
+ * const evaluation = await claimNext(database.worker, `worker-${process.pid}`, { leaseSeconds: 120 });
  * if (evaluation) await runAgents(evaluation); // renewLease() while working, then completeEvaluation()
  * ```
  */
-export async function claimNext(db: Kysely<DB>, workerId: string, input: ClaimNextInput = {}): Promise<Evaluation | null> {
+export async function claimNext(db: Executor, workerId: string, input: ClaimNextInput = {}): Promise<Evaluation | null> {
   const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
   return inTransaction(db, async (trx) => {
     const claimed = await trx
@@ -220,7 +202,7 @@ export async function claimNext(db: Kysely<DB>, workerId: string, input: ClaimNe
       .returningAll()
       .executeTakeFirst();
     if (!claimed) return null;
-    await moveIdea(trx, claimed.businessIdeaId, 'submitted', 'evaluating');
+    await followEvaluation(trx, claimed.businessIdeaId, 'evaluating');
     return claimed;
   });
 }
@@ -233,10 +215,10 @@ export async function claimNext(db: Kysely<DB>, workerId: string, input: ClaimNe
  * @throws InvalidTransitionError when the run is not analyzing or another worker holds it.
  * @example
  * ```ts
- * setInterval(() => renewLease(db, evaluation.id, { workerId, leaseSeconds: 120 }), 60_000);
+ * setInterval(() => renewLease(database.worker, evaluation.id, { workerId, leaseSeconds: 120 }), 60_000);
  * ```
  */
-export async function renewLease(db: Kysely<DB>, id: string, input: RenewLeaseInput): Promise<Evaluation> {
+export async function renewLease(db: Executor, id: string, input: RenewLeaseInput): Promise<Evaluation> {
   const parsed = parseInput(renewLeaseSchema, withKeys(input, { id }), 'evaluation lease');
   const renewed = await db
     .updateTable('evaluations')
@@ -246,8 +228,7 @@ export async function renewLease(db: Kysely<DB>, id: string, input: RenewLeaseIn
     .where('claimedBy', '=', parsed.workerId)
     .returningAll()
     .executeTakeFirst();
-  if (!renewed) throw await transitionError(db, id, 'analyzing', ['analyzing'], parsed.workerId);
-  return renewed;
+  return transitioned(db, renewed, { table: 'evaluations', id, to: 'analyzing', from: ['analyzing'], holder: parsed.workerId });
 }
 
 /**
@@ -258,10 +239,10 @@ export async function renewLease(db: Kysely<DB>, id: string, input: RenewLeaseIn
  * @throws InvalidTransitionError when the run is not analyzing or another worker holds it.
  * @example
  * ```ts
- * process.on('SIGTERM', () => releaseLease(db, evaluation.id, { workerId }));
+ * process.on('SIGTERM', () => releaseLease(database.worker, evaluation.id, { workerId }));
  * ```
  */
-export async function releaseLease(db: Kysely<DB>, id: string, input: ReleaseLeaseInput): Promise<Evaluation> {
+export async function releaseLease(db: Executor, id: string, input: ReleaseLeaseInput): Promise<Evaluation> {
   const parsed = parseInput(releaseLeaseSchema, withKeys(input, { id }), 'evaluation lease');
   const released = await db
     .updateTable('evaluations')
@@ -271,8 +252,7 @@ export async function releaseLease(db: Kysely<DB>, id: string, input: ReleaseLea
     .where('claimedBy', '=', parsed.workerId)
     .returningAll()
     .executeTakeFirst();
-  if (!released) throw await transitionError(db, id, 'pending', ['analyzing'], parsed.workerId);
-  return released;
+  return transitioned(db, released, { table: 'evaluations', id, to: 'pending', from: ['analyzing'], holder: parsed.workerId });
 }
 
 /**
@@ -284,10 +264,10 @@ export async function releaseLease(db: Kysely<DB>, id: string, input: ReleaseLea
  * @throws InvalidTransitionError when the run is not analyzing, or `workerId` does not hold it.
  * @example
  * ```ts
- * await completeEvaluation(db, evaluation.id, { workerId, results: { version: 1, overallScore: 72.5, ... } });
+ * await completeEvaluation(database.worker, evaluation.id, { workerId, results: { version: 1, overallScore: 72.5, ... } });
  * ```
  */
-export async function completeEvaluation(db: Kysely<DB>, id: string, input: CompleteEvaluationInput): Promise<Evaluation> {
+export async function completeEvaluation(db: Executor, id: string, input: CompleteEvaluationInput): Promise<Evaluation> {
   const parsed = parseInput(completeEvaluationSchema, withKeys(input, { id }), 'evaluation');
   return inTransaction(db, async (trx) => {
     const completed = await trx
@@ -298,9 +278,9 @@ export async function completeEvaluation(db: Kysely<DB>, id: string, input: Comp
       .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
       .returningAll()
       .executeTakeFirst();
-    if (!completed) throw await transitionError(trx, id, 'completed', ['analyzing'], parsed.workerId);
-    await moveIdea(trx, completed.businessIdeaId, 'evaluating', 'completed');
-    return completed;
+    const evaluation = await transitioned(trx, completed, { table: 'evaluations', id, to: 'completed', from: ['analyzing'], holder: parsed.workerId });
+    await followEvaluation(trx, evaluation.businessIdeaId, 'completed');
+    return evaluation;
   });
 }
 
@@ -313,10 +293,10 @@ export async function completeEvaluation(db: Kysely<DB>, id: string, input: Comp
  * @throws InvalidTransitionError when the run already ended, or `workerId` does not hold it.
  * @example
  * ```ts
- * await failEvaluation(db, evaluation.id, { workerId, errorMessage: 'market-research agent timed out' });
+ * await failEvaluation(database.worker, evaluation.id, { workerId, errorMessage: 'market-research agent timed out' });
  * ```
  */
-export async function failEvaluation(db: Kysely<DB>, id: string, input: FailEvaluationInput): Promise<Evaluation> {
+export async function failEvaluation(db: Executor, id: string, input: FailEvaluationInput): Promise<Evaluation> {
   const parsed = parseInput(failEvaluationSchema, withKeys(input, { id }), 'evaluation');
   const from: EvaluationStatus[] = parsed.workerId === undefined ? ['pending', 'analyzing'] : ['analyzing'];
   const failed = await db
@@ -327,8 +307,7 @@ export async function failEvaluation(db: Kysely<DB>, id: string, input: FailEval
     .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
     .returningAll()
     .executeTakeFirst();
-  if (!failed) throw await transitionError(db, id, 'failed', from, parsed.workerId);
-  return failed;
+  return transitioned(db, failed, { table: 'evaluations', id, to: 'failed', from, holder: parsed.workerId });
 }
 
 /**
@@ -339,11 +318,11 @@ export async function failEvaluation(db: Kysely<DB>, id: string, input: FailEval
  * @throws InvalidTransitionError when the run is not failed.
  * @example
  * ```ts
- * for (const evaluation of (await listEvaluationsByStatus(db, 'failed')).items) await retryEvaluation(db, evaluation.id);
+ * for (const evaluation of (await listEvaluationsByStatus(database.owner, 'failed')).items) await retryEvaluation(database.owner, evaluation.id);
  * ```
  */
-export async function retryEvaluation(db: Kysely<DB>, id: string): Promise<Evaluation> {
-  parseInput(evaluationIdSchema, { id }, 'evaluation');
+export async function retryEvaluation(db: Executor, id: string): Promise<Evaluation> {
+  parseId(id, 'id', 'evaluation');
   const queued = await db
     .updateTable('evaluations')
     .set({ status: 'pending', startedAt: null, completedAt: null, claimedBy: null, leaseExpiresAt: null })
@@ -351,15 +330,14 @@ export async function retryEvaluation(db: Kysely<DB>, id: string): Promise<Evalu
     .where('status', '=', 'failed')
     .returningAll()
     .executeTakeFirst();
-  if (!queued) throw await transitionError(db, id, 'pending', ['failed']);
-  return queued;
+  return transitioned(db, queued, { table: 'evaluations', id, to: 'pending', from: ['failed'] });
 }
 
 // -----------------------------------------------------------------------------------------------
 
 /** Runs `fn` in `db` when it is a transaction already, else in a new one. */
-function inTransaction<T>(db: Kysely<DB>, fn: (trx: Transaction<DB> | Kysely<DB>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+function inTransaction<T>(db: Executor, fn: (trx: Executor) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute((trx) => fn(asExecutor(trx)));
 }
 
 /**
@@ -370,39 +348,28 @@ function leaseUntil(leaseSeconds: number) {
   return sql<Date>`statement_timestamp() + make_interval(secs => ${leaseSeconds})`;
 }
 
-/** Merges positional arguments into the options object, so one parse reports every field. */
-function withKeys(input: unknown, keys: Record<string, unknown>): unknown {
-  return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, ...keys } : input;
-}
-
-/** Why a conditional update matched nothing: no such row, a status it cannot move from, or another holder. */
-async function transitionError(
-  db: Kysely<DB>,
-  id: string,
-  to: EvaluationStatus,
-  from: readonly EvaluationStatus[],
-  workerId?: string,
-): Promise<Error> {
-  const row = await db.selectFrom('evaluations').select(['status', 'claimedBy']).where('id', '=', id).executeTakeFirst();
-  if (!row) return new NotFoundError('evaluation', id);
-  const reason = !from.includes(row.status)
-    ? `only from ${from.join(' or ')}`
-    : workerId !== undefined && row.claimedBy !== workerId
-      ? 'another worker holds it'
-      : 'it changed concurrently';
-  return new InvalidTransitionError({ entity: 'evaluation', id, from: row.status, to, reason });
-}
-
 /**
- * Moves a live idea `from` -> `to` as its run progresses. Conditional and silent by design: an idea
- * archived or deleted while its run waited keeps its status, and the run's own transition stands.
+ * The one status the workflow moves an idea to `to` from (submitted -> evaluating, evaluating ->
+ * completed): the step an idea takes when its evaluation is claimed or completed.
  */
-async function moveIdea(trx: Kysely<DB>, ideaId: string, from: IdeaStatus, to: IdeaStatus): Promise<void> {
+const IDEA_STEP_FROM = {
+  evaluating: onlyPredecessor('evaluating'),
+  completed: onlyPredecessor('completed'),
+};
+
+function onlyPredecessor(to: 'evaluating' | 'completed'): IdeaStatus {
+  const [from, ...more] = ideaPredecessors(to);
+  if (from === undefined || more.length > 0) throw new Error(`the ideas workflow must lead to ${to} from exactly one status`);
+  return from;
+}
+
+/** Moves the run's live idea one step to `to`, or leaves it where it is (see the module comment). */
+async function followEvaluation(trx: Executor, ideaId: string, to: keyof typeof IDEA_STEP_FROM): Promise<void> {
   await trx
     .updateTable('businessIdeas')
     .set({ status: to })
     .where('id', '=', ideaId)
-    .where('status', '=', from)
+    .where('status', '=', IDEA_STEP_FROM[to])
     .where('deletedAt', 'is', null)
     .execute();
 }

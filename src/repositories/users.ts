@@ -5,21 +5,21 @@
  * `password_hash` is read by exactly one function, `getUserCredentials`; every other query names
  * its columns (`USER_COLUMNS`), so a hash cannot leak through a `select *`.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { DB, Users } from '../schema/generated.js';
+import { sql, type Selectable } from 'kysely';
 import { NotFoundError } from '../errors.js';
-import { parseInput } from '../validation/common.js';
+import type { Users } from '../schema/generated.js';
+import { parseId, parseInput } from '../validation/common.js';
 import {
   createUserSchema,
   emailLookupSchema,
   listUsersSchema,
   updateUserSchema,
-  userIdSchema,
   type CreateUserInput,
   type ListUsersInput,
   type UpdateUserInput,
 } from '../validation/users.js';
-import { afterCursor, cursorKeySelection, toPage, type Page } from './pagination.js';
+import type { Executor, Scope } from './executor.js';
+import { newestFirstPage, type Page } from './page.js';
 
 export type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../validation/users.js';
 
@@ -32,7 +32,11 @@ export type UserCredentials = Pick<Selectable<Users>, 'id' | 'email' | 'password
 const USER_COLUMNS = ['users.id', 'users.email', 'users.name', 'users.createdAt', 'users.updatedAt', 'users.deletedAt'] as const;
 const ENTITY = 'user';
 
-const userId = (id: string): string => parseInput(userIdSchema, { id }, ENTITY).id;
+/**
+ * Every path may use this repository, `database.anonymous` included: the users table is not
+ * filtered by row-level security (sign-up and login look accounts up before any user is known).
+ */
+type UsersExecutor = Executor<Scope>;
 
 /**
  * Creates an account. The email is normalised (trimmed, lowercased) before insert; the caller
@@ -41,11 +45,11 @@ const userId = (id: string): string => parseInput(userIdSchema, { id }, ENTITY).
  *
  * @example
  * ```ts
- * const user = await createUser(db, { email: 'Ada@Example.com ', name: 'Ada Lovelace', passwordHash: await argon2.hash(pw) });
+ * const user = await createUser(database.anonymous, { email: 'Ada@Example.com ', name: 'Ada Lovelace', passwordHash: await argon2.hash(pw) });
  * user.email; // 'ada@example.com'
  * ```
  */
-export async function createUser(db: Kysely<DB>, input: CreateUserInput): Promise<User> {
+export async function createUser(db: UsersExecutor, input: CreateUserInput): Promise<User> {
   const values = parseInput(createUserSchema, input, ENTITY);
   return db.insertInto('users').values(values).returning(USER_COLUMNS).executeTakeFirstOrThrow();
 }
@@ -55,11 +59,11 @@ export async function createUser(db: Kysely<DB>, input: CreateUserInput): Promis
  *
  * @example
  * ```ts
- * const user = await getUser(db, '6f1c...');
+ * const me = await database.withUser(session.userId, (trx) => getUser(trx, session.userId));
  * ```
  */
-export async function getUser(db: Kysely<DB>, id: string): Promise<User> {
-  const key = userId(id);
+export async function getUser(db: UsersExecutor, id: string): Promise<User> {
+  const key = parseId(id, 'id', ENTITY);
   const user = await db.selectFrom('users').select(USER_COLUMNS).where('users.id', '=', key).where('users.deletedAt', 'is', null).executeTakeFirst();
   if (!user) throw new NotFoundError(ENTITY, key);
   return user;
@@ -71,10 +75,10 @@ export async function getUser(db: Kysely<DB>, id: string): Promise<User> {
  *
  * @example
  * ```ts
- * const user = await getUserByEmail(db, 'ADA@example.com');
+ * const user = await getUserByEmail(database.anonymous, 'ADA@example.com');
  * ```
  */
-export async function getUserByEmail(db: Kysely<DB>, email: string): Promise<User> {
+export async function getUserByEmail(db: UsersExecutor, email: string): Promise<User> {
   const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
   const user = await db.selectFrom('users').select(USER_COLUMNS).where('users.email', '=', key).where('users.deletedAt', 'is', null).executeTakeFirst();
   if (!user) throw new NotFoundError(ENTITY);
@@ -87,11 +91,11 @@ export async function getUserByEmail(db: Kysely<DB>, email: string): Promise<Use
  *
  * @example
  * ```ts
- * const { id, passwordHash } = await getUserCredentials(db, form.email);
+ * const { id, passwordHash } = await getUserCredentials(database.anonymous, form.email);
  * if (!(await argon2.verify(passwordHash, form.password))) throw new Unauthorized();
  * ```
  */
-export async function getUserCredentials(db: Kysely<DB>, email: string): Promise<UserCredentials> {
+export async function getUserCredentials(db: UsersExecutor, email: string): Promise<UserCredentials> {
   const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
   const credentials = await db
     .selectFrom('users')
@@ -109,22 +113,17 @@ export async function getUserCredentials(db: Kysely<DB>, email: string): Promise
  *
  * @example
  * ```ts
- * let page = await listUsers(db, { limit: 50 });
- * while (page.nextCursor) page = await listUsers(db, { limit: 50, cursor: page.nextCursor });
+ * let page = await listUsers(database.owner, { limit: 50 });
+ * while (page.nextCursor) page = await listUsers(database.owner, { limit: 50, cursor: page.nextCursor });
  * ```
  */
-export async function listUsers(db: Kysely<DB>, options: ListUsersInput = {}): Promise<Page<User>> {
+export async function listUsers(db: UsersExecutor, options: ListUsersInput = {}): Promise<Page<User>> {
   const { limit, cursor, includeDeleted } = parseInput(listUsersSchema, options, ENTITY);
-  const rows = await db
+  const query = db
     .selectFrom('users')
-    .select([...USER_COLUMNS, cursorKeySelection('users.createdAt')])
-    .$if(!includeDeleted, (qb) => qb.where('users.deletedAt', 'is', null))
-    .$if(cursor !== undefined, (qb) => qb.where(afterCursor('users.createdAt', 'users.id', cursor!)))
-    .orderBy('users.createdAt', 'desc')
-    .orderBy('users.id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  return toPage(rows, limit);
+    .select(USER_COLUMNS)
+    .$if(!includeDeleted, (qb) => qb.where('users.deletedAt', 'is', null));
+  return newestFirstPage(query, 'users', { limit, cursor });
 }
 
 /**
@@ -133,11 +132,11 @@ export async function listUsers(db: Kysely<DB>, options: ListUsersInput = {}): P
  *
  * @example
  * ```ts
- * const user = await updateUser(db, id, { name: 'Ada King' });
+ * const user = await database.withUser(session.userId, (trx) => updateUser(trx, session.userId, { name: 'Ada King' }));
  * ```
  */
-export async function updateUser(db: Kysely<DB>, id: string, input: UpdateUserInput): Promise<User> {
-  const key = userId(id);
+export async function updateUser(db: UsersExecutor, id: string, input: UpdateUserInput): Promise<User> {
+  const key = parseId(id, 'id', ENTITY);
   const changes = parseInput(updateUserSchema, input, ENTITY);
   const user = await db
     .updateTable('users')
@@ -157,11 +156,11 @@ export async function updateUser(db: Kysely<DB>, id: string, input: UpdateUserIn
  *
  * @example
  * ```ts
- * await softDeleteUser(db, id);
+ * await database.withUser(session.userId, (trx) => softDeleteUser(trx, session.userId));
  * ```
  */
-export async function softDeleteUser(db: Kysely<DB>, id: string): Promise<User> {
-  const key = userId(id);
+export async function softDeleteUser(db: UsersExecutor, id: string): Promise<User> {
+  const key = parseId(id, 'id', ENTITY);
   const user = await db
     .updateTable('users')
     .set({ deletedAt: sql<Date>`now()` })
@@ -180,11 +179,11 @@ export async function softDeleteUser(db: Kysely<DB>, id: string): Promise<User> 
  *
  * @example
  * ```ts
- * const user = await restoreUser(db, id); // user.deletedAt === null
+ * const user = await restoreUser(database.owner, id); // user.deletedAt === null
  * ```
  */
-export async function restoreUser(db: Kysely<DB>, id: string): Promise<User> {
-  const key = userId(id);
+export async function restoreUser(db: UsersExecutor, id: string): Promise<User> {
+  const key = parseId(id, 'id', ENTITY);
   const restored = await db
     .updateTable('users')
     .set({ deletedAt: null })
@@ -204,11 +203,11 @@ export async function restoreUser(db: Kysely<DB>, id: string): Promise<User> {
  *
  * @example
  * ```ts
- * await hardDeleteUser(db, id); // e.g. a GDPR erasure request
+ * await hardDeleteUser(database.owner, id); // e.g. a GDPR erasure request
  * ```
  */
-export async function hardDeleteUser(db: Kysely<DB>, id: string): Promise<void> {
-  const key = userId(id);
+export async function hardDeleteUser(db: UsersExecutor, id: string): Promise<void> {
+  const key = parseId(id, 'id', ENTITY);
   const deleted = await db.deleteFrom('users').where('users.id', '=', key).returning('users.id').executeTakeFirst();
   if (!deleted) throw new NotFoundError(ENTITY, key);
 }

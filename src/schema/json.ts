@@ -91,7 +91,7 @@ export type Risk = {
  *   nextSteps: ['Interview ten clinic managers about their scheduling tools'],
  *   generatedAt: new Date().toISOString(),
  * };
- * await db.updateTable('evaluations').set({ results: JSON.stringify(results) }).where('id', '=', id).execute();
+ * await evaluations.completeEvaluation(database.worker, evaluationId, { workerId, results });
  * ```
  */
 export type EvaluationResults = {

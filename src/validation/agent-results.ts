@@ -5,16 +5,15 @@
  */
 import { z } from 'zod';
 import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, JsonPrimitive, KnownAgentType } from '../schema/json.js';
-import { cursor } from '../repositories/pagination.js';
-import { id, jsonObject, limit } from './common.js';
+import { charLength, enumLabels, hasLoneSurrogate, id, jsonObject, limit } from './common.js';
+import { cursor } from './cursor.js';
 import { errorMessage, typedJson } from './evaluations.js';
-import { charLength } from './text.js';
 
 /**
  * The agents the platform runs today. Not exhaustive: any lowercase kebab-case name is a valid
  * agent type, so a new agent needs neither a migration nor a release of this library.
  */
-export const KNOWN_AGENT_TYPES = ['market-research', 'competitive-analysis', 'customer-research'] as const satisfies readonly KnownAgentType[];
+export const KNOWN_AGENT_TYPES = enumLabels<KnownAgentType>()(['market-research', 'competitive-analysis', 'customer-research']);
 
 /** agent_results_agent_type_format_check: lowercase kebab-case, at most 64 characters. */
 const AGENT_TYPE_FORMAT = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -57,11 +56,6 @@ export const createAgentRunsSchema = z
     });
   });
 
-/** An agent result id wrapped so that issues are reported under the path `id`. */
-export const agentResultIdSchema = z.strictObject({ id });
-/** An evaluation id wrapped so that issues are reported under the path `evaluationId`. */
-export const evaluationIdSchema = z.strictObject({ evaluationId: id });
-
 /** `completeAgentRun` input: the output is required; insights and score may come later or never. */
 export const completeAgentRunSchema = z.strictObject({
   id,
@@ -77,9 +71,7 @@ export const failAgentRunSchema = z.strictObject({ id, errorMessage });
 const jsonText = (max: number) =>
   z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
     if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
-    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (no lone surrogate)' });
-    }
+    if (hasLoneSurrogate(value)) ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (no lone surrogate)' });
     if (charLength(value) > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max} characters` });
   });
 

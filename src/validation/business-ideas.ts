@@ -5,15 +5,28 @@
  */
 import { z } from 'zod';
 import type { IdeaStatus } from '../schema/generated.js';
-import { cursor } from '../repositories/pagination.js';
-import { id, limit } from './common.js';
-import { boundedText, charLength } from './text.js';
+import { boundedText, charLength, enumLabels, limit } from './common.js';
+import { cursor } from './cursor.js';
 
 /** Every idea status, in the enum's order (draft -> submitted -> evaluating -> completed, archived). */
-export const IDEA_STATUSES = ['draft', 'submitted', 'evaluating', 'completed', 'archived'] as const satisfies readonly IdeaStatus[];
-// Fails to compile when the idea_status enum gains a label this list lacks.
-const _everyStatus: Record<IdeaStatus, true> = { draft: true, submitted: true, evaluating: true, completed: true, archived: true };
-void _everyStatus;
+export const IDEA_STATUSES = enumLabels<IdeaStatus>()(['draft', 'submitted', 'evaluating', 'completed', 'archived']);
+
+/**
+ * The ideas workflow, its one definition: which statuses may move to which. Archived is final.
+ * `setIdeaStatus` checks changes against it, and an idea follows its evaluation along it.
+ */
+export const IDEA_TRANSITIONS: Readonly<Record<IdeaStatus, readonly IdeaStatus[]>> = {
+  draft: ['submitted', 'archived'],
+  submitted: ['evaluating', 'archived'],
+  evaluating: ['completed', 'archived'],
+  completed: ['archived'],
+  archived: [],
+};
+
+/** The statuses the workflow lets move to `to`. */
+export function ideaPredecessors(to: IdeaStatus): IdeaStatus[] {
+  return IDEA_STATUSES.filter((from) => IDEA_TRANSITIONS[from].includes(to));
+}
 
 export const ideaStatus = z.enum(IDEA_STATUSES, { error: `must be one of ${IDEA_STATUSES.join(', ')}` });
 
@@ -78,10 +91,6 @@ export const setIdeaStatusSchema = z.strictObject({
   to: ideaStatus,
   from: z.array(ideaStatus).min(1, { error: 'must list at least one status' }).optional(),
 });
-
-/** An idea or user id wrapped so that issues are reported under its name. */
-export const ideaIdSchema = z.strictObject({ id });
-export const userIdSchema = z.strictObject({ userId: id });
 
 /** What `createIdea` accepts. */
 export type CreateIdeaInput = z.input<typeof createIdeaSchema>;

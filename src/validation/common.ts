@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the input schemas: the parse step that turns zod issues into a
- * `ValidationError`, ids, JSONB payloads with a size cap, and pagination limits.
+ * `ValidationError`, ids, text rules that mirror PostgreSQL's, JSONB payloads with a size cap,
+ * pagination limits, and the exhaustive lists of enum labels.
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
@@ -38,8 +39,87 @@ export function jsonObject(maxBytes = MAX_JSON_BYTES) {
   });
 }
 
+// --- text, as PostgreSQL counts and stores it: `char_length` counts code points (not UTF-16
+// units), `btrim(x)` strips spaces only, and `text` cannot hold the NUL character.
+
+/** PostgreSQL's `char_length`: code points. */
+export function charLength(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
+/** PostgreSQL's one-argument `btrim`: strips leading and trailing spaces (U+0020) only. */
+export function btrim(value: string): string {
+  return value.replace(/^ +| +$/g, '');
+}
+
+/**
+ * Whether `value` holds a lone UTF-16 surrogate: not Unicode, so it cannot be stored as sent
+ * (node-postgres encodes it as U+FFFD, silently changing the text).
+ */
+export function hasLoneSurrogate(value: string): boolean {
+  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
+}
+
+/**
+ * A text column with a CHECK of the form `char_length(btrim(x)) >= min AND char_length(x) <= max`.
+ * NUL is rejected here because PostgreSQL refuses it in text (it would fail with a less clear error),
+ * and lone surrogates because they would be stored as U+FFFD.
+ */
+export function boundedText(min: number, max: number) {
+  return z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+    if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
+    if (hasLoneSurrogate(value)) ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (no lone surrogate)' });
+    if (charLength(btrim(value)) < min) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${min} character${min === 1 ? '' : 's'}, not counting leading and trailing spaces` });
+    }
+    if (charLength(value) > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max} characters` });
+  });
+}
+
 /** Page size for list functions: 1 to 100, default 20. */
 export const limit = z.number().int({ error: 'must be a whole number' }).min(1).max(100).default(20);
+
+/**
+ * A row id passed as its own argument (`getUser(db, id)`), checked as a UUID and reported under
+ * `field`, the argument's name, with the input's other issues when merged by `withKeys`.
+ *
+ * @example
+ * ```ts
+ * const key = parseId(id, 'id', 'user'); // ValidationError { path: 'id', message: 'must be a UUID' }
+ * ```
+ */
+export function parseId(value: unknown, field: string, subject: string): string {
+  const result = id.safeParse(value);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    result.error.issues.map((issue) => ({ path: field, message: issue.message })),
+    { subject, cause: result.error },
+  );
+}
+
+/** Positional arguments merged into an options object, so one parse reports every field. */
+export function withKeys(input: unknown, keys: Record<string, unknown>): unknown {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, ...keys } : input;
+}
+
+/**
+ * The labels of a database enum as a list that must name every label of the generated union and
+ * nothing else: a label added to or removed from the enum (and so from the generated type), or
+ * from the list, fails the typecheck at the list.
+ *
+ * @example
+ * ```ts
+ * export const IDEA_STATUSES = enumLabels<IdeaStatus>()(['draft', 'submitted', 'evaluating', 'completed', 'archived']);
+ * ```
+ */
+export function enumLabels<E extends string>() {
+  return <const L extends readonly E[]>(labels: L & MissingLabels<E, L[number]>): L => labels;
+}
+
+/** Nothing when `L` covers `E`; else a property the list cannot have, named after what it misses. */
+type MissingLabels<E, L> = [Exclude<E, L>] extends [never] ? unknown : { 'missing enum labels': Exclude<E, L> };
 
 /**
  * Validates `input` against `schema`, returning the parsed value or throwing a `ValidationError`

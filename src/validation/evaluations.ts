@@ -6,19 +6,13 @@
 import { z } from 'zod';
 import type { EvaluationResults } from '../schema/json.js';
 import type { EvaluationPriority, EvaluationStatus } from '../schema/generated.js';
-import { cursor } from '../repositories/pagination.js';
-import { id, jsonObject, limit, MAX_JSON_BYTES } from './common.js';
-import { boundedText } from './text.js';
+import { boundedText, enumLabels, id, jsonObject, limit, MAX_JSON_BYTES } from './common.js';
+import { cursor } from './cursor.js';
 
 /** Every evaluation status, in the enum's order. */
-export const EVALUATION_STATUSES = ['pending', 'analyzing', 'completed', 'failed'] as const satisfies readonly EvaluationStatus[];
+export const EVALUATION_STATUSES = enumLabels<EvaluationStatus>()(['pending', 'analyzing', 'completed', 'failed']);
 /** Every priority, lowest first (the work queue serves high first). */
-export const EVALUATION_PRIORITIES = ['low', 'normal', 'high'] as const satisfies readonly EvaluationPriority[];
-// Fail to compile when an enum gains a label these lists lack.
-const _everyStatus: Record<EvaluationStatus, true> = { pending: true, analyzing: true, completed: true, failed: true };
-const _everyPriority: Record<EvaluationPriority, true> = { low: true, normal: true, high: true };
-void _everyStatus;
-void _everyPriority;
+export const EVALUATION_PRIORITIES = enumLabels<EvaluationPriority>()(['low', 'normal', 'high']);
 
 export const evaluationStatus = z.enum(EVALUATION_STATUSES, { error: `must be one of ${EVALUATION_STATUSES.join(', ')}` });
 export const evaluationPriority = z.enum(EVALUATION_PRIORITIES, { error: `must be one of ${EVALUATION_PRIORITIES.join(', ')}` });
@@ -55,9 +49,6 @@ export const createEvaluationSchema = z.strictObject({
   businessIdeaId: id,
   priority: evaluationPriority.default('normal'),
 });
-
-/** An evaluation id wrapped so that issues are reported under the path `id`. */
-export const evaluationIdSchema = z.strictObject({ id });
 
 /** `listEvaluationsByIdea` input. */
 export const listEvaluationsByIdeaSchema = z.strictObject({ businessIdeaId: id, limit, cursor: cursor.optional() });

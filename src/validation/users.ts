@@ -3,9 +3,8 @@
  * (migrations/20261124120100_add_indexes_and_constraints.sql), so the constraints are the second line.
  */
 import { z } from 'zod';
-import { cursor } from '../repositories/pagination.js';
-import { id, limit } from './common.js';
-import { boundedText, charLength, hasLoneSurrogate } from './text.js';
+import { boundedText, charLength, hasLoneSurrogate, limit } from './common.js';
+import { cursor } from './cursor.js';
 
 /** users_email_format_check: at most 254 characters, one @, a dot in the domain, no spaces. */
 const EMAIL_FORMAT = /^[^@\s]+@[^@\s]+\.[^@\s]+$/u;
@@ -54,9 +53,6 @@ export const listUsersSchema = z.strictObject({
   /** Include soft-deleted (closed) accounts. Default false. */
   includeDeleted: z.boolean({ error: 'must be a boolean' }).default(false),
 });
-
-/** A user id wrapped so that issues are reported under the path `id`. */
-export const userIdSchema = z.strictObject({ id });
 
 /** A lookup by email, reported under the path `email`. */
 export const emailLookupSchema = z.strictObject({ email });

@@ -1,6 +1,6 @@
 /**
- * The actor of an audited change: `database.withActor(actorId, fn)` (and `transaction(fn, { actorId })`)
- * set app.actor_id for that transaction only, so it never leaks to the next transaction on the
+ * The actor of an audited change: `database.transaction(executor, fn, { actorId })` (and
+ * `withUser(userId, fn)`, whose user is the default actor) set app.actor_id for that transaction only, so it never leaks to the next transaction on the
  * same pooled connection, nor to a concurrent one.
  */
 import { sql, type Kysely } from 'kysely';
@@ -23,22 +23,26 @@ const rename = (db: Kysely<DB>, id: string, name: string) => db.updateTable('use
 const backendPid = async (db: Kysely<DB>) => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db)).rows[0]!.pid;
 
 describe('the audit actor', () => {
-  it('is the withActor id for every change in the transaction, and NULL without one', async () => {
+  it('is the actorId for every change in the transaction, and NULL without one', async () => {
     const user = await createTestUser(t.db);
-    await t.database.withActor('admin-7', async (trx) => {
-      await rename(trx, user.id, 'First Rename');
-      await rename(trx, user.id, 'Second Rename');
-    });
-    await t.database.transaction((trx) => rename(trx, user.id, 'Third Rename'), { actorId: 'worker:eval-3' });
+    await t.database.transaction(
+      t.db,
+      async (trx) => {
+        await rename(trx, user.id, 'First Rename');
+        await rename(trx, user.id, 'Second Rename');
+      },
+      { actorId: 'admin-7' },
+    );
+    await t.database.transaction(t.db, (trx) => rename(trx, user.id, 'Third Rename'), { actorId: 'worker:eval-3' });
     await rename(t.db, user.id, 'Fourth Rename');
-    await t.database.transaction((trx) => rename(trx, user.id, 'Fifth Rename'));
+    await t.database.transaction(t.db, (trx) => rename(trx, user.id, 'Fifth Rename'));
     expect(await actors(user.id)).toEqual([null, 'admin-7', 'admin-7', 'worker:eval-3', null, null]);
   });
 
   it('is stored verbatim (any text, no interpretation)', async () => {
     const user = await createTestUser(t.db);
     const actor = `O'Brien; -- $$ ${'\u202e'}\u{1F600} ' or 1=1`;
-    await t.database.withActor(actor, (trx) => rename(trx, user.id, 'Verbatim Rename'));
+    await t.database.transaction(t.db, (trx) => rename(trx, user.id, 'Verbatim Rename'), { actorId: actor });
     expect(await actors(user.id)).toEqual([null, actor]);
   });
 
@@ -52,11 +56,15 @@ describe('the audit actor', () => {
     it('does not leak to the next transaction or statement on the same connection', async () => {
       const user = await createTestUser(single.db);
       const pids = new Set<number>();
-      await single.withActor('admin-1', async (trx) => {
-        pids.add(await backendPid(trx));
-        await rename(trx, user.id, 'Renamed By Admin');
-      });
-      await single.transaction(async (trx) => {
+      await single.transaction(
+        single.db,
+        async (trx) => {
+          pids.add(await backendPid(trx));
+          await rename(trx, user.id, 'Renamed By Admin');
+        },
+        { actorId: 'admin-1' },
+      );
+      await single.transaction(single.db, async (trx) => {
         pids.add(await backendPid(trx));
         // Transaction-local: after COMMIT the setting reverts (to '' on this session, read as NULL).
         const { rows } = await sql<{ actor: string | null }>`select current_setting('app.actor_id', true) as actor`.execute(trx);
@@ -69,13 +77,17 @@ describe('the audit actor', () => {
       expect(await actors(user.id)).toEqual([null, 'admin-1', null, null]);
     });
 
-    it('does not leak after a rolled-back withActor either', async () => {
+    it('does not leak after a rolled-back transaction with an actor either', async () => {
       const user = await createTestUser(single.db);
       await expect(
-        single.withActor('admin-2', async (trx) => {
-          await rename(trx, user.id, 'Rolled Back Rename');
-          throw new Error('abort');
-        }),
+        single.transaction(
+          single.db,
+          async (trx) => {
+            await rename(trx, user.id, 'Rolled Back Rename');
+            throw new Error('abort');
+          },
+          { actorId: 'admin-2' },
+        ),
       ).rejects.toThrow('abort');
       await rename(single.db, user.id, 'Anonymous Rename');
       expect(await actors(user.id)).toEqual([null, null]);
@@ -89,12 +101,16 @@ describe('the audit actor', () => {
     const allIn = new Promise<void>((resolve) => (release = resolve));
     await Promise.all(
       users.map((user, i) =>
-        t.database.withActor(`actor-${i}`, async (trx) => {
-          // All four transactions are open at once before any of them writes.
-          if (++arrived === users.length) release();
-          await allIn;
-          await rename(trx, user.id, `Concurrent Rename ${i}`);
-        }),
+        t.database.transaction(
+          t.db,
+          async (trx) => {
+            // All four transactions are open at once before any of them writes.
+            if (++arrived === users.length) release();
+            await allIn;
+            await rename(trx, user.id, `Concurrent Rename ${i}`);
+          },
+          { actorId: `actor-${i}` },
+        ),
       ),
     );
     // (The test pool has 4 connections, so all four ran at once.)
@@ -104,14 +120,18 @@ describe('the audit actor', () => {
   it('is set again when a serialization failure makes the transaction retry', async () => {
     const user = await createTestUser(t.db);
     let attempts = 0;
-    await t.database.withActor('retrying-actor', async (trx) => {
-      attempts++;
-      await rename(trx, user.id, `Attempt ${attempts}`);
-      if (attempts === 1) {
-        // What a serialization failure looks like to runTransaction, raised by the server.
-        await sql`do $$ begin raise exception using errcode = 'serialization_failure', message = 'simulated'; end $$`.execute(trx);
-      }
-    });
+    await t.database.transaction(
+      t.db,
+      async (trx) => {
+        attempts++;
+        await rename(trx, user.id, `Attempt ${attempts}`);
+        if (attempts === 1) {
+          // What a serialization failure looks like to runTransaction, raised by the server.
+          await sql`do $$ begin raise exception using errcode = 'serialization_failure', message = 'simulated'; end $$`.execute(trx);
+        }
+      },
+      { actorId: 'retrying-actor' },
+    );
     expect(attempts).toBe(2);
     expect(await actors(user.id)).toEqual([null, 'retrying-actor']);
   });
@@ -119,7 +139,7 @@ describe('the audit actor', () => {
   it('rejects an empty, blank, oversized or NUL-holding actor id before starting a transaction', async () => {
     const before = t.database.stats().queries;
     for (const actorId of ['', '   ', 'x'.repeat(201), 'admin\u0000-1']) {
-      await expect(t.database.withActor(actorId, async () => 'ran')).rejects.toMatchObject({
+      await expect(t.database.transaction(t.db, async () => 'ran', { actorId })).rejects.toMatchObject({
         constructor: ValidationError,
         issues: [{ path: 'actorId', message: expect.any(String) }],
       });

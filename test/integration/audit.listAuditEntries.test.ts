@@ -15,12 +15,13 @@ describe('listAuditEntries', () => {
     const user = await createTestUser(t.db);
     const idea = await createTestIdea(t.db, user.id);
     await createTestIdea(t.db, user.id); // another row of the same table: not in this history
-    await t.database.withActor('reviewer-1', (trx) =>
-      trx.updateTable('businessIdeas').set({ status: 'submitted' }).where('id', '=', idea.id).execute(),
-    );
+    await t.database.transaction(t.db, (trx) => trx.updateTable('businessIdeas').set({ status: 'submitted' }).where('id', '=', idea.id).execute(), {
+      actorId: 'reviewer-1',
+    });
     await t.db.deleteFrom('businessIdeas').where('id', '=', idea.id).execute();
 
-    const entries = await listAuditEntries(t.db, { tableName: 'business_ideas', rowId: idea.id });
+    const { items: entries, nextCursor } = await listAuditEntries(t.db, { tableName: 'business_ideas', rowId: idea.id });
+    expect(nextCursor).toBeNull();
     expect(entries.map((e) => [e.operation, e.actor, e.oldRow?.status ?? null, e.newRow?.status ?? null])).toEqual([
       ['insert', null, null, 'draft'],
       ['update', 'reviewer-1', 'draft', 'submitted'],
@@ -31,32 +32,33 @@ describe('listAuditEntries', () => {
     expect(typeof entries[0]?.id).toBe('number');
   });
 
-  it('pages with limit and afterId', async () => {
+  it('pages with limit and cursor', async () => {
     const user = await createTestUser(t.db);
     for (const name of ['Name One', 'Name Two', 'Name Three', 'Name Four']) {
       await t.db.updateTable('users').set({ name }).where('id', '=', user.id).execute();
     }
     const first = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2 });
-    const second = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, afterId: first.at(-1)!.id });
-    const third = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, afterId: second.at(-1)!.id });
-    expect([...first, ...second, ...third].map((e) => e.newRow?.name)).toEqual([user.name, 'Name One', 'Name Two', 'Name Three', 'Name Four']);
-    expect(third).toHaveLength(1);
+    const second = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, cursor: first.nextCursor! });
+    const third = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, cursor: second.nextCursor! });
+    expect([...first.items, ...second.items, ...third.items].map((e) => e.newRow?.name)).toEqual([user.name, 'Name One', 'Name Two', 'Name Three', 'Name Four']);
+    expect(third.items).toHaveLength(1);
+    expect(third.nextCursor).toBeNull();
   });
 
   it('returns an empty list for a row with no history', async () => {
-    expect(await listAuditEntries(t.db, { tableName: 'evaluations', rowId: randomUUID() })).toEqual([]);
+    expect(await listAuditEntries(t.db, { tableName: 'evaluations', rowId: randomUUID() })).toEqual({ items: [], nextCursor: null });
   });
 
   it('rejects every invalid field at once, before any query', async () => {
     const before = t.database.stats().queries;
-    const error = await listAuditEntries(t.database.db, {
+    const error = await listAuditEntries(t.db, {
       tableName: 'audit_log' as 'users',
       rowId: "1' or '1'='1",
-      afterId: -1,
+      cursor: 'not-a-cursor',
       limit: 1001,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).issues.map((i) => i.path).sort()).toEqual(['afterId', 'limit', 'rowId', 'tableName']);
+    expect((error as ValidationError).issues.map((i) => i.path).sort()).toEqual(['cursor', 'limit', 'rowId', 'tableName']);
     expect((error as ValidationError).message).not.toContain("or '1'='1");
     await expect(listAuditEntries(t.db, { tableName: 'users', rowId: randomUUID(), extra: 1 } as never)).rejects.toThrow(ValidationError);
     expect(t.database.stats().queries).toBe(before);

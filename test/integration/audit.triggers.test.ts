@@ -146,7 +146,7 @@ describe('audit triggers', () => {
     const user = await createTestUser(t.db);
     const before = await auditCount();
     await expect(
-      t.database.transaction(async (trx) => {
+      t.database.transaction(t.db, async (trx) => {
         await trx.updateTable('users').set({ name: 'Never Happened' }).where('id', '=', user.id).execute();
         await createTestIdea(trx, user.id);
         expect(await auditCount(trx)).toBe(before + 2);
@@ -158,7 +158,7 @@ describe('audit triggers', () => {
 
   it('cannot be diverted into a temporary table called audit_log', async () => {
     const user = await createTestUser(t.db);
-    await t.database.transaction(async (trx) => {
+    await t.database.transaction(t.db, async (trx) => {
       await sql`create temporary table audit_log (like public.audit_log) on commit drop`.execute(trx);
       await trx.updateTable('users').set({ name: 'Sneaky Rename' }).where('id', '=', user.id).execute();
       const { rows } = await sql<{ n: number }>`select count(*) as n from pg_temp.audit_log`.execute(trx);

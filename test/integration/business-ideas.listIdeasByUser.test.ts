@@ -1,12 +1,12 @@
 /** listIdeasByUser: filters, full-text search (and its index), keyset pages under inserts. */
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely';
+import type { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createPlugins } from '../../src/db/kysely.js';
-import type { DB } from '../../src/schema/generated.js';
 import { ValidationError } from '../../src/errors.js';
 import * as ideas from '../../src/repositories/business-ideas.js';
+import type { Executor } from '../../src/repositories/executor.js';
 import { useTestDatabase } from '../support/database.js';
 import { createTestIdea, createTestUser, ideaDescription } from '../support/factories.js';
+import { captureSql } from '../support/sql-capture.js';
 
 const t = useTestDatabase();
 
@@ -189,20 +189,8 @@ describe('keyset pagination', () => {
 });
 
 /** The query (SQL and parameters) a repository call sends, compiled without a database. */
-async function compiled(fn: (db: Kysely<DB>) => Promise<unknown>): Promise<CompiledQuery> {
-  const queries: CompiledQuery[] = [];
-  const db = new Kysely<DB>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (k) => new PostgresIntrospector(k),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-    plugins: createPlugins(),
-    log: (event) => void queries.push(event.query),
-  });
-  await fn(db).catch(() => undefined);
-  const [query] = queries;
+async function compiled(fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<CompiledQuery> {
+  const [query] = await captureSql().queriesOf(fn);
   if (!query) throw new Error('no query was compiled');
   return query;
 }

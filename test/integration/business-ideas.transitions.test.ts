@@ -97,7 +97,7 @@ describe('setIdeaStatus', () => {
     const user = await createTestUser(t.db);
     const idea = await createTestIdea(t.db, user.id, { status: 'submitted' });
     await expect(
-      t.database.transaction(async (trx) => {
+      t.database.transaction(t.db, async (trx) => {
         await ideas.startIdeaEvaluation(trx, idea.id);
         expect(await statusOf(idea.id)).toBe('submitted'); // not visible outside yet
         throw new Error('worker crashed');
@@ -112,7 +112,7 @@ describe('concurrent transitions', () => {
     const user = await createTestUser(t.db);
     const idea = await createTestIdea(t.db, user.id);
     let second: Promise<unknown> | undefined;
-    await t.database.transaction(async (trx) => {
+    await t.database.transaction(t.db, async (trx) => {
       await ideas.submitIdea(trx, idea.id); // holds the row lock until commit
       second = ideas.submitIdea(t.db, idea.id).catch((e: unknown) => e);
       await waitForLockWait();
@@ -127,7 +127,7 @@ describe('concurrent transitions', () => {
     const idea = await createTestIdea(t.db, user.id);
     let second: Promise<unknown> | undefined;
     await expect(
-      t.database.transaction(async (trx) => {
+      t.database.transaction(t.db, async (trx) => {
         await ideas.submitIdea(trx, idea.id);
         second = ideas.archiveIdea(t.db, idea.id);
         await waitForLockWait();

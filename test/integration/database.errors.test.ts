@@ -105,10 +105,10 @@ describe('database errors through createDatabase()', () => {
 
   it('a lock wait past lock_timeout is a TimeoutError', async () => {
     const user = await createTestUser(t.db);
-    await t.database.transaction(async (holder) => {
+    await t.database.transaction(t.db, async (holder) => {
       await holder.selectFrom('users').select('id').where('id', '=', user.id).forUpdate().execute();
       const error = await failure(
-        t.database.transaction(async (trx) => {
+        t.database.transaction(t.db, async (trx) => {
           await sql`set local lock_timeout = '50ms'`.execute(trx);
           await trx.updateTable('users').set({ name: 'Blocked Rename' }).where('id', '=', user.id).execute();
         }),

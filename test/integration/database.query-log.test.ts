@@ -118,7 +118,7 @@ describe('the query log', () => {
     await sql`select pg_sleep(0.12)`.execute(database.db);
     expect(database.stats()).toMatchObject({ queries: 4, errors: 1, slowQueries: 1 });
     // BEGIN and COMMIT are statements too.
-    await database.transaction((trx) => sql`select 3`.execute(trx));
+    await database.transaction(database.db, (trx) => sql`select 3`.execute(trx));
     expect(database.stats()).toMatchObject({ queries: 7, errors: 1, slowQueries: 1 });
     // A snapshot, not a live view.
     const snapshot = database.stats();

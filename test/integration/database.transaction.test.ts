@@ -53,7 +53,7 @@ async function onCallPair() {
 describe('database.transaction', () => {
   it('commits what the callback did and returns its value', async () => {
     const email = uniqueEmail();
-    const id = await t.database.transaction(async (trx) => {
+    const id = await t.database.transaction(t.db, async (trx) => {
       const user = await createTestUser(trx, { email });
       return user.id;
     });
@@ -64,7 +64,7 @@ describe('database.transaction', () => {
     const email = uniqueEmail();
     const failure = new Error('stop here');
     await expect(
-      t.database.transaction(async (trx) => {
+      t.database.transaction(t.db, async (trx) => {
         await createTestUser(trx, { email });
         throw failure;
       }),
@@ -75,10 +75,10 @@ describe('database.transaction', () => {
   it('applies the isolation level (read committed by default)', async () => {
     const level = (trx: Transaction<DB>) =>
       sql<{ transactionIsolation: string }>`show transaction_isolation`.execute(trx).then((r) => r.rows[0]?.transactionIsolation);
-    expect(await t.database.transaction(level)).toBe('read committed');
-    expect(await t.database.transaction(level, { isolationLevel: 'repeatable read' })).toBe('repeatable read');
-    expect(await t.database.transaction(level, { isolationLevel: 'serializable' })).toBe('serializable');
-    expect(await t.database.withActor('someone', level, { isolationLevel: 'serializable' })).toBe('serializable');
+    expect(await t.database.transaction(t.db, level)).toBe('read committed');
+    expect(await t.database.transaction(t.db, level, { isolationLevel: 'repeatable read' })).toBe('repeatable read');
+    expect(await t.database.transaction(t.db, level, { isolationLevel: 'serializable' })).toBe('serializable');
+    expect(await t.database.transaction(t.db, level, { actorId: 'someone', isolationLevel: 'serializable' })).toBe('serializable');
   });
 
   it('retries the whole callback after a real serialization failure, and the result is consistent', async () => {
@@ -86,8 +86,8 @@ describe('database.transaction', () => {
     // maxAttempts above the default: on a loaded machine the loser's retry can start before the
     // winner commits and lose once more; what matters is that it ends consistent.
     const outcomes = await Promise.all([
-      t.database.transaction(goOffCall('a'), { isolationLevel: 'serializable', maxAttempts: 10 }),
-      t.database.transaction(goOffCall('b'), { isolationLevel: 'serializable', maxAttempts: 10 }),
+      t.database.transaction(t.db, goOffCall('a'), { isolationLevel: 'serializable', maxAttempts: 10 }),
+      t.database.transaction(t.db, goOffCall('b'), { isolationLevel: 'serializable', maxAttempts: 10 }),
     ]);
     // One committed on its first attempt; the other lost, ran again (the whole callback), and saw the new state.
     expect(Math.min(calls.a, calls.b)).toBe(1);
@@ -99,8 +99,8 @@ describe('database.transaction', () => {
   it('with maxAttempts: 1 the loser surfaces a SerializationError (40001) and changes nothing', async () => {
     const { a, b, calls, goOffCall } = await onCallPair();
     const settled = await Promise.allSettled([
-      t.database.transaction(goOffCall('a'), { isolationLevel: 'serializable', maxAttempts: 1 }),
-      t.database.transaction(goOffCall('b'), { isolationLevel: 'serializable', maxAttempts: 1 }),
+      t.database.transaction(t.db, goOffCall('a'), { isolationLevel: 'serializable', maxAttempts: 1 }),
+      t.database.transaction(t.db, goOffCall('b'), { isolationLevel: 'serializable', maxAttempts: 1 }),
     ]);
     expect(calls).toEqual({ a: 1, b: 1 });
     const rejected = settled.filter((s) => s.status === 'rejected');
@@ -128,8 +128,8 @@ describe('database.transaction', () => {
     // As above: under load a retry can take its first lock before the winner takes its second,
     // and deadlock again; the test needs the retries, not their exact number.
     await Promise.all([
-      t.database.transaction(lockBoth('first', a.id, b.id), { maxAttempts: 10 }),
-      t.database.transaction(lockBoth('second', b.id, a.id), { maxAttempts: 10 }),
+      t.database.transaction(t.db, lockBoth('first', a.id, b.id), { maxAttempts: 10 }),
+      t.database.transaction(t.db, lockBoth('second', b.id, a.id), { maxAttempts: 10 }),
     ]);
     expect(calls.first + calls.second).toBeGreaterThanOrEqual(3);
     // Each transaction writes both rows, so whichever committed last wrote both: never a mix.
@@ -142,7 +142,7 @@ describe('database.transaction', () => {
     let calls = 0;
     const failure = new Error('application error');
     await expect(
-      t.database.transaction(async () => {
+      t.database.transaction(t.db, async () => {
         calls++;
         throw failure;
       }),
@@ -152,7 +152,7 @@ describe('database.transaction', () => {
     const taken = await createTestUser(t.db);
     calls = 0;
     await expect(
-      t.database.transaction(async (trx) => {
+      t.database.transaction(t.db, async (trx) => {
         calls++;
         await createTestUser(trx, { email: taken.email });
       }),
@@ -164,6 +164,7 @@ describe('database.transaction', () => {
     let calls = 0;
     await expect(
       t.database.transaction(
+        t.db,
         async (trx) => {
           calls++;
           await sql`do $$ begin raise exception using errcode = 'serialization_failure', message = 'simulated'; end $$`.execute(trx);
@@ -181,13 +182,13 @@ describe('database.transaction', () => {
       ran = true;
     };
     for (const maxAttempts of [0, -1, 1.5, 21, Number.NaN]) {
-      await expect(t.database.transaction(fn, { maxAttempts })).rejects.toMatchObject({
+      await expect(t.database.transaction(t.db, fn, { maxAttempts })).rejects.toMatchObject({
         constructor: ValidationError,
         issues: [{ path: 'maxAttempts', message: expect.any(String) }],
       });
     }
     for (const actorId of ['', ' \t', 'a'.repeat(201), 'admin\u0000', 42 as unknown as string]) {
-      await expect(t.database.transaction(fn, { actorId })).rejects.toMatchObject({
+      await expect(t.database.transaction(t.db, fn, { actorId })).rejects.toMatchObject({
         constructor: ValidationError,
         issues: [{ path: 'actorId', message: expect.any(String) }],
       });

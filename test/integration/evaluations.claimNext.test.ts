@@ -156,7 +156,7 @@ describe('claimNext', () => {
     const idea = await createSubmittedIdea(t.db);
     const { id } = await createEvaluation(t.db, idea.id);
     await expect(
-      t.database.transaction(async (trx) => {
+      t.database.transaction(t.db, async (trx) => {
         expect(trx.isTransaction).toBe(true);
         await expect(claimNext(trx, 'worker-1')).resolves.toMatchObject({ id });
         throw new Error('the caller gives up');

@@ -242,7 +242,7 @@ describe('completeEvaluation', () => {
   it('runs inside a caller transaction, and rolls back with it', async () => {
     const { idea, evaluation } = await analyzing();
     await expect(
-      t.database.transaction(async (trx) => {
+      t.database.transaction(t.db, async (trx) => {
         await completeEvaluation(trx, evaluation.id, { results: RESULTS });
         expect(await trx.selectFrom('businessIdeas').select('status').where('id', '=', idea.id).executeTakeFirstOrThrow()).toEqual({ status: 'completed' });
         throw new Error('caller changed its mind');

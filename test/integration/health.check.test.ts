@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
-import { createHealthHandler } from '../../src/http/health-handler.js';
+import { createHealthHandler } from '../../src/db/health-handler.js';
 import { defaultMigrationsDir } from '../../src/migrate/paths.js';
 import { adminConnection, createTestDatabase, type TestDatabase } from '../support/database.js';
 

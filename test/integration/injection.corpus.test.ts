@@ -15,12 +15,12 @@ import * as agentResults from '../../src/repositories/agent-results.js';
 import { listAuditEntries } from '../../src/repositories/audit-log.js';
 import * as ideas from '../../src/repositories/business-ideas.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
-import { encodeCursor } from '../../src/repositories/pagination.js';
+import { encodeCursor } from '../../src/validation/cursor.js';
 import * as users from '../../src/repositories/users.js';
 import { useTestDatabase } from '../support/database.js';
 
 const t = useTestDatabase();
-const db = () => t.database.db;
+const db = () => t.db;
 
 const CORPUS: readonly (readonly [label: string, value: string])[] = [
   ['single quotes', "O'Brien's idea isn't ''quoted'' '"],
@@ -141,7 +141,7 @@ describe('the injection corpus', () => {
     expect(page.items.find((u) => u.id === user.id)?.name).toBe(renamed);
 
     // The audit trigger's to_jsonb keeps the text verbatim too.
-    const history = await listAuditEntries(db(), { tableName: 'users', rowId: user.id });
+    const history = (await listAuditEntries(db(), { tableName: 'users', rowId: user.id })).items;
     expect(history.map((e) => [e.newRow?.name, e.newRow?.email])).toEqual([
       [name, normalised],
       [renamed, normalised],
@@ -176,7 +176,7 @@ describe('the injection corpus', () => {
       expect((await ideas.listIdeasByUser(db(), user.id, { search: wildcard })).items, wildcard).toEqual([]);
     }
     expect((await ideas.listIdeasByUser(db(), user.id)).items.map((i) => i.title)).toEqual([newTitle]);
-    const history = await listAuditEntries(db(), { tableName: 'business_ideas', rowId: idea.id });
+    const history = (await listAuditEntries(db(), { tableName: 'business_ideas', rowId: idea.id })).items;
     expect(history.map((e) => e.newRow?.title)).toEqual([title, newTitle]);
   });
 

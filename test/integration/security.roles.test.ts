@@ -9,43 +9,27 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
-import { toConnectionUrl } from '../../src/connection.js';
-import { createDatabase, type Database } from '../../src/db/database.js';
+import type { Database } from '../../src/db/database.js';
 import { QueryError } from '../../src/errors.js';
 import * as businessIdeas from '../../src/repositories/business-ideas.js';
 import * as users from '../../src/repositories/users.js';
 import { createMigrator, defaultMigrationsDir } from '../../src/migrate/index.js';
 import { adminConnection, createTestDatabase, useTestDatabase } from '../support/database.js';
 import { createSubmittedIdea, createTestEvaluation, fakePasswordHash, ideaDescription, uniqueEmail } from '../support/factories.js';
+import { useRoleConnections } from '../support/roles.js';
 
 const t = useTestDatabase();
+const connectAs = useRoleConnections(t);
 
 const GROUPS = ['ai_validation_app', 'ai_validation_worker'] as const;
-const logins: string[] = [];
 let app: Database;
 let worker: Database;
-
-/** A new LOGIN role in `group`, and a small pool connected as it to this file's database. */
-async function connectAs(group: (typeof GROUPS)[number]): Promise<Database> {
-  const name = `dl_${group === 'ai_validation_app' ? 'app' : 'worker'}_${randomBytes(5).toString('hex')}`;
-  const password = randomBytes(12).toString('hex');
-  await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD '${password}' IN ROLE ${group}`);
-  logins.push(name);
-  const { host, port, database } = t.testDatabase.connection;
-  return createDatabase({ connectionString: toConnectionUrl({ host, port, database, user: name, password }), env: {}, pool: { max: 2 } });
-}
 
 beforeAll(async () => {
   app = await connectAs('ai_validation_app');
   worker = await connectAs('ai_validation_worker');
-});
-
-// Registered after useTestDatabase's hooks, so it runs first (hooks unwind as a stack).
-afterAll(async () => {
-  await Promise.allSettled([app?.close(), worker?.close()]);
-  for (const name of logins) await adminQuery(adminConnection(), `DROP ROLE IF EXISTS ${quoteIdent(name)}`);
 });
 
 /** The SQLSTATE a statement fails with (undefined when it succeeds). */
@@ -169,7 +153,7 @@ describe('on a cluster without the group roles', () => {
 
 describe('the app role', () => {
   it('reads and writes rows: sign-up as it, then an idea as that user (audited by the trigger it cannot write itself)', async () => {
-    const user = await users.createUser(app.db, { email: uniqueEmail('rls'), name: 'Ada Lovelace', passwordHash: fakePasswordHash() });
+    const user = await users.createUser(app.anonymous, { email: uniqueEmail('rls'), name: 'Ada Lovelace', passwordHash: fakePasswordHash() });
     const idea = await app.withUser(user.id, (trx) => businessIdeas.createIdea(trx, user.id, { title: 'Least privilege idea', description: ideaDescription() }));
     await app.withUser(user.id, (trx) => businessIdeas.updateIdeaContent(trx, idea.id, { title: 'Renamed privilege idea' }));
     await app.withUser(user.id, (trx) => trx.deleteFrom('businessIdeas').where('id', '=', idea.id).execute());

@@ -5,43 +5,21 @@
  * sees the work in flight of every user, and nothing else. Tried through uniquely named LOGIN
  * roles (dropped in afterAll) on this file's database; fixtures are written as the owner.
  */
-import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
-import { toConnectionUrl } from '../../src/connection.js';
-import { createDatabase, type Database } from '../../src/db/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.js';
 import type { DB } from '../../src/schema/generated.js';
 import { NotFoundError, QueryError, ValidationError } from '../../src/errors.js';
 import * as agentResults from '../../src/repositories/agent-results.js';
 import * as businessIdeas from '../../src/repositories/business-ideas.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
 import type { EvaluationResults } from '../../src/schema/json.js';
-import { adminConnection, useTestDatabase } from '../support/database.js';
+import { useTestDatabase } from '../support/database.js';
 import { createTestAgentResult, createTestEvaluation, createTestIdea, createTestUser, ideaDescription } from '../support/factories.js';
+import { useRoleConnections } from '../support/roles.js';
 
 const t = useTestDatabase();
-
-const logins: string[] = [];
-const pools: Database[] = [];
-
-/** A new LOGIN role in `group`, and a pool of `max` connections as it to this file's database. */
-async function connectAs(group: 'ai_validation_app' | 'ai_validation_worker', max = 2): Promise<Database> {
-  const name = `dl_${group === 'ai_validation_app' ? 'app' : 'worker'}_${randomBytes(5).toString('hex')}`;
-  const password = randomBytes(12).toString('hex');
-  await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD '${password}' IN ROLE ${group}`);
-  logins.push(name);
-  const { host, port, database } = t.testDatabase.connection;
-  const handle = createDatabase({ connectionString: toConnectionUrl({ host, port, database, user: name, password }), env: {}, pool: { max } });
-  pools.push(handle);
-  return handle;
-}
-
-// Registered after useTestDatabase's hooks, so it runs first (hooks unwind as a stack).
-afterAll(async () => {
-  await Promise.allSettled(pools.map((p) => p.close()));
-  for (const name of logins) await adminQuery(adminConnection(), `DROP ROLE IF EXISTS ${quoteIdent(name)}`);
-});
+const connectAs = useRoleConnections(t);
 
 interface Owned {
   userId: string;
@@ -171,7 +149,7 @@ describe('the app role', () => {
     // Same connection, next statement and next transaction: the setting ended with the transaction.
     pids.add(await pid(single.db));
     expect(await visible(single.db)).toBe(0);
-    expect(await single.transaction((trx) => visible(trx))).toBe(0);
+    expect(await single.transaction(single.db, (trx) => visible(trx))).toBe(0);
     const setting = await sql<{ v: string | null }>`SELECT current_setting('app.user_id', true) AS v`.execute(single.db);
     expect(setting.rows[0]?.v ?? '').toBe('');
     // A withUser that fails rolls the setting back as well.
@@ -198,17 +176,18 @@ describe('the app role', () => {
     expect((error as ValidationError).cause).toMatchObject({ code: '22P02' });
     const before = app.stats().queries;
     await expect(app.withUser('not-a-uuid', async () => 1)).rejects.toThrow(ValidationError);
-    await expect(app.transaction(async () => 1, { userId: '' })).rejects.toThrow(ValidationError);
+    await expect(app.withUser('', async () => 1)).rejects.toThrow(ValidationError);
     expect(app.stats().queries).toBe(before);
   });
 
-  it('transaction({ userId }) is the same as withUser, and an explicit actorId still names the audit actor', async () => {
-    await app.transaction(
+  it('withUser with an explicit actorId acts as the user and names that actor in the audit log', async () => {
+    await app.withUser(
+      a.userId,
       async (trx) => {
         expect(ids(await trx.selectFrom('businessIdeas').select('id').execute())).toEqual([a.ideaId]);
         await trx.updateTable('businessIdeas').set({ title: 'Renamed by support' }).where('id', '=', a.ideaId).execute();
       },
-      { userId: a.userId, actorId: 'support:42' },
+      { actorId: 'support:42' },
     );
     const last = await t.db.selectFrom('auditLog').select('actor').where('rowId', '=', a.ideaId).orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(last.actor).toBe('support:42');
@@ -229,7 +208,7 @@ describe('the worker role', () => {
 
     const claimed = [];
     for (let i = 0; i < 10; i++) {
-      const evaluation = await evaluations.claimNext(worker.db, 'worker-rls', { leaseSeconds: 60 });
+      const evaluation = await evaluations.claimNext(worker.worker, 'worker-rls', { leaseSeconds: 60 });
       if (!evaluation) break;
       claimed.push(evaluation);
     }
@@ -240,10 +219,10 @@ describe('the worker role', () => {
       // It reads the idea it evaluates (claimNext moved it to evaluating), and records agent results.
       const idea = await worker.db.selectFrom('businessIdeas').select(['title', 'status']).where('id', '=', evaluation.businessIdeaId).executeTakeFirst();
       expect(idea?.status).toBe('evaluating');
-      const [run] = await agentResults.createAgentRuns(worker.db, evaluation.id, ['market-research']);
-      await agentResults.startAgentRun(worker.db, run!.id);
-      await agentResults.completeAgentRun(worker.db, run!.id, { outputData: { version: 1, summary: 'A growing niche', findings: [] }, score: 70 });
-      const completed = await evaluations.completeEvaluation(worker.db, evaluation.id, { workerId: 'worker-rls', results: RESULTS });
+      const [run] = await agentResults.createAgentRuns(worker.worker, evaluation.id, ['market-research']);
+      await agentResults.startAgentRun(worker.worker, run!.id);
+      await agentResults.completeAgentRun(worker.worker, run!.id, { outputData: { version: 1, summary: 'A growing niche', findings: [] }, score: 70 });
+      const completed = await evaluations.completeEvaluation(worker.worker, evaluation.id, { workerId: 'worker-rls', results: RESULTS });
       expect(completed.status).toBe('completed');
     }
     // As the owner: every idea moved to completed, for both users.
@@ -275,6 +254,11 @@ describe('the worker role', () => {
 });
 
 describe('the policies are served by indexes', () => {
+  let app: Database;
+  beforeAll(async () => {
+    app = await connectAs('ai_validation_app');
+  });
+
   // With sequential scans priced out, a plan that still scans sequentially has no usable index.
   it.each([
     ['an idea list', (_o: Owned) => sql`SELECT * FROM business_ideas WHERE deleted_at IS NULL ORDER BY created_at DESC LIMIT 20`],
@@ -284,7 +268,6 @@ describe('the policies are served by indexes', () => {
     ['the agent results of an evaluation', (o: Owned) => sql`SELECT * FROM agent_results WHERE evaluation_id = ${o.evaluationId}`],
   ])('%s, as the app role', async (_what, query) => {
     const owned = await ownedRows();
-    const app = pools[0]!;
     const plan = await app.withUser(owned.userId, async (trx) => {
       await sql`SET LOCAL enable_seqscan = off`.execute(trx);
       const rows = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${query(owned)}`.execute(trx);

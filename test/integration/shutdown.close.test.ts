@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { DatabaseClosedError, TimeoutError } from '../../src/errors.js';
+import * as users from '../../src/repositories/users.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let testDb: TestDatabase;
@@ -67,7 +68,7 @@ describe('graceful shutdown', () => {
   it('resolves when every in-flight query and transaction finishes within the grace period', async () => {
     const database = open(3);
     const query = sql`select 1 as n from pg_sleep(0.3)`.execute(database.db);
-    const transaction = database.transaction(async (trx) => {
+    const transaction = database.transaction(database.db, async (trx) => {
       await sql`select pg_sleep(0.2)`.execute(trx);
       return (await sql<{ n: number }>`select 2 as n`.execute(trx)).rows[0]!.n;
     });
@@ -88,8 +89,8 @@ describe('graceful shutdown', () => {
       const error = await sql`select 1`.execute(database.db).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DatabaseClosedError);
       expect(error).toMatchObject({ code: 'DATABASE_CLOSED', message: expect.stringContaining('close() was called') });
-      await expect(database.transaction((trx) => sql`select 1`.execute(trx))).rejects.toBeInstanceOf(DatabaseClosedError);
-      await expect(database.users.listUsers({})).rejects.toBeInstanceOf(DatabaseClosedError);
+      await expect(database.transaction(database.db, (trx) => sql`select 1`.execute(trx))).rejects.toBeInstanceOf(DatabaseClosedError);
+      await expect(users.listUsers(database.owner, {})).rejects.toBeInstanceOf(DatabaseClosedError);
       expect(await database.health()).toMatchObject({ status: 'down', ready: false });
     }
   });

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { encodeCursor } from '../../src/repositories/pagination.js';
+import { encodeCursor } from '../../src/validation/cursor.js';
 import * as users from '../../src/repositories/users.js';
 import { useTestDatabase } from '../support/database.js';
 import { createTestUser, fakePasswordHash, uniqueEmail } from '../support/factories.js';

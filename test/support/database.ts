@@ -7,7 +7,6 @@
  * it('inserts', async () => { await t.db.insertInto('users')... });
  * ```
  */
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
 import {
   connectionFor,
@@ -18,8 +17,8 @@ import {
 import { parseConnectionUrl, type PoolSettings } from '../../src/config.js';
 import { toConnectionUrl, type ConnectionSettings } from '../../src/connection.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
-import type { DB } from '../../src/schema/generated.js';
 import type { Logger } from '../../src/logger.js';
+import type { Executor } from '../../src/repositories/executor.js';
 import { testDatabasePrefix } from './names.js';
 
 /** A database of its own for a test file. */
@@ -75,8 +74,8 @@ export interface UseTestDatabaseOptions {
 
 /** What `useTestDatabase()` returns; each getter throws when used outside the file's tests. */
 export interface UsedTestDatabase {
-  /** The typed query builder over this file's database. */
-  readonly db: Kysely<DB>;
+  /** The owner's path over this file's database (`database.owner`: the harness connects as a superuser). */
+  readonly db: Executor<'owner'>;
   /** The whole handle (`db`, `pool`, `close`). */
   readonly database: Database;
   /** The database itself (name, connection, url). */
@@ -125,7 +124,7 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): UsedTestD
   };
   return {
     get db() {
-      return ready(database, 'db').db;
+      return ready(database, 'db').owner;
     },
     get database() {
       return ready(database, 'database');

@@ -5,17 +5,21 @@
  */
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely';
 import { createPlugins } from '../../src/db/kysely.js';
+import { asExecutor, type Executor } from '../../src/repositories/executor.js';
 import type { DB } from '../../src/schema/generated.js';
 
 export interface Capture {
-  db: Kysely<DB>;
+  /** The owner's path (every repository function takes it), over DummyDriver. */
+  db: Executor<'owner'>;
   /** Runs `fn` and returns the SQL it sent (errors from empty results are ignored). */
-  sqlOf(fn: (db: Kysely<DB>) => Promise<unknown>): Promise<string>;
+  sqlOf(fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<string>;
+  /** Runs `fn` and returns the queries it sent, with their parameters. */
+  queriesOf(fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<CompiledQuery[]>;
 }
 
 export function captureSql(): Capture {
   const queries: CompiledQuery[] = [];
-  const db = new Kysely<DB>({
+  const db = asExecutor<'owner'>(new Kysely<DB>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),
       createDriver: () => new DummyDriver(),
@@ -26,14 +30,16 @@ export function captureSql(): Capture {
     log: (event) => {
       queries.push(event.query);
     },
-  });
+  }));
+  const queriesOf = async (fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<CompiledQuery[]> => {
+    queries.length = 0;
+    await fn(db).catch(() => undefined);
+    return [...queries];
+  };
   return {
     db,
-    async sqlOf(fn) {
-      queries.length = 0;
-      await fn(db).catch(() => undefined);
-      return queries.map((q) => `${q.sql};`).join('\n');
-    },
+    queriesOf,
+    sqlOf: async (fn) => (await queriesOf(fn)).map((q) => `${q.sql};`).join('\n'),
   };
 }
 

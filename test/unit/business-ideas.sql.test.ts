@@ -1,7 +1,7 @@
 /** The SQL every business ideas repository function sends, committed as test/unit/__sql__/business_ideas.sql. */
 import { expect, it } from 'vitest';
 import * as ideas from '../../src/repositories/business-ideas.js';
-import { encodeCursor } from '../../src/repositories/pagination.js';
+import { encodeCursor } from '../../src/validation/cursor.js';
 import { captureSql, sqlDocument } from '../support/sql-capture.js';
 
 const ID = '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11';

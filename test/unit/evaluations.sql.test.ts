@@ -2,10 +2,11 @@
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type DatabaseConnection, type QueryResult } from 'kysely';
 import { expect, it } from 'vitest';
 import { createPlugins } from '../../src/db/kysely.js';
+import { asExecutor, type Executor } from '../../src/repositories/executor.js';
 import type { DB } from '../../src/schema/generated.js';
 import type { EvaluationResults } from '../../src/schema/json.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
-import { encodeCursor } from '../../src/repositories/pagination.js';
+import { encodeCursor } from '../../src/validation/cursor.js';
 import { captureSql, sqlDocument } from '../support/sql-capture.js';
 
 const ID = '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11';
@@ -46,7 +47,7 @@ function captureSuccessSql(row: Record<string, unknown>) {
     override commitTransaction = async () => void sent.push('commit;');
     override rollbackTransaction = async () => void sent.push('rollback;');
   }
-  const db = new Kysely<DB>({
+  const db = asExecutor<'owner'>(new Kysely<DB>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),
       createDriver: () => new RowDriver(),
@@ -54,8 +55,8 @@ function captureSuccessSql(row: Record<string, unknown>) {
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
     plugins: createPlugins(),
-  });
-  return async (fn: (db: Kysely<DB>) => Promise<unknown>): Promise<string> => {
+  }));
+  return async (fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<string> => {
     sent.length = 0;
     await fn(db);
     return sent.join('\n');
@@ -79,7 +80,7 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
     'claimNext (nothing to claim)': await sqlOf((db) => evaluations.claimNext(db, WORKER, { leaseSeconds: 60 })),
     'claimNext (claimed: the idea follows in the same transaction)': await successOf((db) => evaluations.claimNext(db, WORKER, { leaseSeconds: 60 })),
     'claimNext (inside a caller transaction: no transaction of its own)': await successOf((db) =>
-      db.transaction().execute((trx) => evaluations.claimNext(trx, WORKER)),
+      db.transaction().execute((trx) => evaluations.claimNext(asExecutor(trx), WORKER)),
     ),
     'renewLease (then, when nothing matched, the status lookup)': await sqlOf((db) => evaluations.renewLease(db, ID, { workerId: WORKER, leaseSeconds: 120 })),
     releaseLease: await sqlOf((db) => evaluations.releaseLease(db, ID, { workerId: WORKER })),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ValidationError } from '../../src/errors.js';
-import { cursor, decodeCursor, encodeCursor, toPage } from '../../src/repositories/pagination.js';
+import { toPage } from '../../src/repositories/page.js';
+import { cursor, decodeCursor, encodeCursor } from '../../src/validation/cursor.js';
 import { parseInput } from '../../src/validation/common.js';
 
 const key = { createdAt: '2026-11-25T09:00:00.123456Z', id: '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11' };

@@ -1,6 +1,6 @@
 /** The SQL every users repository function sends, committed as test/unit/__sql__/users.sql. */
 import { expect, it } from 'vitest';
-import { encodeCursor } from '../../src/repositories/pagination.js';
+import { encodeCursor } from '../../src/validation/cursor.js';
 import * as users from '../../src/repositories/users.js';
 import { captureSql, sqlDocument } from '../support/sql-capture.js';
 

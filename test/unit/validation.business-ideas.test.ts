@@ -1,10 +1,9 @@
 /** The business ideas input schemas at their boundaries, without a database: they mirror the CHECKs. */
-import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { DB } from '../../src/schema/generated.js';
 import { ValidationError } from '../../src/errors.js';
 import * as ideas from '../../src/repositories/business-ideas.js';
-import { encodeCursor } from '../../src/repositories/pagination.js';
+import type { Executor } from '../../src/repositories/executor.js';
+import { encodeCursor } from '../../src/validation/cursor.js';
 import { createIdeaSchema, listIdeasSchema, updateIdeaContentSchema } from '../../src/validation/business-ideas.js';
 import { parseInput } from '../../src/validation/common.js';
 import { captureSql } from '../support/sql-capture.js';
@@ -106,7 +105,7 @@ describe('repository functions validate before sending anything', () => {
   it('no SQL is compiled for invalid input', async () => {
     const { sqlOf } = captureSql();
     const ID = '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11';
-    const calls: ((db: Kysely<DB>) => Promise<unknown>)[] = [
+    const calls: ((db: Executor<'owner'>) => Promise<unknown>)[] = [
       (db) => ideas.createIdea(db, USER, { ...valid, title: '' }),
       (db) => ideas.createIdea(db, 'user-1', valid),
       (db) => ideas.getIdea(db, ''),

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { jsonObject, parseInput } from '../../src/validation/common.js';
-import { boundedText, hasLoneSurrogate } from '../../src/validation/text.js';
+import { boundedText, hasLoneSurrogate } from '../../src/validation/common.js';
 import { email } from '../../src/validation/users.js';
 
 const messages = (run: () => unknown): string[] => {

@@ -26,16 +26,16 @@ update "agent_results" set "status" = $1, "error_message" = $2, "completed_at" =
 select "status" from "agent_results" where "id" = $1;
 
 -- findAgentResultsByInsights
-select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."insights" @> $1::jsonb order by "created_at" desc, "id" desc limit $2;
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."insights" @> $1::jsonb order by "agent_results"."created_at" desc, "agent_results"."id" desc limit $2;
 
 -- findAgentResultsByInsights (every filter, cursor)
-select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."insights" @> $1::jsonb and "evaluation_id" = $2 and "agent_type" = $3 and ("agent_results"."created_at", "agent_results"."id") < ($4::timestamptz, $5::uuid) order by "created_at" desc, "id" desc limit $6;
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."insights" @> $1::jsonb and "evaluation_id" = $2 and "agent_type" = $3 and ("agent_results"."created_at", "agent_results"."id") < ($4::timestamptz, $5::uuid) order by "agent_results"."created_at" desc, "agent_results"."id" desc limit $6;
 
 -- findAgentResultsByOutput
-select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."output_data" @? $1::jsonpath order by "created_at" desc, "id" desc limit $2;
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."output_data" @? $1::jsonpath order by "agent_results"."created_at" desc, "agent_results"."id" desc limit $2;
 
 -- findAgentResultsByOutput (every filter, cursor)
-select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."output_data" @? $1::jsonpath and "evaluation_id" = $2 and "agent_type" = $3 and ("agent_results"."created_at", "agent_results"."id") < ($4::timestamptz, $5::uuid) order by "created_at" desc, "id" desc limit $6;
+select *, to_char("agent_results"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "agent_results" where "agent_results"."output_data" @? $1::jsonpath and "evaluation_id" = $2 and "agent_type" = $3 and ("agent_results"."created_at", "agent_results"."id") < ($4::timestamptz, $5::uuid) order by "agent_results"."created_at" desc, "agent_results"."id" desc limit $6;
 
 -- scoreSummary
 select "agent_type", grouping("agent_type") = 1 as "is_overall", count(*) as "runs", count("score") as "scored", round(avg("score"), 2) as "average", min("score") as "min", max("score") as "max", exists (select "evaluations"."id" from "evaluations" where "evaluations"."id" = $1) as "evaluation_exists" from "agent_results" where "evaluation_id" = $2 group by grouping sets (("agent_type"), ()) order by grouping("agent_type"), "agent_type";

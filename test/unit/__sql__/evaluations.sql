@@ -13,16 +13,16 @@ select * from "evaluations" where "id" = $1;
 select * from "agent_results" where "evaluation_id" = $1 order by "agent_type";
 
 -- listEvaluationsByIdea
-select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "business_idea_id" = $1 order by "created_at" desc, "id" desc limit $2;
+select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "business_idea_id" = $1 order by "evaluations"."created_at" desc, "evaluations"."id" desc limit $2;
 
 -- listEvaluationsByIdea (cursor)
-select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "business_idea_id" = $1 and ("evaluations"."created_at", "evaluations"."id") < ($2::timestamptz, $3::uuid) order by "created_at" desc, "id" desc limit $4;
+select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "business_idea_id" = $1 and ("evaluations"."created_at", "evaluations"."id") < ($2::timestamptz, $3::uuid) order by "evaluations"."created_at" desc, "evaluations"."id" desc limit $4;
 
 -- listEvaluationsByStatus
-select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "status" = $1 order by "created_at" desc, "id" desc limit $2;
+select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "status" = $1 order by "evaluations"."created_at" desc, "evaluations"."id" desc limit $2;
 
 -- listEvaluationsByStatus (cursor)
-select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "status" = $1 and ("evaluations"."created_at", "evaluations"."id") < ($2::timestamptz, $3::uuid) order by "created_at" desc, "id" desc limit $4;
+select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "status" = $1 and ("evaluations"."created_at", "evaluations"."id") < ($2::timestamptz, $3::uuid) order by "evaluations"."created_at" desc, "evaluations"."id" desc limit $4;
 
 -- claimNext (nothing to claim)
 update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = coalesce((select "id" from "evaluations" where "status" = $4 and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $5 for no key update skip locked), (select "id" from "evaluations" where "status" = $6 order by "priority" desc, "created_at", "id" limit $7 for no key update skip locked)) returning *;

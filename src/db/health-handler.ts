@@ -3,7 +3,7 @@
  * balancer and orchestrator probes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HealthOptions, HealthReport } from '../db/health.js';
+import type { HealthOptions, HealthReport } from './health.js';
 
 /** Options for `createHealthHandler()`: the health check's, per request. */
 export type HealthHandlerOptions = HealthOptions;

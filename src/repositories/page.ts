@@ -1,0 +1,68 @@
+/**
+ * Keyset pagination for the list functions: every list returns a `Page<T>`, and the newest-first
+ * lists share one query tail (`newestFirstPage`). Cursors themselves are made and checked in
+ * `validation/cursor.ts`.
+ */
+import { sql, type SelectQueryBuilder } from 'kysely';
+import { encodeCursor, type CursorKey } from '../validation/cursor.js';
+
+/** One page of a list: pass `nextCursor` back as `cursor` for the next; it is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** The tables listed newest first, each keyed by (created_at, id). */
+export type NewestFirstTable = 'users' | 'businessIdeas' | 'evaluations' | 'agentResults';
+
+/** The key column a newest-first query selects beside each row (stripped from the items). */
+interface KeyColumn {
+  cursorCreatedAt: string;
+}
+
+/**
+ * Runs `query` as one page of a newest-first list: it selects each row's sort key, continues
+ * strictly after `cursor`, orders by (created_at, id) descending, and reads one row more than
+ * `limit` to know whether another page follows. Column names come from code only; the cursor's
+ * values are parameters.
+ *
+ * @example
+ * ```ts
+ * return newestFirstPage(db.selectFrom('users').select(USER_COLUMNS), 'users', { limit, cursor });
+ * ```
+ */
+export async function newestFirstPage<O extends { id: string }>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table: only the key columns are referenced, by name
+  query: SelectQueryBuilder<any, any, O>,
+  table: NewestFirstTable,
+  { limit, cursor }: { limit: number; cursor?: CursorKey | undefined },
+): Promise<Page<O>> {
+  const createdAt = sql.ref(`${table}.createdAt`);
+  const id = sql.ref(`${table}.id`);
+  const rows = await query
+    .select(sql<string>`to_char(${createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursorCreatedAt'))
+    .$if(cursor !== undefined, (qb) => qb.where(sql<boolean>`(${createdAt}, ${id}) < (${cursor!.createdAt}::timestamptz, ${cursor!.id}::uuid)`))
+    .orderBy(createdAt, 'desc')
+    .orderBy(id, 'desc')
+    .limit(limit + 1)
+    .execute();
+  // The rows are O plus the key column, which toPage strips again.
+  return toPage(rows as unknown as (O & KeyColumn)[], limit) as unknown as Page<O>;
+}
+
+/**
+ * `limit + 1` rows of a newest-first query -> a page: the first `limit` items without their key
+ * column, and a cursor after the last of them when more rows exist.
+ */
+export function toPage<R extends { id: string } & KeyColumn>(rows: readonly R[], limit: number): Page<Omit<R, keyof KeyColumn>> {
+  return pageOf(rows, limit, (row) => encodeCursor({ createdAt: row.cursorCreatedAt, id: row.id }), ({ cursorCreatedAt: _key, ...item }) => item);
+}
+
+/**
+ * `limit + 1` rows in page order -> a page: the first `limit` (as `item` makes them), and the
+ * cursor `cursorOf` makes from the last of them when more rows exist.
+ */
+export function pageOf<R, T = R>(rows: readonly R[], limit: number, cursorOf: (row: R) => string, item: (row: R) => T = (row) => row as unknown as T): Page<T> {
+  const last = rows[limit - 1];
+  return { items: rows.slice(0, limit).map(item), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}

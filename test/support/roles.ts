@@ -1,0 +1,43 @@
+/**
+ * LOGIN roles in the platform's group roles (migration 20261125110000), for tests that act
+ * through the application or worker role: uniquely named, connected to the calling file's
+ * database, closed and dropped after the file.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll } from 'vitest';
+import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
+import { toConnectionUrl } from '../../src/connection.js';
+import { createDatabase, type Database } from '../../src/db/database.js';
+import { adminConnection, type UsedTestDatabase } from './database.js';
+
+export type GroupRole = 'ai_validation_app' | 'ai_validation_worker';
+
+/**
+ * Returns `connectAs(group, max)`: a new LOGIN role in `group` and a pool of `max` connections
+ * as it. Call it after `useTestDatabase()`: its `afterAll` then runs first (hooks unwind as a stack).
+ *
+ * @example
+ * ```ts
+ * const t = useTestDatabase();
+ * const connectAs = useRoleConnections(t);
+ * const app = await connectAs('ai_validation_app');
+ * ```
+ */
+export function useRoleConnections(t: UsedTestDatabase): (group: GroupRole, max?: number) => Promise<Database> {
+  const logins: string[] = [];
+  const handles: Database[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(handles.map((handle) => handle.close()));
+    for (const name of logins) await adminQuery(adminConnection(), `DROP ROLE IF EXISTS ${quoteIdent(name)}`);
+  });
+  return async (group, max = 2) => {
+    const name = `dl_${group === 'ai_validation_app' ? 'app' : 'worker'}_${randomBytes(5).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD '${password}' IN ROLE ${group}`);
+    logins.push(name);
+    const { host, port, database } = t.testDatabase.connection;
+    const handle = createDatabase({ connectionString: toConnectionUrl({ host, port, database, user: name, password }), env: {}, pool: { max } });
+    handles.push(handle);
+    return handle;
+  };
+}
