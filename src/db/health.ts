@@ -9,8 +9,8 @@ import { type PoolSettings } from '../config.js';
 import { describeConnection, type ConnectionSettings } from '../connection.js';
 import { connectError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { loadMigrations } from '../migrate/files.js';
-import { LEDGER_TABLE } from '../migrate/ledger.js';
+import { loadMigrations, type MigrationFile } from '../migrate/files.js';
+import { migrationStates, readLedger, type LedgerRow } from '../migrate/ledger.js';
 import { defaultMigrationsDir } from '../migrate/paths.js';
 import { poolGauges, type PoolGauges } from './metrics.js';
 import { sessionOptions } from './pool.js';
@@ -77,7 +77,6 @@ export interface HealthDependencies {
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
-const UNDEFINED_TABLE = '42P01';
 const INSUFFICIENT_PRIVILEGE = '42501';
 const DEFAULT_MIGRATIONS_TTL_MS = 10_000;
 
@@ -85,7 +84,7 @@ const DEFAULT_MIGRATIONS_TTL_MS = 10_000;
 export function createHealthCheck(deps: HealthDependencies, defaults: HealthOptions = {}) {
   const redact = redactor(deps.connection, deps.migrationConnection);
   let ping: Promise<{ serverVersion: string; latencyMs: number }> | undefined;
-  const filesByDir = new Map<string, Map<string, string>>(); // parsed once per folder
+  const filesByDir = new Map<string, MigrationFile[]>(); // parsed once per folder
   let cached: { at: number; dir: string; value: MigrationHealth } | undefined;
   let reading: Promise<MigrationHealth> | undefined;
 
@@ -97,31 +96,24 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
       return { serverVersion: rows[0]!.version, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
     })().finally(() => (ping = undefined)));
 
-  const migrationFiles = (dir: string): Map<string, string> => {
+  const migrationFiles = (dir: string): MigrationFile[] => {
     let files = filesByDir.get(dir);
-    if (!files) filesByDir.set(dir, (files = new Map(loadMigrations(dir).map((f) => [f.name, f.checksum]))));
+    if (!files) filesByDir.set(dir, (files = loadMigrations(dir)));
     return files;
   };
 
-  const readLedger = async (timeoutMs: number): Promise<{ name: string; checksum: string }[]> => {
-    const sqlText = `SELECT name, checksum FROM ${LEDGER_TABLE}`;
+  const ledgerRows = async (timeoutMs: number): Promise<LedgerRow[]> => {
     try {
-      return (await deps.pool.query<{ name: string; checksum: string }>(sqlText)).rows;
+      return await readLedger(deps.pool);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === UNDEFINED_TABLE) return []; // never migrated: every file is pending
-      if (code !== INSUFFICIENT_PRIVILEGE || sameTarget(deps.connection, deps.migrationConnection)) throw error;
+      if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE || sameTarget(deps.connection, deps.migrationConnection)) throw error;
     }
     // The application role may not read the ledger; the migration role (DATABASE_MIGRATION_URL) may.
     const client = new pg.Client({ ...sessionOptions(deps.migrationConnection, deps.poolSettings), connectionTimeoutMillis: timeoutMs });
     client.on('error', () => undefined);
     try {
       await client.connect();
-      const { rows } = await client.query<{ name: string; checksum: string }>(sqlText).catch((error: unknown) => {
-        if ((error as { code?: string }).code === UNDEFINED_TABLE) return { rows: [] };
-        throw error;
-      });
-      return rows;
+      return await readLedger(client);
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -132,9 +124,8 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
     if (cached && cached.dir === options.migrationsDir && performance.now() - cached.at < options.migrationsTtlMs) return cached.value;
     reading ??= (async () => {
       try {
-        const onDisk = migrationFiles(options.migrationsDir);
-        const ledger = await readLedger(options.timeoutMs);
-        const value = compare(onDisk, ledger);
+        const rows = await ledgerRows(options.timeoutMs);
+        const value = summarise(migrationFiles(options.migrationsDir), rows);
         cached = { at: performance.now(), dir: options.migrationsDir, value };
         return value;
       } catch (error) {
@@ -215,19 +206,11 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
 
 const EMPTY: MigrationHealth = { applied: 0, pending: 0, changed: 0, missing: 0, latest: null };
 
-function compare(files: ReadonlyMap<string, string>, ledger: readonly { name: string; checksum: string }[]): MigrationHealth {
-  const state = { ...EMPTY };
-  const applied = new Set<string>();
-  for (const row of ledger) {
-    applied.add(row.name);
-    const checksum = files.get(row.name);
-    if (checksum === undefined) state.missing++;
-    else if (checksum === row.checksum) state.applied++;
-    else state.changed++;
-    if (state.latest === null || row.name > state.latest) state.latest = row.name;
-  }
-  for (const name of files.keys()) if (!applied.has(name)) state.pending++;
-  return state;
+/** The migration states counted, and the newest applied migration (rows are ordered by name). */
+function summarise(files: readonly MigrationFile[], rows: readonly LedgerRow[]): MigrationHealth {
+  const counts = { ...EMPTY, latest: rows.at(-1)?.name ?? null };
+  for (const { state } of migrationStates(files, rows)) counts[state]++;
+  return counts;
 }
 
 function sameTarget(a: ConnectionSettings, b: ConnectionSettings): boolean {

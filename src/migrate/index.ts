@@ -3,11 +3,6 @@
  * advisory lock, with a checksummed ledger (`schema_migrations`) written in each migration's
  * own transaction.
  */
-export {
-  createMigrator,
-  type MigrationResult,
-  type MigrationStatus,
-  type Migrator,
-  type MigratorOptions,
-} from './migrator.js';
+export { createMigrator, type MigrationResult, type Migrator, type MigratorOptions } from './migrator.js';
+export type { MigrationStatus } from './ledger.js';
 export { defaultMigrationsDir } from './paths.js';

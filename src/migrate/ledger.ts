@@ -1,6 +1,8 @@
 /**
- * The ledger table `public.schema_migrations`: one row per applied migration. Rows are written
- * by the migration's own transaction (see runner.ts), never by Umzug's storage hooks.
+ * The ledger table `public.schema_migrations`: one row per applied migration, written by the
+ * migration's own transaction (see migrator.ts), never by Umzug's storage hooks; and the one rule
+ * that compares it with the migration files (applied, pending, changed, missing), which the
+ * migrator's `status()` and `database.health()` share.
  */
 import type pg from 'pg';
 import { MigrationError } from '../errors.js';
@@ -15,6 +17,20 @@ export interface LedgerRow {
   executionMs: number;
 }
 
+/** Each migration on disk or in the ledger, with its state. */
+export interface MigrationStatus {
+  name: string;
+  /** applied; pending; changed (applied, but the file was edited since); missing (applied, file gone). */
+  state: 'applied' | 'pending' | 'changed' | 'missing';
+  appliedAt?: Date;
+  /** The ledger's checksum for applied/changed/missing, the file's for pending. */
+  checksum?: string;
+  executionMs?: number;
+}
+
+/** What the ledger is read through: a client or a pool. */
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
 /** Creates the ledger if needed. Call only while holding the migration lock (concurrent CREATE races). */
 export async function ensureLedger(client: pg.ClientBase): Promise<void> {
   await client.query(`
@@ -27,7 +43,7 @@ export async function ensureLedger(client: pg.ClientBase): Promise<void> {
 }
 
 /** Applied migrations ordered by name; empty when the ledger does not exist yet (nothing is created). */
-export async function readLedger(client: pg.ClientBase): Promise<LedgerRow[]> {
+export async function readLedger(client: Queryable): Promise<LedgerRow[]> {
   const exists = await client.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [LEDGER_TABLE]);
   if (!exists.rows[0]?.exists) return [];
   let rows: { name: string; checksum: string; applied_at: Date; execution_ms: number }[];
@@ -43,6 +59,23 @@ export async function readLedger(client: pg.ClientBase): Promise<LedgerRow[]> {
     );
   }
   return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, executionMs: r.execution_ms }));
+}
+
+/**
+ * Every migration on disk (`files`) or in the ledger (`rows`), by name, with its state: pending
+ * (no row), applied (checksums agree), changed (they differ) or missing (a row without a file).
+ */
+export function migrationStates(files: readonly { name: string; checksum: string }[], rows: readonly LedgerRow[]): MigrationStatus[] {
+  const ledger = new Map(rows.map((row) => [row.name, row]));
+  const checksums = new Map(files.map((file) => [file.name, file.checksum]));
+  const names = [...new Set([...checksums.keys(), ...ledger.keys()])].sort();
+  return names.map((name): MigrationStatus => {
+    const checksum = checksums.get(name);
+    const row = ledger.get(name);
+    if (!row) return { name, state: 'pending', checksum };
+    const state = checksum === undefined ? 'missing' : checksum === row.checksum ? 'applied' : 'changed';
+    return { name, state, appliedAt: row.appliedAt, checksum: row.checksum, executionMs: row.executionMs };
+  });
 }
 
 export const INSERT_LEDGER_ROW = `INSERT INTO ${LEDGER_TABLE} (name, checksum, applied_at, execution_ms) VALUES ($1, $2, clock_timestamp(), $3)`;

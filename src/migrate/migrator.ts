@@ -11,7 +11,16 @@ import { connectError, DataLayerError, MigrationError, PgErrorCode } from '../er
 import { silentLogger, type Logger } from '../logger.js';
 import { BlockerWatch, describeBlockers, WatchedFailure, type Blocker } from './blockers.js';
 import { FILE_NAME_PATTERN, loadMigrations, type MigrationFile, type MigrationSection } from './files.js';
-import { DELETE_LEDGER_ROW, ensureLedger, INSERT_LEDGER_ROW, LEDGER_TABLE, readLedger, type LedgerRow } from './ledger.js';
+import {
+  DELETE_LEDGER_ROW,
+  ensureLedger,
+  INSERT_LEDGER_ROW,
+  LEDGER_TABLE,
+  migrationStates,
+  readLedger,
+  type LedgerRow,
+  type MigrationStatus,
+} from './ledger.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
 import { defaultMigrationsDir } from './paths.js';
 import type { SqlStatement } from './sql-splitter.js';
@@ -40,16 +49,6 @@ export interface MigrationResult {
   durationMs: number;
   /** Dry run only: the SQL that would run. */
   sql?: string;
-}
-
-export interface MigrationStatus {
-  name: string;
-  /** applied; pending; changed (applied, but the file was edited since); missing (applied, file gone). */
-  state: 'applied' | 'pending' | 'changed' | 'missing';
-  appliedAt?: Date;
-  /** The ledger's checksum for applied/changed/missing, the file's for pending. */
-  checksum?: string;
-  executionMs?: number;
 }
 
 export interface Migrator {
@@ -177,16 +176,7 @@ async function status(settings: Settings): Promise<MigrationStatus[]> {
   const files = loadMigrations(settings.dir);
   const client = await connect(settings);
   try {
-    const ledger = new Map((await readLedger(client)).map((row) => [row.name, row]));
-    const names = [...new Set([...files.map((f) => f.name), ...ledger.keys()])].sort();
-    const byName = new Map(files.map((f) => [f.name, f]));
-    return names.map((name): MigrationStatus => {
-      const file = byName.get(name);
-      const row = ledger.get(name);
-      if (!row) return { name, state: 'pending', checksum: file?.checksum };
-      const state = !file ? 'missing' : file.checksum === row.checksum ? 'applied' : 'changed';
-      return { name, state, appliedAt: row.appliedAt, checksum: row.checksum, executionMs: row.executionMs };
-    });
+    return migrationStates(files, await readLedger(client));
   } finally {
     await client.end().catch(() => undefined);
   }
