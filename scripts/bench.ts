@@ -100,7 +100,9 @@ runMain(async (argv) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dl-bench-'));
   try {
     console.log(`Server: ${server.description}`);
-    console.log(`Load set at scale ${scale}: ${number(totalRows)} rows (${tables.map((t) => `${t.name} ${number(t.count)}`).join(', ')})\n`);
+    console.log(
+      `Load set at scale ${scale}: ${number(totalRows)} rows (${tables.map((t) => `${t.name} ${number(t.count)}`).join(', ')})\n`,
+    );
 
     // 1. The baseline's input, and the generator's speed on its own.
     const files = new Map<LoadTableName, string>();
@@ -120,7 +122,9 @@ runMain(async (argv) => {
       await finished(out);
       bytes += (await stat(file)).size;
     }
-    const phases: Phase[] = [{ name: 'generate only (to temp files)', rows: totalRows, ms: performance.now() - generateStarted, nodeCpuMs: cpuMs(generateCpu) }];
+    const phases: Phase[] = [
+      { name: 'generate only (to temp files)', rows: totalRows, ms: performance.now() - generateStarted, nodeCpuMs: cpuMs(generateCpu) },
+    ];
     const fileChecksum = fileHash.digest('hex');
 
     const sources: BulkSource[] = tables.map((t) => ({
@@ -165,7 +169,9 @@ runMain(async (argv) => {
     console.log(`COPY text: ${(bytes / 1e6).toFixed(1)} MB; checksum ${fileChecksum.slice(0, 16)}… identical for both loads`);
     console.log(`Ratio load/COPY (rows/s): ${ratio.toFixed(2)} (target >= 0.80)${ratio >= 0.8 ? '' : ': BELOW TARGET'}`);
     const [loadAvg] = os.loadavg();
-    console.log(`Machine: ${os.cpus().length} CPUs, load average ${loadAvg?.toFixed(1)} (a load above the CPU count means the two sides could not run in parallel)`);
+    console.log(
+      `Machine: ${os.cpus().length} CPUs, load average ${loadAvg?.toFixed(1)} (a load above the CPU count means the two sides could not run in parallel)`,
+    );
     return 0;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -254,7 +260,8 @@ function table(phases: Phase[]): string {
     p.peakRssMb === undefined ? '' : `${p.peakRssMb} MB`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 

@@ -18,7 +18,10 @@ Options:
 `;
 
 runMain(async (argv) => {
-  const parsed = parseCommandLine({ args: argv, options: { verify: { type: 'boolean' }, out: { type: 'string' } }, strict: true, allowPositionals: false }, usage);
+  const parsed = parseCommandLine(
+    { args: argv, options: { verify: { type: 'boolean' }, out: { type: 'string' } }, strict: true, allowPositionals: false },
+    usage,
+  );
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
 

@@ -24,7 +24,8 @@ runMain(async (argv) => {
   const parsed = parseCommandLine({ args: argv, options: { file: { type: 'string' } } }, usage);
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  const { BackupError, checkDumpVersion, dumpArgs, resolveTarget, run, serverVersion, toolEnv, toolMajor } = await import('./lib/pg-tools.js');
+  const { BackupError, checkDumpVersion, dumpArgs, resolveTarget, run, serverVersion, toolEnv, toolMajor } =
+    await import('./lib/pg-tools.js');
   const { describeConnection } = await import('../src/connection.js');
   const tool = await toolMajor('pg_dump');
   const target = await resolveTarget(process.env);
@@ -32,14 +33,19 @@ runMain(async (argv) => {
     const where = describeConnection(target.connection);
     const server = await serverVersion(target.connection);
     checkDumpVersion(tool, server, where);
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const file = resolve(values.file ?? `backups/${target.connection.database}-${stamp}.dump`);
     mkdirSync(dirname(file), { recursive: true });
     const started = performance.now();
     const { code, stderr } = await run('pg_dump', dumpArgs(file), await toolEnv(target.connection));
     if (code !== 0) throw new BackupError(`pg_dump of ${where} failed (exit ${code}): ${stderr.trim()}`);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`Backed up ${where} (PostgreSQL ${server.version}, from ${target.source}) to ${file} (${statSync(file).size} bytes, ${seconds} s)`);
+    console.log(
+      `Backed up ${where} (PostgreSQL ${server.version}, from ${target.source}) to ${file} (${statSync(file).size} bytes, ${seconds} s)`,
+    );
     return 0;
   } finally {
     await target.release();

@@ -23,7 +23,12 @@ runMain(async (argv) => {
   const { openSeedTarget, openOwnerDatabase } = await import('./lib/seed-cli.js');
   const target = await openSeedTarget(process.env);
   try {
-    assertDevelopmentTarget({ action: 'db:clean', database: target.config.migrationConnection.database, env: process.env, force: values.force ?? false });
+    assertDevelopmentTarget({
+      action: 'db:clean',
+      database: target.config.migrationConnection.database,
+      env: process.env,
+      force: values.force ?? false,
+    });
     const database = openOwnerDatabase(target.config, 1);
     try {
       const emptied = await cleanDatabase(database.owner);

@@ -47,7 +47,9 @@ runMain(async (argv) => {
     const started = performance.now();
     const { code, stderr } = await run('pg_restore', restoreArgs(file, target.connection.database), await toolEnv(target.connection));
     if (code !== 0) {
-      throw new BackupError(`pg_restore into ${where} failed (exit ${code}); the transaction was rolled back, nothing was changed:\n${stderr.trim()}`);
+      throw new BackupError(
+        `pg_restore into ${where} failed (exit ${code}); the transaction was rolled back, nothing was changed:\n${stderr.trim()}`,
+      );
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(`Restored ${file} into ${where} (from ${target.source}) in ${seconds} s`);

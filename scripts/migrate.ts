@@ -90,7 +90,13 @@ async function main(argv: string[]): Promise<number> {
     });
   } catch (error) {
     // parseArgs names the offending flag; add what is accepted.
-    throw new UsageError(`${(error as Error).message.split('. ')[0]}. Accepted options: ${Object.values(ACCEPTS).flat().filter((v, i, a) => a.indexOf(v) === i).map((o) => `--${o}`).join(', ')}, --help`);
+    throw new UsageError(
+      `${(error as Error).message.split('. ')[0]}. Accepted options: ${Object.values(ACCEPTS)
+        .flat()
+        .filter((v, i, a) => a.indexOf(v) === i)
+        .map((o) => `--${o}`)
+        .join(', ')}, --help`,
+    );
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -105,11 +111,15 @@ async function main(argv: string[]): Promise<number> {
   const name = command as CommandName;
   for (const option of Object.keys(values)) {
     if (option !== 'help' && !ACCEPTS[name].includes(option)) {
-      throw new UsageError(`${name} does not accept --${option}; it accepts ${ACCEPTS[name].map((o) => `--${o}`).join(', ') || 'no options'}`);
+      throw new UsageError(
+        `${name} does not accept --${option}; it accepts ${ACCEPTS[name].map((o) => `--${o}`).join(', ') || 'no options'}`,
+      );
     }
   }
   if (name === 'create' ? rest.length !== 1 : rest.length > 0) {
-    throw new UsageError(name === 'create' ? 'create takes exactly one name, e.g. create add_user_roles' : `unexpected argument "${rest[0]}"`);
+    throw new UsageError(
+      name === 'create' ? 'create takes exactly one name, e.g. create add_user_roles' : `unexpected argument "${rest[0]}"`,
+    );
   }
   const dir = values.dir !== undefined ? resolve(values.dir) : defaultMigrationsDir();
   if (name === 'create') return create(dir, rest[0]!);
@@ -154,7 +164,9 @@ async function main(argv: string[]): Promise<number> {
 
 function wholeNumber(flag: string, text: string, min: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) {
-    throw new UsageError(`${flag} must be a whole number${min > 0 ? ` of ${min} or more` : ' (milliseconds, 0 = no limit)'}, got "${text}"`);
+    throw new UsageError(
+      `${flag} must be a whole number${min > 0 ? ` of ${min} or more` : ' (milliseconds, 0 = no limit)'}, got "${text}"`,
+    );
   }
   return Number(text);
 }
@@ -214,7 +226,13 @@ function report(command: 'up' | 'down' | 'redo', results: MigrationResult[], dry
 function printStatus(status: MigrationStatus[], json: boolean, dir: string): number {
   const problems = status.filter((s) => s.state === 'changed' || s.state === 'missing');
   if (json) {
-    console.log(JSON.stringify(status.map((s) => ({ ...s, appliedAt: s.appliedAt?.toISOString() })), null, 2));
+    console.log(
+      JSON.stringify(
+        status.map((s) => ({ ...s, appliedAt: s.appliedAt?.toISOString() })),
+        null,
+        2,
+      ),
+    );
     return problems.length > 0 ? 1 : 0;
   }
   if (status.length === 0) {
@@ -232,9 +250,7 @@ function printStatus(status: MigrationStatus[], json: boolean, dir: string): num
     .map(([state, n]) => `${n} ${state}`);
   console.log(`\n${counts.join(', ')}`);
   if (problems.length > 0) {
-    console.error(
-      'error: changed or missing migrations: the next up or down will refuse to run until the applied files are restored',
-    );
+    console.error('error: changed or missing migrations: the next up or down will refuse to run until the applied files are restored');
     return 1;
   }
   return 0;
@@ -242,7 +258,9 @@ function printStatus(status: MigrationStatus[], json: boolean, dir: string): num
 
 function create(dir: string, name: string): number {
   if (!/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/.test(name) || name.length > 100) {
-    throw new UsageError(`migration name "${name}" must be snake_case: lowercase letters, digits and single underscores, starting with a letter (e.g. add_user_roles)`);
+    throw new UsageError(
+      `migration name "${name}" must be snake_case: lowercase letters, digits and single underscores, starting with a letter (e.g. add_user_roles)`,
+    );
   }
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   const newest = readdirSync(dir)
@@ -255,18 +273,17 @@ function create(dir: string, name: string): number {
   if (newest !== undefined && version <= newest) version = timestamp(new Date(parseTimestamp(newest).getTime() + 1000));
   const fileName = `${version}_${name}.sql`;
   const path = join(dir, fileName);
-  writeFileSync(
-    path,
-    `-- migrate:up\n\n\n-- migrate:down\n\n`,
-    { flag: 'wx' },
-  );
+  writeFileSync(path, `-- migrate:up\n\n\n-- migrate:down\n\n`, { flag: 'wx' });
   console.log(`created ${relative(process.cwd(), path) || path}`);
   console.log('Write the SQL in both sections, then: npm run migrate up && npm run codegen');
   return 0;
 }
 
 function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, '').replace(/\D/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, '')
+    .replace(/\D/g, '');
 }
 
 function parseTimestamp(version: string): Date {

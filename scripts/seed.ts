@@ -63,7 +63,13 @@ runMain(async (argv) => {
   const target = await openSeedTarget(process.env);
   try {
     // Seeding only adds development data, so only production is refused here (reset/clean also check the name).
-    assertDevelopmentTarget({ action: `npm run seed (${name})`, database: target.config.migrationConnection.database, env: process.env, force, checkName: false });
+    assertDevelopmentTarget({
+      action: `npm run seed (${name})`,
+      database: target.config.migrationConnection.database,
+      env: process.env,
+      force,
+      checkName: false,
+    });
     const set = await getSeedSet(name);
     console.log(`Seeding "${set.name}" v${set.version}${set.scalable ? ` at scale ${scale}` : ''} into ${target.description}`);
     const database = openOwnerDatabase(target.config);

@@ -43,16 +43,34 @@ const ENUM_COLUMNS: readonly { type: string; table: string; column: string }[] =
 
 /** Checks that count offending rows: each query returns `n`, which must be 0. */
 const VIOLATIONS: readonly { name: string; query: string }[] = [
-  { name: 'fk: business_ideas.user_id -> users', query: `SELECT count(*)::int AS n FROM business_ideas i WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = i.user_id)` },
-  { name: 'fk: evaluations.business_idea_id -> business_ideas', query: `SELECT count(*)::int AS n FROM evaluations e WHERE NOT EXISTS (SELECT 1 FROM business_ideas i WHERE i.id = e.business_idea_id)` },
-  { name: 'fk: agent_results.evaluation_id -> evaluations', query: `SELECT count(*)::int AS n FROM agent_results a WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.id = a.evaluation_id)` },
-  { name: 'score: agent_results.score within 0..100', query: `SELECT count(*)::int AS n FROM agent_results WHERE score < 0 OR score > 100` },
-  { name: 'score: completed agent results are scored', query: `SELECT count(*)::int AS n FROM agent_results WHERE status = 'completed' AND score IS NULL` },
+  {
+    name: 'fk: business_ideas.user_id -> users',
+    query: `SELECT count(*)::int AS n FROM business_ideas i WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = i.user_id)`,
+  },
+  {
+    name: 'fk: evaluations.business_idea_id -> business_ideas',
+    query: `SELECT count(*)::int AS n FROM evaluations e WHERE NOT EXISTS (SELECT 1 FROM business_ideas i WHERE i.id = e.business_idea_id)`,
+  },
+  {
+    name: 'fk: agent_results.evaluation_id -> evaluations',
+    query: `SELECT count(*)::int AS n FROM agent_results a WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.id = a.evaluation_id)`,
+  },
+  {
+    name: 'score: agent_results.score within 0..100',
+    query: `SELECT count(*)::int AS n FROM agent_results WHERE score < 0 OR score > 100`,
+  },
+  {
+    name: 'score: completed agent results are scored',
+    query: `SELECT count(*)::int AS n FROM agent_results WHERE status = 'completed' AND score IS NULL`,
+  },
   {
     name: 'score: evaluations.results overallScore within 0..100',
     query: `SELECT count(*)::int AS n FROM evaluations WHERE results IS NOT NULL AND CASE WHEN jsonb_typeof(results->'overallScore') = 'number' THEN (results->>'overallScore')::numeric NOT BETWEEN 0 AND 100 ELSE true END`,
   },
-  { name: 'results: completed evaluations have results', query: `SELECT count(*)::int AS n FROM evaluations WHERE status = 'completed' AND results IS NULL` },
+  {
+    name: 'results: completed evaluations have results',
+    query: `SELECT count(*)::int AS n FROM evaluations WHERE status = 'completed' AND results IS NULL`,
+  },
   {
     name: 'lease: exactly the analyzing evaluations hold a lease and a worker',
     query: `SELECT count(*)::int AS n FROM evaluations WHERE (status = 'analyzing') <> (lease_expires_at IS NOT NULL) OR (status = 'analyzing' AND claimed_by IS NULL) OR (status = 'pending' AND (claimed_by IS NOT NULL OR started_at IS NOT NULL))`,
@@ -114,7 +132,12 @@ export async function runChecks(db: Kysely<DB>, options: CheckOptions = {}): Pro
       results.push({
         name: `statuses: every ${type} in ${table}.${column}`,
         ok: rows.length > 0 && missing.length === 0,
-        detail: rows.length === 0 ? `enum ${type} not found` : missing.length === 0 ? rows.map((r) => r.value).join(', ') : `missing: ${missing.join(', ')}`,
+        detail:
+          rows.length === 0
+            ? `enum ${type} not found`
+            : missing.length === 0
+              ? rows.map((r) => r.value).join(', ')
+              : `missing: ${missing.join(', ')}`,
       });
     }
   }
@@ -131,8 +154,14 @@ export async function runChecks(db: Kysely<DB>, options: CheckOptions = {}): Pro
  */
 export function formatChecks(report: CheckReport): string {
   const width = Math.max(...Object.keys(report.counts).map((t) => t.length));
-  const lines = ['Row counts:', ...Object.entries(report.counts).map(([t, n]) => `  ${t.padEnd(width)}  ${n.toLocaleString('en-US').padStart(9)}`)];
-  lines.push('Checks:', ...report.results.map((r) => `  ${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}${r.ok && r.detail === 'ok' ? '' : ` (${r.detail})`}`));
+  const lines = [
+    'Row counts:',
+    ...Object.entries(report.counts).map(([t, n]) => `  ${t.padEnd(width)}  ${n.toLocaleString('en-US').padStart(9)}`),
+  ];
+  lines.push(
+    'Checks:',
+    ...report.results.map((r) => `  ${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}${r.ok && r.detail === 'ok' ? '' : ` (${r.detail})`}`),
+  );
   lines.push(report.ok ? 'All checks passed.' : `${report.results.filter((r) => !r.ok).length} check(s) FAILED.`);
   return lines.join('\n');
 }

@@ -90,7 +90,11 @@ interface IdeaSpec {
 
 const IDEAS: Record<IdeaKey, IdeaSpec> = {
   clinic: {
-    n: 201, user: USER.marisol, industry: 'healthcare', status: 'completed', createdAt: at(20, 10),
+    n: 201,
+    user: USER.marisol,
+    industry: 'healthcare',
+    status: 'completed',
+    createdAt: at(20, 10),
     title: 'Scheduling assistant for independent physiotherapy clinics',
     description:
       'A booking and reminder service for physiotherapy clinics with one to five practitioners. It fills cancelled ' +
@@ -98,7 +102,11 @@ const IDEAS: Record<IdeaKey, IdeaSpec> = {
       'front desk never enters a booking twice. Priced per practitioner per month, with a free first month.',
   },
   compost: {
-    n: 202, user: USER.marisol, industry: 'sustainability', status: 'completed', createdAt: at(30, 9),
+    n: 202,
+    user: USER.marisol,
+    industry: 'sustainability',
+    status: 'completed',
+    createdAt: at(30, 9),
     title: 'Office compost pickup subscription',
     description:
       'Weekly collection of food scraps from offices of 20 to 200 people, delivered to urban farms within the city. ' +
@@ -106,7 +114,11 @@ const IDEAS: Record<IdeaKey, IdeaSpec> = {
       'into their sustainability reporting.',
   },
   tutor: {
-    n: 203, user: USER.tobiah, industry: 'education', status: 'evaluating', createdAt: at(57, 15),
+    n: 203,
+    user: USER.tobiah,
+    industry: 'education',
+    status: 'evaluating',
+    createdAt: at(57, 15),
     title: 'Exam-season tutoring marketplace for community colleges',
     description:
       'Matches community college students with peer tutors who passed the same course at the same college in the ' +
@@ -114,7 +126,11 @@ const IDEAS: Record<IdeaKey, IdeaSpec> = {
       'can sponsor sessions for students on financial aid.',
   },
   freight: {
-    n: 204, user: USER.tobiah, industry: 'logistics', status: 'submitted', createdAt: at(59, 8),
+    n: 204,
+    user: USER.tobiah,
+    industry: 'logistics',
+    status: 'submitted',
+    createdAt: at(59, 8),
     title: 'Backhaul matching for regional refrigerated trucks',
     description:
       'Finds return loads for refrigerated trucks that would otherwise drive back empty from regional distribution ' +
@@ -122,7 +138,11 @@ const IDEAS: Record<IdeaKey, IdeaSpec> = {
       'extra revenue per trip in a weekly statement.',
   },
   repair: {
-    n: 205, user: USER.yusra, industry: 'circular economy', status: 'draft', createdAt: at(60, 18),
+    n: 205,
+    user: USER.yusra,
+    industry: 'circular economy',
+    status: 'draft',
+    createdAt: at(60, 18),
     title: 'Repair café booking and parts-tracking app',
     description:
       'Lets volunteer repair cafés take bookings for broken appliances, estimate which spare parts a repair will ' +
@@ -130,22 +150,34 @@ const IDEAS: Record<IdeaKey, IdeaSpec> = {
       'listings and referrals.',
   },
   pantry: {
-    n: 206, user: USER.yusra, industry: 'consumer hardware', status: 'archived', createdAt: at(8, 12),
+    n: 206,
+    user: USER.yusra,
+    industry: 'consumer hardware',
+    status: 'archived',
+    createdAt: at(8, 12),
     title: 'Smart pantry label printer',
     description:
       'A small thermal label printer and phone app that prints use-by labels for leftovers and jars, and reminds the ' +
       'household before food goes off. Archived by its owner after a first look at hardware margins and return rates.',
   },
   invoice: {
-    n: 207, user: USER.tobiah, industry: 'fintech', status: 'completed', createdAt: at(44, 10),
+    n: 207,
+    user: USER.tobiah,
+    industry: 'fintech',
+    status: 'completed',
+    createdAt: at(44, 10),
     title: 'Invoice advances for freelance translators',
     description:
       'Advances up to 80 percent of an unpaid invoice to freelance translators within a day, repaid when the agency ' +
-      'pays. Underwriting uses the agency\'s payment history across all freelancers on the platform rather than the ' +
-      'freelancer\'s credit file.',
+      "pays. Underwriting uses the agency's payment history across all freelancers on the platform rather than the " +
+      "freelancer's credit file.",
   },
   vineyard: {
-    n: 208, user: USER.marisol, industry: 'agriculture', status: 'evaluating', createdAt: at(61, 7),
+    n: 208,
+    user: USER.marisol,
+    industry: 'agriculture',
+    status: 'evaluating',
+    createdAt: at(61, 7),
     title: 'Soil-moisture sensor leasing for small vineyards',
     description:
       'Leases solar-powered soil-moisture sensors to vineyards under 20 hectares, with a season-long irrigation ' +
@@ -181,42 +213,106 @@ interface EvalSpec {
 
 const EVALS: Record<EvalKey, EvalSpec> = {
   clinicDone: {
-    n: 301, idea: 'clinic', status: 'completed', priority: 'normal', createdAt: at(21, 8, 30), startedAt: at(21, 9), minutes: 65, claimedBy: 'agent-worker-1',
+    n: 301,
+    idea: 'clinic',
+    status: 'completed',
+    priority: 'normal',
+    createdAt: at(21, 8, 30),
+    startedAt: at(21, 9),
+    minutes: 65,
+    claimedBy: 'agent-worker-1',
     verdict: {
-      summary: 'Clinics feel the cost of late cancellations and the incumbents are generic. Integration with the two practice systems is the moat and the main cost.',
+      summary:
+        'Clinics feel the cost of late cancellations and the incumbents are generic. Integration with the two practice systems is the moat and the main cost.',
       strengths: ['Clear, measurable pain: each empty slot costs a clinic about $80', 'Small clinics are ignored by the large vendors'],
-      risks: [{ title: 'Integration effort', description: 'Both practice systems run partner programmes with long approval times.', severity: 'high', mitigation: 'Start with calendar import/export and apply to one partner programme', source: 'competitive-analysis' }],
-      nextSteps: ['Interview ten clinic owners about cancellations', 'Apply to one practice-system partner programme', 'Pilot waitlist fill with three clinics for a month'],
+      risks: [
+        {
+          title: 'Integration effort',
+          description: 'Both practice systems run partner programmes with long approval times.',
+          severity: 'high',
+          mitigation: 'Start with calendar import/export and apply to one partner programme',
+          source: 'competitive-analysis',
+        },
+      ],
+      nextSteps: [
+        'Interview ten clinic owners about cancellations',
+        'Apply to one practice-system partner programme',
+        'Pilot waitlist fill with three clinics for a month',
+      ],
     },
   },
   compostFailed: {
-    n: 302, idea: 'compost', status: 'failed', priority: 'normal', createdAt: at(31, 13, 40), startedAt: at(31, 14), minutes: 40, claimedBy: 'agent-worker-2',
+    n: 302,
+    idea: 'compost',
+    status: 'failed',
+    priority: 'normal',
+    createdAt: at(31, 13, 40),
+    startedAt: at(31, 14),
+    minutes: 40,
+    claimedBy: 'agent-worker-2',
     errorMessage: 'customer-research: the model provider timed out after 3 attempts',
   },
   compostDone: {
-    n: 303, idea: 'compost', status: 'completed', priority: 'high', createdAt: at(33, 9, 45), startedAt: at(33, 10), minutes: 70, claimedBy: 'agent-worker-1',
+    n: 303,
+    idea: 'compost',
+    status: 'completed',
+    priority: 'high',
+    createdAt: at(33, 9, 45),
+    startedAt: at(33, 10),
+    minutes: 70,
+    claimedBy: 'agent-worker-1',
     verdict: {
       summary: 'Offices like the idea but few will pay for it; building and facility managers are the better buyers.',
       strengths: ['Rising demand for sustainability reporting', 'Urban farms want a steady supply of feedstock'],
       risks: [
-        { title: 'Low willingness to pay', severity: 'high', mitigation: 'Sell per floor to building managers', source: 'customer-research' },
+        {
+          title: 'Low willingness to pay',
+          severity: 'high',
+          mitigation: 'Sell per floor to building managers',
+          source: 'customer-research',
+        },
         { title: 'Haulers can bundle organics for free', severity: 'medium', source: 'competitive-analysis' },
       ],
       nextSteps: ['Talk to three facility management companies', 'Price a per-building contract'],
     },
   },
-  tutorRunning: { n: 304, idea: 'tutor', status: 'analyzing', priority: 'normal', createdAt: at(58, 7, 50), startedAt: at(58, 8), claimedBy: 'agent-worker-2' },
+  tutorRunning: {
+    n: 304,
+    idea: 'tutor',
+    status: 'analyzing',
+    priority: 'normal',
+    createdAt: at(58, 7, 50),
+    startedAt: at(58, 8),
+    claimedBy: 'agent-worker-2',
+  },
   freightQueued: { n: 305, idea: 'freight', status: 'pending', priority: 'high', createdAt: at(59, 8, 5) },
   invoiceDone: {
-    n: 306, idea: 'invoice', status: 'completed', priority: 'low', createdAt: at(45, 11), startedAt: at(45, 11, 10), minutes: 80, claimedBy: 'agent-worker-1',
+    n: 306,
+    idea: 'invoice',
+    status: 'completed',
+    priority: 'low',
+    createdAt: at(45, 11),
+    startedAt: at(45, 11, 10),
+    minutes: 80,
+    claimedBy: 'agent-worker-1',
     verdict: {
-      summary: 'A crowded niche with thin margins: agencies already offer early payment for a fee, and the default risk sits with the few agencies that pay late.',
+      summary:
+        'A crowded niche with thin margins: agencies already offer early payment for a fee, and the default risk sits with the few agencies that pay late.',
       strengths: ['Translators name late payment as their top money problem'],
       risks: [
-        { title: 'Concentrated credit risk', description: 'Five agencies account for most late invoices.', severity: 'high', mitigation: 'Cap exposure per agency', source: 'financial-analysis' },
+        {
+          title: 'Concentrated credit risk',
+          description: 'Five agencies account for most late invoices.',
+          severity: 'high',
+          mitigation: 'Cap exposure per agency',
+          source: 'financial-analysis',
+        },
         { title: 'Lending licence needed in most markets', severity: 'high', source: 'regulatory-review' },
       ],
-      nextSteps: ['Check whether invoice purchase (factoring) avoids the lending licence', 'Partner with an existing factoring company instead of lending'],
+      nextSteps: [
+        'Check whether invoice purchase (factoring) avoids the lending licence',
+        'Partner with an existing factoring company instead of lending',
+      ],
     },
   },
   vineyardQueued: { n: 307, idea: 'vineyard', status: 'pending', priority: 'low', createdAt: at(61, 9) },
@@ -234,28 +330,57 @@ interface Content {
 const CONTENT: Record<string, Content> = {
   'clinic:market-research': {
     summary: 'About 38,000 physiotherapy practices in the US, two thirds with five practitioners or fewer.',
-    findings: [['market-size', 'Small practices spend $1,200 to $3,000 a year on scheduling tools.', 0.7], ['trend', 'No-show and late-cancellation rates of 10-15% are commonly reported.', 0.6]],
-    insights: [['opportunity', 'Waitlist fill is an unmet need', 'high'], ['threat', 'Practice systems may add it themselves', 'medium']],
+    findings: [
+      ['market-size', 'Small practices spend $1,200 to $3,000 a year on scheduling tools.', 0.7],
+      ['trend', 'No-show and late-cancellation rates of 10-15% are commonly reported.', 0.6],
+    ],
+    insights: [
+      ['opportunity', 'Waitlist fill is an unmet need', 'high'],
+      ['threat', 'Practice systems may add it themselves', 'medium'],
+    ],
     details: { tamUsd: 76_000_000, segments: ['solo', '2-5 practitioners'], growthRatePct: 6.5 },
     metrics: { tamUsd: 76_000_000, practices: 38_000 },
   },
   'clinic:competitive-analysis': {
     summary: 'Four generic schedulers and two practice systems with basic booking; none fills cancelled slots automatically.',
-    findings: [['competitor', 'Generic booking apps (BookWell, Slotly) lack practice-system sync.', 0.75], ['competitor', 'Practice systems offer online booking but no waitlist.', 0.65]],
-    insights: [['strength', 'Vertical focus beats generic schedulers', 'medium'], ['threat', 'Incumbents could copy the waitlist feature', 'medium']],
-    details: { competitors: [{ name: 'BookWell', pricingUsdMonth: 49, gap: 'no waitlist' }, { name: 'Slotly', pricingUsdMonth: 29, gap: 'no practice-system sync' }] },
+    findings: [
+      ['competitor', 'Generic booking apps (BookWell, Slotly) lack practice-system sync.', 0.75],
+      ['competitor', 'Practice systems offer online booking but no waitlist.', 0.65],
+    ],
+    insights: [
+      ['strength', 'Vertical focus beats generic schedulers', 'medium'],
+      ['threat', 'Incumbents could copy the waitlist feature', 'medium'],
+    ],
+    details: {
+      competitors: [
+        { name: 'BookWell', pricingUsdMonth: 49, gap: 'no waitlist' },
+        { name: 'Slotly', pricingUsdMonth: 29, gap: 'no practice-system sync' },
+      ],
+    },
     metrics: { competitorCount: 6 },
   },
   'clinic:customer-research': {
     summary: 'Owners name late cancellations as a top-three problem; front desks fill gaps by phone, by hand.',
-    findings: [['pain-point', 'Front desks spend 30-60 minutes a day calling patients to fill gaps.', 0.7], ['willingness-to-pay', 'Owners would pay $40-60 per practitioner per month.', 0.55]],
-    insights: [['recommendation', 'Price per practitioner per month', 'medium'], ['strength', 'Pain is felt daily and measured in lost revenue', 'high']],
+    findings: [
+      ['pain-point', 'Front desks spend 30-60 minutes a day calling patients to fill gaps.', 0.7],
+      ['willingness-to-pay', 'Owners would pay $40-60 per practitioner per month.', 0.55],
+    ],
+    insights: [
+      ['recommendation', 'Price per practitioner per month', 'medium'],
+      ['strength', 'Pain is felt daily and measured in lost revenue', 'high'],
+    ],
     details: { personas: ['clinic owner', 'front-desk coordinator'], willingnessToPayUsdMonth: [40, 60] },
   },
   'clinic:financial-analysis': {
     summary: 'Unit economics work at about 400 clinics if acquisition stays under $900 per clinic.',
-    findings: [['unit-economics', 'Gross margin near 82% after SMS costs.', 0.6], ['payback', 'Payback in 9 months at $50 per practitioner.', 0.5]],
-    insights: [['strength', 'High gross margin', 'medium'], ['weakness', 'Slow sales to small clinics raise acquisition cost', 'medium']],
+    findings: [
+      ['unit-economics', 'Gross margin near 82% after SMS costs.', 0.6],
+      ['payback', 'Payback in 9 months at $50 per practitioner.', 0.5],
+    ],
+    insights: [
+      ['strength', 'High gross margin', 'medium'],
+      ['weakness', 'Slow sales to small clinics raise acquisition cost', 'medium'],
+    ],
     details: { cacUsd: 850, ltvUsd: 4_200, grossMarginPct: 82, paybackMonths: 9 },
     metrics: { ltvToCac: 4.9 },
   },
@@ -267,7 +392,10 @@ const CONTENT: Record<string, Content> = {
   },
   'compost:market-research': {
     summary: 'Commercial composting is growing in dense cities, pushed by organics separation rules.',
-    findings: [['trend', 'Several large cities now require commercial organics separation.', 0.7], ['market-size', 'About 9,000 offices of 20-200 staff in the launch city.', 0.5]],
+    findings: [
+      ['trend', 'Several large cities now require commercial organics separation.', 0.7],
+      ['market-size', 'About 9,000 offices of 20-200 staff in the launch city.', 0.5],
+    ],
     insights: [['opportunity', 'Regulation pushes demand', 'high']],
     details: { tamUsd: 14_000_000, growthRatePct: 11, segments: ['offices 20-200 staff'] },
     metrics: { offices: 9_000 },
@@ -276,12 +404,23 @@ const CONTENT: Record<string, Content> = {
     summary: 'Waste haulers bundle organics for large buildings; two start-ups serve restaurants only.',
     findings: [['competitor', 'Haulers undercut on price where they already collect.', 0.7]],
     insights: [['threat', 'Haulers can bundle organics for free', 'high']],
-    details: { competitors: [{ name: 'CityHaul Organics', pricingUsdMonth: 0, gap: 'large buildings only' }, { name: 'ScrapRun', pricingUsdMonth: 120, gap: 'restaurants only' }] },
+    details: {
+      competitors: [
+        { name: 'CityHaul Organics', pricingUsdMonth: 0, gap: 'large buildings only' },
+        { name: 'ScrapRun', pricingUsdMonth: 120, gap: 'restaurants only' },
+      ],
+    },
   },
   'compost:customer-research': {
     summary: 'Office managers like the idea but have no budget line for it; facilities teams own the reporting.',
-    findings: [['pain-point', 'Sustainability reports are owned by facilities, not office managers.', 0.65], ['willingness-to-pay', 'Few offices would pay more than $30 a month.', 0.6]],
-    insights: [['weakness', 'Offices will not pay per pickup', 'high'], ['recommendation', 'Sell to building managers per floor', 'medium']],
+    findings: [
+      ['pain-point', 'Sustainability reports are owned by facilities, not office managers.', 0.65],
+      ['willingness-to-pay', 'Few offices would pay more than $30 a month.', 0.6],
+    ],
+    insights: [
+      ['weakness', 'Offices will not pay per pickup', 'high'],
+      ['recommendation', 'Sell to building managers per floor', 'medium'],
+    ],
     details: { personas: ['office manager', 'facility manager'], willingnessToPayUsdMonth: [0, 30] },
   },
   'compost:financial-analysis': {
@@ -298,7 +437,10 @@ const CONTENT: Record<string, Content> = {
   },
   'tutor:market-research': {
     summary: 'About 1,000 community colleges; tutoring centres are understaffed at exam time.',
-    findings: [['market-size', 'Peak tutoring demand falls in four weeks a year.', 0.65], ['trend', 'Colleges fund peer tutoring from student-success budgets.', 0.55]],
+    findings: [
+      ['market-size', 'Peak tutoring demand falls in four weeks a year.', 0.65],
+      ['trend', 'Colleges fund peer tutoring from student-success budgets.', 0.55],
+    ],
     insights: [['opportunity', 'Exam peaks are predictable', 'medium']],
     details: { tamUsd: 120_000_000, segments: ['community colleges'], growthRatePct: 4 },
   },
@@ -310,15 +452,29 @@ const CONTENT: Record<string, Content> = {
   },
   'invoice:competitive-analysis': {
     summary: 'Agencies and general freelancer-finance apps already offer early payment at 2-4% per invoice.',
-    findings: [['competitor', 'Two large agencies pay early for a 3% fee.', 0.7], ['competitor', 'General invoice-finance apps accept translators.', 0.6]],
+    findings: [
+      ['competitor', 'Two large agencies pay early for a 3% fee.', 0.7],
+      ['competitor', 'General invoice-finance apps accept translators.', 0.6],
+    ],
     insights: [['threat', 'Agencies offer the same thing in-house', 'high']],
-    details: { competitors: [{ name: 'QuickPay Lingua', feePct: 3, gap: 'single agency' }, { name: 'Advancely', feePct: 4, gap: 'credit-file based' }] },
+    details: {
+      competitors: [
+        { name: 'QuickPay Lingua', feePct: 3, gap: 'single agency' },
+        { name: 'Advancely', feePct: 4, gap: 'credit-file based' },
+      ],
+    },
     metrics: { competitorCount: 5 },
   },
   'invoice:customer-research': {
     summary: 'Translators want faster payment but resent fees; most would use it a few times a year.',
-    findings: [['pain-point', 'Late payment is the top money problem for freelancers interviewed.', 0.7], ['usage', 'Expected use: 3-4 invoices a year.', 0.5]],
-    insights: [['strength', 'Real and recurring pain', 'medium'], ['weakness', 'Infrequent use', 'medium']],
+    findings: [
+      ['pain-point', 'Late payment is the top money problem for freelancers interviewed.', 0.7],
+      ['usage', 'Expected use: 3-4 invoices a year.', 0.5],
+    ],
+    insights: [
+      ['strength', 'Real and recurring pain', 'medium'],
+      ['weakness', 'Infrequent use', 'medium'],
+    ],
     details: { personas: ['full-time translator', 'part-time interpreter'], usesPerYear: 3.5 },
   },
   'invoice:financial-analysis': {
@@ -351,7 +507,15 @@ const RUNS: RunSpec[] = [
   { n: 413, evaluation: 'clinicDone', agent: 'regulatory-review', status: 'completed', score: 69, offset: 42, minutes: 20 },
   { n: 404, evaluation: 'compostFailed', agent: 'market-research', status: 'completed', score: 55, offset: 1, minutes: 15 },
   { n: 414, evaluation: 'compostFailed', agent: 'competitive-analysis', status: 'completed', score: 50, offset: 1, minutes: 18 },
-  { n: 405, evaluation: 'compostFailed', agent: 'customer-research', status: 'failed', offset: 17, minutes: 22, errorMessage: 'model provider timed out after 3 attempts' },
+  {
+    n: 405,
+    evaluation: 'compostFailed',
+    agent: 'customer-research',
+    status: 'failed',
+    offset: 17,
+    minutes: 22,
+    errorMessage: 'model provider timed out after 3 attempts',
+  },
   { n: 406, evaluation: 'compostDone', agent: 'market-research', status: 'completed', score: 55, offset: 1, minutes: 15 },
   { n: 407, evaluation: 'compostDone', agent: 'competitive-analysis', status: 'completed', score: 52, offset: 1, minutes: 19 },
   { n: 408, evaluation: 'compostDone', agent: 'customer-research', status: 'completed', score: 36, offset: 17, minutes: 24 },
@@ -369,7 +533,15 @@ const RUNS: RunSpec[] = [
   { n: 421, evaluation: 'invoiceDone', agent: 'competitive-analysis', status: 'completed', score: 33, offset: 1, minutes: 21 },
   { n: 422, evaluation: 'invoiceDone', agent: 'customer-research', status: 'completed', score: 47, offset: 18, minutes: 27 },
   { n: 423, evaluation: 'invoiceDone', agent: 'financial-analysis', status: 'completed', score: 28, offset: 46, minutes: 15 },
-  { n: 424, evaluation: 'invoiceDone', agent: 'regulatory-review', status: 'failed', offset: 46, minutes: 30, errorMessage: 'output did not match the expected schema (missing "findings") after 2 attempts' },
+  {
+    n: 424,
+    evaluation: 'invoiceDone',
+    agent: 'regulatory-review',
+    status: 'failed',
+    offset: 46,
+    minutes: 30,
+    errorMessage: 'output did not match the expected schema (missing "findings") after 2 attempts',
+  },
 ];
 
 /** Rows of the dev set, in insert order (parents first). */
@@ -380,7 +552,8 @@ export interface DevRows {
   agentResults: Insertable<AgentResults>[];
 }
 
-const recommendationFor = (score: number): Recommendation => (score >= 80 ? 'strong-go' : score >= 65 ? 'go' : score >= 45 ? 'pivot' : 'no-go');
+const recommendationFor = (score: number): Recommendation =>
+  score >= 80 ? 'strong-go' : score >= 65 ? 'go' : score >= 45 ? 'pivot' : 'no-go';
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /**
@@ -428,13 +601,17 @@ export async function devRows(random: Random): Promise<DevRows> {
     const content = CONTENT[`${evaluation.idea}:${spec.agent}`];
     const startedAt = spec.offset !== undefined && evaluation.startedAt ? addMinutes(evaluation.startedAt, spec.offset) : undefined;
     const completedAt = startedAt && spec.minutes !== undefined ? addMinutes(startedAt, spec.minutes) : undefined;
-    runsByEval.set(spec.evaluation, [...(runsByEval.get(spec.evaluation) ?? []), { spec, ...(startedAt ? { startedAt } : {}), ...(completedAt ? { completedAt } : {}) }]);
+    runsByEval.set(spec.evaluation, [
+      ...(runsByEval.get(spec.evaluation) ?? []),
+      { spec, ...(startedAt ? { startedAt } : {}), ...(completedAt ? { completedAt } : {}) },
+    ]);
 
     const input: AgentInputData = {
       idea: { title: idea.title, description: idea.description, context: { industry: idea.industry } },
       model: spec.agent === 'financial-analysis' ? 'gpt-4.1' : 'claude-sonnet-4',
       promptVersion: `${spec.agent}@${spec.agent === 'regulatory-review' ? 1 : 3}`,
-      parameters: spec.agent === 'market-research' ? { regions: ['US'] } : spec.agent === 'regulatory-review' ? { jurisdictions: ['US'] } : {},
+      parameters:
+        spec.agent === 'market-research' ? { regions: ['US'] } : spec.agent === 'regulatory-review' ? { jurisdictions: ['US'] } : {},
     };
     let outputData: string | null = null;
     let insights: string | null = null;
@@ -450,7 +627,13 @@ export async function devRows(random: Random): Promise<DevRows> {
         version: 1,
         summary: content.summary,
         findings,
-        sources: [{ title: `${spec.agent} desk research notes: ${idea.industry}`, url: `https://example.com/research/${idea.n}/${spec.agent}`, retrievedAt: (startedAt ?? idea.createdAt).toISOString() }],
+        sources: [
+          {
+            title: `${spec.agent} desk research notes: ${idea.industry}`,
+            url: `https://example.com/research/${idea.n}/${spec.agent}`,
+            retrievedAt: (startedAt ?? idea.createdAt).toISOString(),
+          },
+        ],
         usage: {
           inputTokens: usageRandom.int(3_000, 9_000),
           outputTokens: usageRandom.int(700, 2_200),
@@ -543,14 +726,19 @@ export function checksumRows(rows: DevRows): string {
  * deletes dev-id rows the set no longer has. Rows outside the dev id range are never touched.
  */
 async function upsert(db: Kysely<DB>, rows: DevRows): Promise<void> {
-  const upsertInto = async <T extends 'users' | 'businessIdeas' | 'evaluations' | 'agentResults'>(table: T, values: DevRows[T]): Promise<void> => {
+  const upsertInto = async <T extends 'users' | 'businessIdeas' | 'evaluations' | 'agentResults'>(
+    table: T,
+    values: DevRows[T],
+  ): Promise<void> => {
     const first = values[0];
     if (!first) return;
     const columns = Object.keys(first).filter((c) => c !== 'id');
     await db
       .insertInto(table)
       .values(values as never)
-      .onConflict((oc) => oc.column('id').doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${snake(c)}`)])) as never))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${snake(c)}`)])) as never),
+      )
       .execute();
   };
   // Children first for deletions, parents first for writes.
@@ -591,7 +779,12 @@ export const devSet: SeedSet = {
     const rows = await devRows(ctx.random);
     await upsert(ctx.db, rows);
     return {
-      rows: { users: rows.users.length, business_ideas: rows.businessIdeas.length, evaluations: rows.evaluations.length, agent_results: rows.agentResults.length },
+      rows: {
+        users: rows.users.length,
+        business_ideas: rows.businessIdeas.length,
+        evaluations: rows.evaluations.length,
+        agent_results: rows.agentResults.length,
+      },
       checksum: checksumRows(rows),
     };
   },

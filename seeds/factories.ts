@@ -21,7 +21,15 @@ const TITLES = [
   'Shared cold storage for farmers markets',
   'Invoice reminders for freelance designers',
 ];
-const AUDIENCES = ['independent clinics', 'apartment blocks', 'adult learners', 'small exporters', 'repair volunteers', 'market farmers', 'freelancers'];
+const AUDIENCES = [
+  'independent clinics',
+  'apartment blocks',
+  'adult learners',
+  'small exporters',
+  'repair volunteers',
+  'market farmers',
+  'freelancers',
+];
 
 type Values<T extends keyof DB> = Partial<InsertObject<DB, T>>;
 
@@ -93,12 +101,22 @@ export function createFactories(seed: string | number = 'test-factories'): Facto
     },
     buildIdea: (userId, overrides = {}) => {
       const n = next();
-      return { id: random.uuid(), userId, title: `${at(TITLES, n)} #${n}`, description: factories.ideaDescription(n), ...overrides } as Insertable<BusinessIdeas> & { id: string };
+      return {
+        id: random.uuid(),
+        userId,
+        title: `${at(TITLES, n)} #${n}`,
+        description: factories.ideaDescription(n),
+        ...overrides,
+      } as Insertable<BusinessIdeas> & { id: string };
     },
-    buildEvaluation: (businessIdeaId, overrides = {}) => ({ id: random.uuid(), businessIdeaId, ...overrides }) as InsertObject<DB, 'evaluations'> & { id: string },
+    buildEvaluation: (businessIdeaId, overrides = {}) =>
+      ({ id: random.uuid(), businessIdeaId, ...overrides }) as InsertObject<DB, 'evaluations'> & { id: string },
     buildAgentResult: (evaluationId, overrides = {}) =>
-      ({ id: random.uuid(), evaluationId, agentType: `agent-${next()}`, ...overrides }) as InsertObject<DB, 'agentResults'> & { id: string },
-    createTestUser: (db, overrides) => db.insertInto('users').values(factories.buildUser(overrides)).returningAll().executeTakeFirstOrThrow(),
+      ({ id: random.uuid(), evaluationId, agentType: `agent-${next()}`, ...overrides }) as InsertObject<DB, 'agentResults'> & {
+        id: string;
+      },
+    createTestUser: (db, overrides) =>
+      db.insertInto('users').values(factories.buildUser(overrides)).returningAll().executeTakeFirstOrThrow(),
     createTestIdea: (db, userId, overrides) =>
       db.insertInto('businessIdeas').values(factories.buildIdea(userId, overrides)).returningAll().executeTakeFirstOrThrow(),
     createSubmittedIdea: async (db, overrides = {}) => {

@@ -27,7 +27,13 @@ export function isDevelopmentDatabaseName(name: string): boolean {
  * assertDevelopmentTarget({ action: 'db:clean', database: config.connection.database, env: process.env, force });
  * ```
  */
-export function assertDevelopmentTarget(options: { action: string; database: string; env: Env; force: boolean; checkName?: boolean }): void {
+export function assertDevelopmentTarget(options: {
+  action: string;
+  database: string;
+  env: Env;
+  force: boolean;
+  checkName?: boolean;
+}): void {
   if (options.force) return;
   if (options.env.NODE_ENV?.trim().toLowerCase() === 'production') {
     throw new SeedError(

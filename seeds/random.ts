@@ -73,7 +73,8 @@ export class Random {
 
   /** An integer in [min, max] (both inclusive). */
   int(min: number, max: number): number {
-    if (!Number.isInteger(min) || !Number.isInteger(max) || max < min) throw new RangeError(`int(${min}, ${max}): need integers with min <= max`);
+    if (!Number.isInteger(min) || !Number.isInteger(max) || max < min)
+      throw new RangeError(`int(${min}, ${max}): need integers with min <= max`);
     return min + Math.floor(this.next() * (max - min + 1));
   }
 
@@ -98,7 +99,8 @@ export class Random {
 
   /** One element, chosen with the given relative weights (same length as `items`). */
   weighted<T>(items: readonly T[], weights: readonly number[]): T {
-    if (items.length === 0 || items.length !== weights.length) throw new RangeError('weighted(): items and weights must be non-empty and of equal length');
+    if (items.length === 0 || items.length !== weights.length)
+      throw new RangeError('weighted(): items and weights must be non-empty and of equal length');
     let total = 0;
     for (const w of weights) total += w;
     let r = this.next() * total;

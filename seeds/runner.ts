@@ -69,7 +69,8 @@ export interface SeedTarget {
 export async function runSeedSet(target: SeedTarget, set: SeedSet, options: RunSeedOptions = {}): Promise<SeedOutcome> {
   const scale = options.scale ?? 1;
   if (!Number.isFinite(scale) || scale <= 0) throw new SeedError('SEED_SCALE_INVALID', `--scale must be a positive number (got ${scale})`);
-  if (!set.scalable && scale !== 1) throw new SeedError('SEED_SCALE_INVALID', `the "${set.name}" set does not scale; drop --scale (got ${scale})`);
+  if (!set.scalable && scale !== 1)
+    throw new SeedError('SEED_SCALE_INVALID', `the "${set.name}" set does not scale; drop --scale (got ${scale})`);
   const logger = options.logger ?? silentLogger;
   const started = Date.now();
 
@@ -147,7 +148,12 @@ export async function runSeedSet(target: SeedTarget, set: SeedSet, options: RunS
   }
 }
 
-function refusalFor(set: SeedSet, scale: number, previousVersion: number, recorded: { version: number; scale: number }[]): string | undefined {
+function refusalFor(
+  set: SeedSet,
+  scale: number,
+  previousVersion: number,
+  recorded: { version: number; scale: number }[],
+): string | undefined {
   if (previousVersion > set.version) {
     return (
       `seed set "${set.name}": the database has v${previousVersion}, newer than this code's v${set.version}; ` +
@@ -182,7 +188,9 @@ async function record(db: Kysely<DB>, set: SeedSet, scale: number, result: SeedR
     .insertInto('seedHistory')
     .values({ setName: set.name, version: set.version, scale, durationMs, rowCounts, checksum: result.checksum ?? null })
     .onConflict((oc) =>
-      oc.columns(['setName', 'version', 'scale']).doUpdateSet({ appliedAt: sql`now()`, durationMs, rowCounts, checksum: result.checksum ?? null }),
+      oc
+        .columns(['setName', 'version', 'scale'])
+        .doUpdateSet({ appliedAt: sql`now()`, durationMs, rowCounts, checksum: result.checksum ?? null }),
     )
     .execute();
 }

@@ -64,7 +64,13 @@ const int = (min: number, max: number) =>
     .trim()
     .regex(/^\d+$/, { error: `must be a whole number between ${min} and ${max}` })
     .transform(Number)
-    .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }),
+    );
 
 /** Tunables: name -> [schema, default]. The defaults are documented in `.env.example`. */
 const tunables = {
@@ -266,7 +272,10 @@ function connectionFrom(
       }
       urlSslMode = sslmode;
       if (tls.mode !== undefined && tls.mode !== sslmode) {
-        issues.push({ variable: 'DATABASE_SSL', message: `is ${tls.mode} but ${variable} says sslmode=${sslmode}; remove one or make them agree` });
+        issues.push({
+          variable: 'DATABASE_SSL',
+          message: `is ${tls.mode} but ${variable} says sslmode=${sslmode}; remove one or make them agree`,
+        });
       }
     }
     try {
@@ -301,8 +310,16 @@ function connectionFrom(
   if (mode !== undefined) {
     settings.ssl = mode === 'verify-full' && tls.ca !== undefined ? { mode, ca: tls.ca, caFile: tls.caFile } : { mode };
   }
-  if (tls.caFile !== undefined && tls.ca !== undefined && mode !== 'verify-full' && !issues.some((i) => i.variable === 'DATABASE_SSL_CA_FILE')) {
-    issues.push({ variable: 'DATABASE_SSL_CA_FILE', message: `is only used with DATABASE_SSL=verify-full (the ${variable} connection uses ${mode ?? 'disable'})` });
+  if (
+    tls.caFile !== undefined &&
+    tls.ca !== undefined &&
+    mode !== 'verify-full' &&
+    !issues.some((i) => i.variable === 'DATABASE_SSL_CA_FILE')
+  ) {
+    issues.push({
+      variable: 'DATABASE_SSL_CA_FILE',
+      message: `is only used with DATABASE_SSL=verify-full (the ${variable} connection uses ${mode ?? 'disable'})`,
+    });
   }
   return settings;
 }
@@ -371,4 +388,3 @@ function readPasswordFile(env: Env, issues: ConfigIssue[]): string | undefined {
 function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
-

@@ -62,9 +62,10 @@ export function describeConnection(settings: ConnectionSettings): string {
 /** A connection URL with its password, for tools that only take a URL (pg_dump, codegen). */
 export function toConnectionUrl(settings: ConnectionSettings): string {
   const host = settings.host.startsWith('/') ? 'localhost' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const auth = settings.password === undefined
-    ? encodeURIComponent(settings.user)
-    : `${encodeURIComponent(settings.user)}:${encodeURIComponent(settings.password)}`;
+  const auth =
+    settings.password === undefined
+      ? encodeURIComponent(settings.user)
+      : `${encodeURIComponent(settings.user)}:${encodeURIComponent(settings.password)}`;
   const params = new URLSearchParams();
   if (settings.host.startsWith('/')) params.set('host', settings.host);
   if (settings.ssl) params.set('sslmode', settings.ssl.mode);

@@ -35,11 +35,7 @@ export class ConfigError extends DataLayerError {
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
-    super(
-      'CONFIG_INVALID',
-      `Invalid database configuration:\n${issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n')}`,
-      options,
-    );
+    super('CONFIG_INVALID', `Invalid database configuration:\n${issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n')}`, options);
     this.issues = issues;
   }
 }
@@ -141,7 +137,8 @@ export function connectError(error: unknown, target: string, timeoutMs: number):
 }
 
 /** Node's certificate verification failures (tls.connect), as opposed to network or protocol errors. */
-const CERTIFICATE_ERRORS = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_(?:HAS_EXPIRED|NOT_YET_VALID|UNTRUSTED|REJECTED|SIGNATURE_FAILURE)|INVALID_CA)$/;
+const CERTIFICATE_ERRORS =
+  /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_(?:HAS_EXPIRED|NOT_YET_VALID|UNTRUSTED|REJECTED|SIGNATURE_FAILURE)|INVALID_CA)$/;
 
 /** TLS and missing-password failures in words that name the setting to change (DATABASE_SSL, DATABASE_SSL_CA_FILE, ...). */
 function specificReason(code: string | undefined, text: string): string | undefined {
@@ -234,7 +231,10 @@ export class InvalidReferenceError extends DataLayerError {
   readonly fields: readonly string[];
   readonly constraint: string | undefined;
 
-  constructor(details: { table?: string; fields: readonly string[]; constraint?: string; stillReferenced?: boolean }, options?: { cause?: unknown }) {
+  constructor(
+    details: { table?: string; fields: readonly string[]; constraint?: string; stillReferenced?: boolean },
+    options?: { cause?: unknown },
+  ) {
     const what = details.fields.join(', ') || details.constraint || 'a reference';
     super(
       'INVALID_REFERENCE',
@@ -324,20 +324,28 @@ export function mapDatabaseError(error: unknown): unknown {
         subject: table,
       });
     case PgErrorCode.notNullViolation:
-      return new ValidationError([{ path: e.column ? camel(e.column) : 'column', message: 'is required' }], { cause: error, subject: table });
+      return new ValidationError([{ path: e.column ? camel(e.column) : 'column', message: 'is required' }], {
+        cause: error,
+        subject: table,
+      });
     case PgErrorCode.invalidTextRepresentation:
       // PostgreSQL quotes the bad value in this message, so it is replaced.
       return new ValidationError([{ path: '(value)', message: 'is not a valid value for its type' }], { cause: error });
     case PgErrorCode.serializationFailure:
     case PgErrorCode.deadlockDetected:
       return new SerializationError(
-        code === PgErrorCode.deadlockDetected ? 'the transaction was a deadlock victim; retry it' : 'the transaction lost a serialization conflict; retry it',
+        code === PgErrorCode.deadlockDetected
+          ? 'the transaction was a deadlock victim; retry it'
+          : 'the transaction lost a serialization conflict; retry it',
         { cause: error },
       );
     case PgErrorCode.queryCanceled:
-      return new TimeoutError(/statement timeout/.test(e.message) ? 'the statement ran longer than statement_timeout' : 'the statement was cancelled', {
-        cause: error,
-      });
+      return new TimeoutError(
+        /statement timeout/.test(e.message) ? 'the statement ran longer than statement_timeout' : 'the statement was cancelled',
+        {
+          cause: error,
+        },
+      );
     case PgErrorCode.lockNotAvailable:
       return new TimeoutError('could not get a lock in time (lock_timeout or NOWAIT)', { cause: error });
     default:

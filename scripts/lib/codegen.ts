@@ -79,9 +79,7 @@ export async function runCodegen(options: CodegenOptions = {}): Promise<CodegenR
   const current = await readIfExists(outFile);
   if (options.verify) {
     const verdict = compareGenerated(output, current);
-    return verdict.upToDate
-      ? { outFile, status: 'up-to-date', output }
-      : { outFile, status: 'out-of-date', output, hint: verdict.hint };
+    return verdict.upToDate ? { outFile, status: 'up-to-date', output } : { outFile, status: 'out-of-date', output, hint: verdict.hint };
   }
   if (current !== undefined && normalise(current) === output) return { outFile, status: 'unchanged', output };
   await mkdir(dirname(outFile), { recursive: true });

@@ -67,7 +67,12 @@ export async function startEmbeddedDevServer(options: { env: Env; strictPort: bo
   const dataDir = embeddedDataDir(options.env);
   const preferred = embeddedPort(options.env);
   const port = options.strictPort || (await isPortFree(preferred)) ? preferred : undefined;
-  const server = await startEmbedded({ dataDir, persistent: true, ...(port ? { port } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+  const server = await startEmbedded({
+    dataDir,
+    persistent: true,
+    ...(port ? { port } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   try {
     const found = await adminQuery(server.admin, 'SELECT 1 FROM pg_database WHERE datname = $1', [DEV_DATABASE]);
     if (found.length === 0) await adminQuery(server.admin, `CREATE DATABASE ${quoteIdent(DEV_DATABASE)}`);
@@ -154,7 +159,9 @@ export function maskedUrl(settings: ConnectionSettings): string {
 export function formatSummary(prepared: PreparedDatabase): string {
   const lines: string[] = [];
   const applied = prepared.migrations.length;
-  lines.push(applied === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied} (${prepared.migrations.map((m) => m.name).join(', ')})`);
+  lines.push(
+    applied === 0 ? 'Migrations: up to date' : `Migrations: applied ${applied} (${prepared.migrations.map((m) => m.name).join(', ')})`,
+  );
   const { rows, checks } = prepared.seed;
   lines.push(
     prepared.seed.status === 'skipped'
@@ -164,10 +171,18 @@ export function formatSummary(prepared: PreparedDatabase): string {
   );
   if (checks) {
     const failed = checks.results.filter((r) => !r.ok);
-    lines.push(failed.length === 0 ? `Checks: all ${checks.results.length} passed` : `Checks: ${failed.length} FAILED (${failed.map((r) => r.name).join('; ')})`);
+    lines.push(
+      failed.length === 0
+        ? `Checks: all ${checks.results.length} passed`
+        : `Checks: ${failed.length} FAILED (${failed.map((r) => r.name).join('; ')})`,
+    );
   }
   const width = Math.max(5, ...prepared.tables.map((t) => t.table.length));
-  lines.push('', `${'TABLE'.padEnd(width)}  ROWS`, ...prepared.tables.map((t) => `${t.table.padEnd(width)}  ${String(t.rows).padStart(4)}`));
+  lines.push(
+    '',
+    `${'TABLE'.padEnd(width)}  ROWS`,
+    ...prepared.tables.map((t) => `${t.table.padEnd(width)}  ${String(t.rows).padStart(4)}`),
+  );
   return lines.join('\n');
 }
 

@@ -60,7 +60,10 @@ export async function startEmbedded(options: StartEmbeddedOptions): Promise<Post
   const binaryMajor = await postgresMajor(binaries.postgres);
   const runAs = await postgresOsUser();
 
-  const existingMajor = await readFile(path.join(dataDir, 'PG_VERSION'), 'utf8').then((s) => s.trim(), () => undefined);
+  const existingMajor = await readFile(path.join(dataDir, 'PG_VERSION'), 'utf8').then(
+    (s) => s.trim(),
+    () => undefined,
+  );
   if (existingMajor !== undefined && existingMajor !== binaryMajor) {
     throw new ServerError(
       `the data directory ${dataDir} was initialised by PostgreSQL ${existingMajor}, but the embedded server is ` +
@@ -88,9 +91,11 @@ export async function startEmbedded(options: StartEmbeddedOptions): Promise<Post
     createPostgresUser: runAs !== undefined,
     initdbFlags: ['--encoding=UTF8', `--locale=${await bestLocale()}`, ...(options.persistent ? [] : ['--no-sync'])],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
+      '-c',
+      'listen_addresses=127.0.0.1',
       // TCP only: no socket files in /tmp that could collide with another server's.
-      '-c', 'unix_socket_directories=',
+      '-c',
+      'unix_socket_directories=',
       // Durability is worthless for a throwaway cluster, and fsync makes CREATE DATABASE slow.
       ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     ],
@@ -126,10 +131,9 @@ export async function startEmbedded(options: StartEmbeddedOptions): Promise<Post
       if (portTaken && options.port === undefined && attempt < MAX_PORT_ATTEMPTS) continue;
       if (!options.persistent) await rm(dataDir, { recursive: true, force: true });
       const reason = portTaken ? `port ${port} is already in use` : errorText(error);
-      throw new ServerError(
-        `could not start the embedded PostgreSQL (data directory ${dataDir}): ${reason}${log.tailText()}`,
-        { cause: error },
-      );
+      throw new ServerError(`could not start the embedded PostgreSQL (data directory ${dataDir}): ${reason}${log.tailText()}`, {
+        cause: error,
+      });
     }
 
     const admin = connectionSettings(port, password);
@@ -185,7 +189,10 @@ export function passwordFileFor(dataDir: string): string {
 async function resolvePassword(dataDir: string, persistent: boolean, initialised: boolean): Promise<string> {
   if (!persistent) return randomBytes(18).toString('base64url');
   const file = passwordFileFor(dataDir);
-  const stored = await readFile(file, 'utf8').then((s) => s.trim(), () => undefined);
+  const stored = await readFile(file, 'utf8').then(
+    (s) => s.trim(),
+    () => undefined,
+  );
   if (stored) return stored;
   if (initialised) {
     throw new ServerError(
@@ -204,7 +211,10 @@ async function resolvePassword(dataDir: string, persistent: boolean, initialised
  * process that accepts our password), reused as is: its `stop()` leaves it running.
  */
 async function runningServer(dataDir: string, password: string): Promise<PostgresServer | undefined> {
-  const lines = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').then((s) => s.split('\n'), () => undefined);
+  const lines = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').then(
+    (s) => s.split('\n'),
+    () => undefined,
+  );
   const pid = Number(lines?.[0]);
   const port = Number(lines?.[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || !isAlive(pid)) return undefined;
@@ -259,7 +269,10 @@ if [ -n "$dir" ] && ! kill -0 "$pg" 2>/dev/null; then rm -rf -- "$dir"; fi
 }
 
 async function postmasterPid(dataDir: string): Promise<number | undefined> {
-  const first = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').then((s) => s.split('\n')[0], () => undefined);
+  const first = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').then(
+    (s) => s.split('\n')[0],
+    () => undefined,
+  );
   const pid = Number(first);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

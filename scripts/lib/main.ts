@@ -24,7 +24,10 @@ export function runMain(main: (argv: string[]) => Promise<number | void>): void 
  * Parses a command line with node:util's parseArgs, adding `--help`/`-h`: returns 0 after printing
  * the usage for help, 2 after printing the error and the usage for a usage error, else the result.
  */
-export function parseCommandLine<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T & typeof HELP>> | number {
+export function parseCommandLine<T extends ParseArgsConfig>(
+  config: T,
+  usage: string,
+): ReturnType<typeof parseArgs<T & typeof HELP>> | number {
   let parsed: ReturnType<typeof parseArgs<T & typeof HELP>>;
   try {
     parsed = parseArgs({ ...config, options: { ...config.options, ...HELP.options } } as T & typeof HELP);

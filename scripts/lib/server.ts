@@ -19,7 +19,6 @@ import { silentLogger, type Logger } from '../../src/logger.js';
 import { startEmbedded } from './embedded.js';
 import { ServerError, type PostgresServer } from './postgres-server.js';
 
-
 /** Options for `acquireServer()`. */
 export interface AcquireServerOptions {
   /** What the server is for (`tests`, `codegen`): names temp dirs and `application_name`. */
@@ -70,7 +69,11 @@ export async function acquireServer(options: AcquireServerOptions): Promise<Post
     }
   }
 
-  const slug = options.purpose.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 20) || 'server';
+  const slug =
+    options.purpose
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .slice(0, 20) || 'server';
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `dl-pg-${slug}-`));
   return startEmbedded({ dataDir, persistent: false, logger });
 }

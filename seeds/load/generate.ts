@@ -169,26 +169,83 @@ const capitalise = (text: string): string => text.charAt(0).toUpperCase() + text
 export function loadTables(options: LoadGeneratorOptions): LoadTable[] {
   const generator = new LoadGenerator(options);
   return [
-    { name: 'users', columns: USER_COLUMNS, plain: plainColumns(USER_COLUMNS), count: generator.counts.users, rows: () => generator.users() },
-    { name: 'business_ideas', columns: IDEA_COLUMNS, plain: plainColumns(IDEA_COLUMNS), count: generator.counts.business_ideas, rows: () => generator.ideas() },
-    { name: 'evaluations', columns: EVALUATION_COLUMNS, plain: plainColumns(EVALUATION_COLUMNS), count: generator.counts.evaluations, rows: () => generator.evaluations() },
-    { name: 'agent_results', columns: AGENT_RESULT_COLUMNS, plain: plainColumns(AGENT_RESULT_COLUMNS), count: generator.counts.agent_results, rows: () => generator.agentResults() },
+    {
+      name: 'users',
+      columns: USER_COLUMNS,
+      plain: plainColumns(USER_COLUMNS),
+      count: generator.counts.users,
+      rows: () => generator.users(),
+    },
+    {
+      name: 'business_ideas',
+      columns: IDEA_COLUMNS,
+      plain: plainColumns(IDEA_COLUMNS),
+      count: generator.counts.business_ideas,
+      rows: () => generator.ideas(),
+    },
+    {
+      name: 'evaluations',
+      columns: EVALUATION_COLUMNS,
+      plain: plainColumns(EVALUATION_COLUMNS),
+      count: generator.counts.evaluations,
+      rows: () => generator.evaluations(),
+    },
+    {
+      name: 'agent_results',
+      columns: AGENT_RESULT_COLUMNS,
+      plain: plainColumns(AGENT_RESULT_COLUMNS),
+      count: generator.counts.agent_results,
+      rows: () => generator.agentResults(),
+    },
   ];
 }
 
 /** Free text and JSON may hold anything; everything else is generated from a safe alphabet. */
-const ESCAPED_COLUMNS = new Set(['email', 'password_hash', 'name', 'title', 'description', 'results', 'error_message', 'claimed_by', 'input_data', 'output_data', 'insights']);
+const ESCAPED_COLUMNS = new Set([
+  'email',
+  'password_hash',
+  'name',
+  'title',
+  'description',
+  'results',
+  'error_message',
+  'claimed_by',
+  'input_data',
+  'output_data',
+  'insights',
+]);
 const plainColumns = (columns: readonly string[]): boolean[] => columns.map((c) => !ESCAPED_COLUMNS.has(c));
 
 const USER_COLUMNS = ['id', 'email', 'password_hash', 'name', 'created_at', 'updated_at', 'deleted_at'] as const;
 const IDEA_COLUMNS = ['id', 'user_id', 'title', 'description', 'status', 'created_at', 'updated_at', 'deleted_at'] as const;
 const EVALUATION_COLUMNS = [
-  'id', 'business_idea_id', 'status', 'priority', 'started_at', 'completed_at', 'results', 'error_message',
-  'created_at', 'updated_at', 'claimed_by', 'lease_expires_at',
+  'id',
+  'business_idea_id',
+  'status',
+  'priority',
+  'started_at',
+  'completed_at',
+  'results',
+  'error_message',
+  'created_at',
+  'updated_at',
+  'claimed_by',
+  'lease_expires_at',
 ] as const;
 const AGENT_RESULT_COLUMNS = [
-  'id', 'evaluation_id', 'agent_type', 'status', 'input_data', 'output_data', 'insights', 'score',
-  'started_at', 'completed_at', 'error_message', 'created_at', 'updated_at',
+  'id',
+  'evaluation_id',
+  'agent_type',
+  'status',
+  'input_data',
+  'output_data',
+  'insights',
+  'score',
+  'started_at',
+  'completed_at',
+  'error_message',
+  'created_at',
+  'updated_at',
 ] as const;
 
 class LoadGenerator {
@@ -330,7 +387,8 @@ class LoadGenerator {
   private *evaluationCores(): Generator<EvaluationCore> {
     const totals = this.evaluationTotals();
     const extra = this.counts.evaluations - totals.base;
-    if (extra < 0 || (extra > 0 && totals.weight === 0)) throw new RangeError(`cannot spread ${this.counts.evaluations} evaluations over the ideas`);
+    if (extra < 0 || (extra > 0 && totals.weight === 0))
+      throw new RangeError(`cannot spread ${this.counts.evaluations} evaluations over the ideas`);
     let cumulative = 0;
     let handedOut = 0;
     let k = 0;
@@ -384,9 +442,10 @@ class LoadGenerator {
       let errorMessage: string | null = null;
       if (evaluation.status === 'completed') results = JSON.stringify(this.results(evaluation, random));
       if (evaluation.status === 'failed') {
-        errorMessage = evaluation.failedAgent >= 0
-          ? `${AGENT_TYPES[evaluation.failedAgent] as string}: ${random.pick(AGENT_ERRORS)}`
-          : random.pick(EVALUATION_ERRORS);
+        errorMessage =
+          evaluation.failedAgent >= 0
+            ? `${AGENT_TYPES[evaluation.failedAgent] as string}: ${random.pick(AGENT_ERRORS)}`
+            : random.pick(EVALUATION_ERRORS);
       }
       const leaseMs = evaluation.status === 'analyzing' ? LOAD_EPOCH + random.int(5, 15) * MINUTE : null;
       const updatedMs = evaluation.completedMs ?? evaluation.startedMs ?? evaluation.createdMs;
@@ -413,7 +472,8 @@ class LoadGenerator {
     const weight = scored.length > 0 ? Math.round(10_000 / scored.length) / 10_000 : 0;
     const overall = scored.length > 0 ? scored.reduce((sum, p) => sum + (p.score as number), 0) / scored.length : 0;
     const overallScore = Math.round(overall * 10) / 10;
-    const recommendation: Recommendation = overallScore >= 75 ? 'strong-go' : overallScore >= 60 ? 'go' : overallScore >= 45 ? 'pivot' : 'no-go';
+    const recommendation: Recommendation =
+      overallScore >= 75 ? 'strong-go' : overallScore >= 60 ? 'go' : overallScore >= 45 ? 'pivot' : 'no-go';
     const idea = evaluation.idea;
     const failed = plans.length - scored.length;
     return {
@@ -429,7 +489,13 @@ class LoadGenerator {
         status: p.score === null ? 'failed' : 'completed',
       })),
       strengths: random.sample(INSIGHT_TITLES.strength, 2),
-      risks: [{ title: random.pick(INSIGHT_TITLES.threat), severity: random.pick(['low', 'medium', 'high'] as const), mitigation: random.pick(INSIGHT_TITLES.recommendation) }],
+      risks: [
+        {
+          title: random.pick(INSIGHT_TITLES.threat),
+          severity: random.pick(['low', 'medium', 'high'] as const),
+          mitigation: random.pick(INSIGHT_TITLES.recommendation),
+        },
+      ],
       nextSteps: random.sample(INSIGHT_TITLES.recommendation, 2),
       generatedAt: iso(evaluation.completedMs as number),
     };
@@ -441,20 +507,28 @@ class LoadGenerator {
   private agentPlan(evaluation: EvaluationCore, a: number) {
     const random = this.random('agent', evaluation.index * AGENTS_PER_EVALUATION + a);
     const id = random.uuid();
-    const score = Math.round(Math.min(100, Math.max(0, evaluation.idea.quality + (random.next() + random.next() + random.next() - 1.5) * 25)) * 100) / 100;
+    const score =
+      Math.round(Math.min(100, Math.max(0, evaluation.idea.quality + (random.next() + random.next() + random.next() - 1.5) * 25)) * 100) /
+      100;
     let status: AgentStatus;
     switch (evaluation.status) {
       case 'pending':
         status = 'pending';
         break;
       case 'analyzing':
-        status = a < evaluation.doneCount ? 'completed' : a === evaluation.doneCount || (a === evaluation.doneCount + 1 && random.chance(0.5)) ? 'running' : 'pending';
+        status =
+          a < evaluation.doneCount
+            ? 'completed'
+            : a === evaluation.doneCount || (a === evaluation.doneCount + 1 && random.chance(0.5))
+              ? 'running'
+              : 'pending';
         break;
       case 'completed':
         status = random.chance(0.04) ? 'failed' : 'completed';
         break;
       case 'failed':
-        status = evaluation.failedAgent < 0 ? 'pending' : a === evaluation.failedAgent ? 'failed' : random.chance(0.6) ? 'completed' : 'pending';
+        status =
+          evaluation.failedAgent < 0 ? 'pending' : a === evaluation.failedAgent ? 'failed' : random.chance(0.6) ? 'completed' : 'pending';
         break;
     }
     let startedMs: number | null = null;
@@ -522,22 +596,30 @@ class LoadGenerator {
   /** `AgentOutputData` as JSON text. */
   private output(agentType: (typeof AGENT_TYPES)[number], idea: IdeaCore, completedMs: number, random: Random): string {
     const slots = {
-      a: idea.audience, p: idea.problem, s: idea.product, r: REGIONS[idea.region] as string,
-      n: String(random.int(4, 60) * 5), m: String(random.int(3, 24)), I: capitalise(random.pick(idea.industry.incumbents)),
+      a: idea.audience,
+      p: idea.problem,
+      s: idea.product,
+      r: REGIONS[idea.region] as string,
+      n: String(random.int(4, 60) * 5),
+      m: String(random.int(3, 24)),
+      I: capitalise(random.pick(idea.industry.incumbents)),
     };
     const topics = AGENT_TOPICS[agentType];
     const statements = random.sample(FINDING_STATEMENTS, random.int(1, 3)).map((statement) => fill(statement, slots));
     let findings = '';
     for (let i = 0; i < statements.length; i++) {
-      findings += `${i === 0 ? '' : ','}{"topic":"${topics[i % topics.length] as string}","statement":${JSON.stringify(statements[i])},` +
+      findings +=
+        `${i === 0 ? '' : ','}{"topic":"${topics[i % topics.length] as string}","statement":${JSON.stringify(statements[i])},` +
         `"confidence":${Math.round((0.4 + 0.55 * random.next()) * 100) / 100},"sourceRefs":[0]}`;
     }
     const inputTokens = random.int(1_500, 9_000);
     const outputTokens = random.int(300, 2_500);
     const summary = `${AGENT_LABELS[agentType]}: ${statements[0] ?? ''}`;
-    const source = `{"title":${JSON.stringify(`${idea.industry.label} survey, ${REGIONS[idea.region] as string}`)},` +
+    const source =
+      `{"title":${JSON.stringify(`${idea.industry.label} survey, ${REGIONS[idea.region] as string}`)},` +
       `"url":"https://example.com/sources/${idea.industry.slug}/${random.int(1, 999)}","retrievedAt":"${iso(completedMs - random.int(1, 30) * MINUTE)}"}`;
-    const usage = `{"inputTokens":${inputTokens},"outputTokens":${outputTokens},"durationMs":${random.int(8_000, 95_000)},` +
+    const usage =
+      `{"inputTokens":${inputTokens},"outputTokens":${outputTokens},"durationMs":${random.int(8_000, 95_000)},` +
       `"costUsd":${Math.round((inputTokens * 3 + outputTokens * 15) / 10_000) / 100}}`;
     const details = `{"industry":"${idea.industry.slug}","currency":"${random.pick(CURRENCIES)}","estimateUsd":${random.int(1, 500) * 100_000}}`;
     return `{"version":1,"summary":${JSON.stringify(summary)},"findings":[${findings}],"sources":[${source}],"usage":${usage},"details":${details}}`;
@@ -548,7 +630,8 @@ class LoadGenerator {
     const kinds = score >= 60 ? POSITIVE_KINDS : NEGATIVE_KINDS;
     let items = '';
     for (const kind of random.sample(kinds, random.int(1, 3))) {
-      items += `${items === '' ? '' : ','}{"kind":"${kind}","title":${JSON.stringify(random.pick(INSIGHT_TITLES[kind]))},` +
+      items +=
+        `${items === '' ? '' : ','}{"kind":"${kind}","title":${JSON.stringify(random.pick(INSIGHT_TITLES[kind]))},` +
         `"impact":"${random.pick(SEVERITIES)}","confidence":${Math.round((0.4 + 0.55 * random.next()) * 100) / 100}}`;
     }
     return `{"version":1,"items":[${items}],"metrics":{"score":${score}}}`;
@@ -560,7 +643,10 @@ const CURRENCIES = ['USD', 'EUR', 'GBP'] as const;
 const SEVERITIES = ['low', 'medium', 'high'] as const;
 const POSITIVE_KINDS = ['strength', 'opportunity', 'recommendation'] as const satisfies readonly InsightKind[];
 const NEGATIVE_KINDS = ['weakness', 'threat', 'recommendation'] as const satisfies readonly InsightKind[];
-const AGENT_LABELS = Object.fromEntries(AGENT_TYPES.map((t) => [t, capitalise(t.replaceAll('-', ' '))])) as Record<(typeof AGENT_TYPES)[number], string>;
+const AGENT_LABELS = Object.fromEntries(AGENT_TYPES.map((t) => [t, capitalise(t.replaceAll('-', ' '))])) as Record<
+  (typeof AGENT_TYPES)[number],
+  string
+>;
 
 /** Replaces `{x}` placeholders; `{A}` is `{a}` capitalised, `{S}` is `{s}` with its article. */
 function fill(template: string, slots: Record<string, string>): string {

@@ -75,7 +75,11 @@ interface TriggerRow {
  * const result = await bulkLoad(client, [{ table: 'users', columns, rows: 10, open: () => fs.createReadStream(file) }]);
  * ```
  */
-export async function bulkLoad(client: pg.ClientBase, sources: readonly BulkSource[], options: BulkLoadOptions = {}): Promise<BulkLoadResult> {
+export async function bulkLoad(
+  client: pg.ClientBase,
+  sources: readonly BulkSource[],
+  options: BulkLoadOptions = {},
+): Promise<BulkLoadResult> {
   const mode = options.auditTriggers ?? 'auto';
   const logger = options.logger ?? silentLogger;
   const progress = options.progress ?? silentProgress;
@@ -86,7 +90,13 @@ export async function bulkLoad(client: pg.ClientBase, sources: readonly BulkSour
   try {
     // The session's statement_timeout (a pool default) must not cut a long COPY short.
     await client.query('SET LOCAL statement_timeout = 0');
-    if (mode !== 'keep') disabled = await disableInsertTriggers(client, sources.map((s) => s.table), mode, logger);
+    if (mode !== 'keep')
+      disabled = await disableInsertTriggers(
+        client,
+        sources.map((s) => s.table),
+        mode,
+        logger,
+      );
     for (const source of sources) {
       progress.start(source.table, source.rows);
       try {
@@ -109,7 +119,12 @@ export async function bulkLoad(client: pg.ClientBase, sources: readonly BulkSour
   return { rows, durationMs: performance.now() - started, auditTriggers: disabled.length > 0 ? 'disabled' : 'kept' };
 }
 
-async function disableInsertTriggers(client: pg.ClientBase, tables: readonly string[], mode: AuditTriggerMode, logger: Logger): Promise<TriggerRow[]> {
+async function disableInsertTriggers(
+  client: pg.ClientBase,
+  tables: readonly string[],
+  mode: AuditTriggerMode,
+  logger: Logger,
+): Promise<TriggerRow[]> {
   // tgtype bit 2 (value 4) = fires on INSERT; internal triggers (foreign keys) are never touched.
   const { rows } = await client.query<TriggerRow>(
     `SELECT c.relname AS table, t.tgname AS trigger, t.tgenabled AS enabled, pg_has_role(c.relowner, 'USAGE') AS owned
@@ -122,7 +137,8 @@ async function disableInsertTriggers(client: pg.ClientBase, tables: readonly str
   const notOwned = [...new Set(rows.filter((r) => !r.owned).map((r) => r.table))];
   if (notOwned.length > 0) {
     const why = `${notOwned.join(', ')} ${notOwned.length === 1 ? 'is' : 'are'} not owned by the loading role, so the audit triggers cannot be switched off`;
-    if (mode === 'disable') throw new SeedError('SEED_TRIGGERS', `${why}; load as the owner (the migration role) or use auditTriggers: 'keep'`);
+    if (mode === 'disable')
+      throw new SeedError('SEED_TRIGGERS', `${why}; load as the owner (the migration role) or use auditTriggers: 'keep'`);
     logger.warn({ tables: notOwned }, `${why}: every loaded row is audited, which is several times slower`);
     return [];
   }
@@ -196,13 +212,15 @@ export async function loadLoadSet(client: pg.ClientBase, options: LoadSetOptions
     rows: table.count,
     open: () => {
       hash.update(`${table.name}\n`);
-      return chunkStream(copyChunks(table.rows(), {
-        hash,
-        plain: table.plain,
-        onRows: (n) => progress.tick(n),
-        ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      }));
+      return chunkStream(
+        copyChunks(table.rows(), {
+          hash,
+          plain: table.plain,
+          onRows: (n) => progress.tick(n),
+          ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
     },
   }));
   const result = await bulkLoad(client, sources, { ...options, progress });

@@ -104,7 +104,9 @@ export function passwordFromSecret(text: string, jsonKey: string | undefined, de
     const key = jsonKey ?? 'password';
     const value = (parsed as Record<string, unknown>)[key];
     if (typeof value !== 'string' || value === '') {
-      throw new CredentialsError(`${description} is a JSON object without a non-empty string "${key}" key (set jsonKey to the key that holds the password)`);
+      throw new CredentialsError(
+        `${description} is a JSON object without a non-empty string "${key}" key (set jsonKey to the key that holds the password)`,
+      );
     }
     return value;
   }

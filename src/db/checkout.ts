@@ -59,7 +59,11 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
         refused,
       ]);
     } catch (error) {
-      if (error instanceof DatabaseClosedError) attempt.then((late) => late.release(), () => undefined);
+      if (error instanceof DatabaseClosedError)
+        attempt.then(
+          (late) => late.release(),
+          () => undefined,
+        );
       throw error;
     } finally {
       queued.delete(refuse);
@@ -71,7 +75,8 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
         if (!(result instanceof Promise)) return result; // a cursor
         return result.catch((error: unknown) => {
           dead ||= isSessionFatal(error);
-          if (cut.has(client)) throw new DatabaseClosedError('close() ended its grace period while this query was running: its connection was closed');
+          if (cut.has(client))
+            throw new DatabaseClosedError('close() ended its grace period while this query was running: its connection was closed');
           throw mapDatabaseError(error);
         });
       }) as PostgresPoolClient['query'],

@@ -106,7 +106,8 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
     try {
       return await readLedger(deps.pool);
     } catch (error) {
-      if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE || sameTarget(deps.connection, deps.migrationConnection)) throw error;
+      if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE || sameTarget(deps.connection, deps.migrationConnection))
+        throw error;
     }
     // The application role may not read the ledger; the migration role (DATABASE_MIGRATION_URL) may.
     const client = new pg.Client({ ...sessionOptions(deps.migrationConnection, deps.poolSettings), connectionTimeoutMillis: timeoutMs });
@@ -166,9 +167,10 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
       if (answered === 'timeout') {
         // A saturated pool looks like a silent server from here; say which it is.
         const { waiting, total, max } = poolGauges(deps.pool, deps.poolSettings.max);
-        const error = waiting > 0 && total >= max
-          ? `no pool connection became free within ${options.timeoutMs} ms (${total} of ${max} in use, ${waiting} checkouts waiting)`
-          : `the server did not answer within ${options.timeoutMs} ms`;
+        const error =
+          waiting > 0 && total >= max
+            ? `no pool connection became free within ${options.timeoutMs} ms (${total} of ${max} in use, ${waiting} checkouts waiting)`
+            : `the server did not answer within ${options.timeoutMs} ms`;
         return report({ status: 'down', error });
       }
       if ('error' in answered) {

@@ -46,10 +46,16 @@ export async function runTransaction<T>(
   }
   const actorId = options.actorId;
   // PostgreSQL text cannot hold NUL: without this check set_config fails with a QueryError (22021).
-  if (actorId !== undefined && (typeof actorId !== 'string' || actorId.trim() === '' || actorId.length > 200 || actorId.includes('\u0000'))) {
-    throw new ValidationError([{ path: 'actorId', message: 'must be a non-empty string of at most 200 characters, without NUL (\\u0000)' }], {
-      subject: 'transaction',
-    });
+  if (
+    actorId !== undefined &&
+    (typeof actorId !== 'string' || actorId.trim() === '' || actorId.length > 200 || actorId.includes('\u0000'))
+  ) {
+    throw new ValidationError(
+      [{ path: 'actorId', message: 'must be a non-empty string of at most 200 characters, without NUL (\\u0000)' }],
+      {
+        subject: 'transaction',
+      },
+    );
   }
   const userId = options.userId === undefined ? undefined : parseId(options.userId, 'userId', 'transaction');
   // The user is the natural actor of what they change; an explicit actorId wins.

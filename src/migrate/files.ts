@@ -77,13 +77,18 @@ export function parseMigration(fileName: string, content: string, path = fileNam
 
   const text = content.replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
   const lines = text.split('\n');
-  interface Marker { kind: 'up' | 'down'; line: number; transaction: boolean }
+  interface Marker {
+    kind: 'up' | 'down';
+    line: number;
+    transaction: boolean;
+  }
   const markers: Marker[] = [];
   lines.forEach((raw, index) => {
     const m = MARKER.exec(raw.trimEnd());
     if (!m) return;
     const kind = m[1];
-    if (kind !== 'up' && kind !== 'down') fail(`line ${index + 1}: unknown section "-- migrate:${kind}" (expected migrate:up or migrate:down)`);
+    if (kind !== 'up' && kind !== 'down')
+      fail(`line ${index + 1}: unknown section "-- migrate:${kind}" (expected migrate:up or migrate:down)`);
     let transaction = true;
     for (const option of (m[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
       if (option === 'transaction:false') transaction = false;
@@ -184,9 +189,7 @@ export function loadMigrations(dir: string): MigrationFile[] {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new MigrationError(`cannot read the migrations directory ${dir} (${code})`, { cause: error, code: 'MIGRATION_INVALID' });
   }
-  const files = entries
-    .filter((name) => name.toLowerCase().endsWith('.sql') && statSync(join(dir, name)).isFile())
-    .sort();
+  const files = entries.filter((name) => name.toLowerCase().endsWith('.sql') && statSync(join(dir, name)).isFile()).sort();
   const migrations = files.map((fileName) => {
     const path = join(dir, fileName);
     return parseMigration(fileName, readFileSync(path, 'utf8'), path);

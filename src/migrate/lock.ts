@@ -48,7 +48,10 @@ export async function lockHolders(client: pg.ClientBase): Promise<LockHolder[]> 
 export function describeHolders(holders: readonly LockHolder[]): string {
   if (holders.length === 0) return 'the holder could not be identified (it may have just released the lock)';
   return holders
-    .map((h) => `pid ${h.pid} (application_name "${h.applicationName}"${h.clientAddr ? `, from ${h.clientAddr}` : ''}${h.backendStart ? `, connected since ${h.backendStart.toISOString()}` : ''})`)
+    .map(
+      (h) =>
+        `pid ${h.pid} (application_name "${h.applicationName}"${h.clientAddr ? `, from ${h.clientAddr}` : ''}${h.backendStart ? `, connected since ${h.backendStart.toISOString()}` : ''})`,
+    )
     .join(', ');
 }
 
@@ -62,10 +65,7 @@ export async function acquireMigrationLock(client: pg.ClientBase, waitMs: number
   let delay = 50;
   let announced = false;
   for (;;) {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [
-      LOCK_KEY[0],
-      LOCK_KEY[1],
-    ]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [LOCK_KEY[0], LOCK_KEY[1]]);
     if (rows[0]?.locked) return;
     const remaining = deadline - Date.now();
     if (remaining <= 0) {

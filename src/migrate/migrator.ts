@@ -89,7 +89,9 @@ export function createMigrator(options: MigratorOptions): Migrator {
   };
   for (const key of ['lockTimeoutMs', 'statementTimeoutMs', 'lockWaitMs'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 0) {
-      throw new MigrationError(`${key} must be a whole number of milliseconds, 0 or more (got ${settings[key]})`, { code: 'MIGRATION_OPTIONS' });
+      throw new MigrationError(`${key} must be a whole number of milliseconds, 0 or more (got ${settings[key]})`, {
+        code: 'MIGRATION_OPTIONS',
+      });
     }
   }
   return {
@@ -145,7 +147,8 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
         );
       }
     }
-    if (opts.dryRun) return steps.map((s) => ({ name: s.migration.name, direction: s.direction, durationMs: 0, sql: renderSql(settings, s) }));
+    if (opts.dryRun)
+      return steps.map((s) => ({ name: s.migration.name, direction: s.direction, durationMs: 0, sql: renderSql(settings, s) }));
     if (steps.length === 0) {
       settings.logger.info({ command }, command === 'up' ? 'nothing to apply: the database is up to date' : 'nothing to revert');
       return [];
@@ -215,7 +218,9 @@ function checkIntegrity(files: readonly MigrationFile[], ledger: readonly Ledger
   for (const row of ledger) {
     const file = byName.get(row.name);
     if (!file) {
-      problems.push(`${row.name}.sql was applied (${row.appliedAt.toISOString()}) but the file is missing; restore it from version control`);
+      problems.push(
+        `${row.name}.sql was applied (${row.appliedAt.toISOString()}) but the file is missing; restore it from version control`,
+      );
       fileName ??= `${row.name}.sql`;
     } else if (file.checksum !== row.checksum) {
       problems.push(
@@ -250,7 +255,10 @@ const short = (checksum: string): string => checksum.slice(0, 12);
 
 /** Resolves `to` (full file name, name without .sql, or bare timestamp) to a migration name. */
 function resolveTarget(to: string, files: readonly MigrationFile[], ledger: readonly LedgerRow[]): string {
-  const wanted = to.trim().replace(/\.sql$/i, '').replace(/^.*[\\/]/, '');
+  const wanted = to
+    .trim()
+    .replace(/\.sql$/i, '')
+    .replace(/^.*[\\/]/, '');
   const names = [...new Set([...files.map((f) => f.name), ...ledger.map((r) => r.name)])];
   const found = names.find((name) => name === wanted || (/^\d{14}$/.test(wanted) && name.startsWith(`${wanted}_`)));
   if (!found) {
@@ -273,7 +281,12 @@ function plan(command: Command, files: readonly MigrationFile[], ledger: readonl
   const reversed = executed.slice().reverse();
   if (command === 'redo') {
     const last = reversed[0];
-    return last ? [{ migration: last, direction: 'down' }, { migration: last, direction: 'up' }] : [];
+    return last
+      ? [
+          { migration: last, direction: 'down' },
+          { migration: last, direction: 'up' },
+        ]
+      : [];
   }
   let chosen: MigrationFile[];
   if (opts.to === 0) chosen = reversed;
@@ -295,12 +308,17 @@ async function execute(settings: Settings, client: pg.Client, steps: readonly St
   );
   const results: MigrationResult[] = [];
   const files = [...new Map(steps.map((s) => [s.migration.name, s.migration])).values()];
-  const section = (direction: 'up' | 'down') => async ({ name, context }: { name: string; context: pg.Client }) => {
-    const migration = files.find((f) => f.name === name)!;
-    const durationMs = await applySection(settings, context, watch, migration, direction);
-    results.push({ name, direction, durationMs });
-    settings.logger.info({ migration: name, direction, durationMs }, `${direction === 'up' ? 'applied' : 'reverted'} ${name} (${durationMs} ms)`);
-  };
+  const section =
+    (direction: 'up' | 'down') =>
+    async ({ name, context }: { name: string; context: pg.Client }) => {
+      const migration = files.find((f) => f.name === name)!;
+      const durationMs = await applySection(settings, context, watch, migration, direction);
+      results.push({ name, direction, durationMs });
+      settings.logger.info(
+        { migration: name, direction, durationMs },
+        `${direction === 'up' ? 'applied' : 'reverted'} ${name} (${durationMs} ms)`,
+      );
+    };
   const storage: UmzugStorage<pg.Client> = {
     executed: async ({ context }) => (await readLedger(context)).map((r) => r.name),
     // No-ops by design: the ledger row is written or deleted inside the migration's own
@@ -318,7 +336,7 @@ async function execute(settings: Settings, client: pg.Client, steps: readonly St
   umzug.on('reverting', ({ name }) => settings.logger.info({ migration: name, direction: 'down' }, `reverting ${name}`));
   try {
     // Consecutive steps in one direction go to Umzug together (redo is down then up).
-    for (let i = 0; i < steps.length; ) {
+    for (let i = 0; i < steps.length;) {
       const direction = steps[i]!.direction;
       let j = i;
       while (j < steps.length && steps[j]!.direction === direction) j++;
@@ -349,7 +367,11 @@ async function applySection(
   direction: 'up' | 'down',
 ): Promise<number> {
   const section = direction === 'up' ? migration.up : migration.down;
-  if (!section) throw new MigrationError(`${migration.fileName}: no down section; the migration is irreversible`, { file: migration.fileName, code: 'MIGRATION_IRREVERSIBLE' });
+  if (!section)
+    throw new MigrationError(`${migration.fileName}: no down section; the migration is irreversible`, {
+      file: migration.fileName,
+      code: 'MIGRATION_IRREVERSIBLE',
+    });
   const started = performance.now();
   const timeouts = [`${settings.lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`];
   const ledgerWrite = (ms: number): [string, unknown[]] =>
@@ -420,11 +442,16 @@ function statementError(
   const statement = section.statements[index]!;
   const pgError = cause as Partial<pg.DatabaseError> & { message?: string };
   const errorLine = lineOfPosition(statement, pgError.position);
-  const where = errorLine !== statement.line ? `line ${errorLine} (statement ${index + 1} of ${section.statements.length}, starting at line ${statement.line})` : `statement ${index + 1} of ${section.statements.length}, line ${statement.line}`;
+  const where =
+    errorLine !== statement.line
+      ? `line ${errorLine} (statement ${index + 1} of ${section.statements.length}, starting at line ${statement.line})`
+      : `statement ${index + 1} of ${section.statements.length}, line ${statement.line}`;
   const lines = [
     `${migration.fileName} (${direction}) failed at ${where}:`,
     `    ${excerpt(statement.sql)}`,
-    ...(errorLine !== statement.line ? [`    (line ${errorLine}: ${statement.sql.split('\n')[errorLine - statement.line]?.trim() ?? ''})`] : []),
+    ...(errorLine !== statement.line
+      ? [`    (line ${errorLine}: ${statement.sql.split('\n')[errorLine - statement.line]?.trim() ?? ''})`]
+      : []),
     `  PostgreSQL error${pgError.code ? ` ${pgError.code}` : ''}: ${pgError.message ?? String(cause)}`,
   ];
   if (pgError.detail) lines.push(`  detail: ${pgError.detail}`);
@@ -444,7 +471,9 @@ function statementError(
   if (section.transaction) {
     lines.push(`  Nothing was changed: the migration's transaction was rolled back and no ${LEDGER_TABLE} row was written.`);
   } else if (index === 0) {
-    lines.push(`  The section runs outside a transaction (transaction:false); no statement had taken effect and no ${LEDGER_TABLE} row was written.`);
+    lines.push(
+      `  The section runs outside a transaction (transaction:false); no statement had taken effect and no ${LEDGER_TABLE} row was written.`,
+    );
   } else {
     const done = section.statements.slice(0, index).map((s) => s.line);
     lines.push(

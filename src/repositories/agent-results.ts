@@ -25,7 +25,13 @@ import { transitioned } from './transition.js';
 
 /** An agent result row. */
 export type AgentResult = Selectable<AgentResults>;
-export type { AgentRunSpec, CompleteAgentRunInput, FailAgentRunInput, FindByInsightsInput, FindByOutputInput } from '../validation/agent-results.js';
+export type {
+  AgentRunSpec,
+  CompleteAgentRunInput,
+  FailAgentRunInput,
+  FindByInsightsInput,
+  FindByOutputInput,
+} from '../validation/agent-results.js';
 
 /** Score figures over a set of agent results; the figures are null when none is scored. */
 export interface ScoreStats {
@@ -63,7 +69,9 @@ export interface ScoreSummary {
  */
 export async function createAgentRuns(db: Executor, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> {
   const parsed = parseInput(createAgentRunsSchema, { evaluationId, runs }, 'agent runs');
-  const specs = parsed.runs.map((run) => (typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} }));
+  const specs = parsed.runs.map((run) =>
+    typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} },
+  );
   const rows = await db
     .insertInto('agentResults')
     .values(specs.map((spec) => ({ evaluationId, agentType: spec.agentType, inputData: JSON.stringify(spec.inputData) })))

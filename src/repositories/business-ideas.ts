@@ -29,7 +29,10 @@ import { transitioned } from './transition.js';
 export type { CreateIdeaInput, ListIdeasInput, UpdateIdeaContentInput } from '../validation/business-ideas.js';
 
 /** A business idea as reads return it (soft-deleted ideas are never returned). */
-export type BusinessIdea = Pick<Selectable<BusinessIdeas>, 'id' | 'userId' | 'title' | 'description' | 'status' | 'createdAt' | 'updatedAt'>;
+export type BusinessIdea = Pick<
+  Selectable<BusinessIdeas>,
+  'id' | 'userId' | 'title' | 'description' | 'status' | 'createdAt' | 'updatedAt'
+>;
 
 /** Per-user statistics over live (not soft-deleted) ideas. */
 export interface IdeaStats {
@@ -57,7 +60,6 @@ const IDEA_COLUMNS = [
   'businessIdeas.updatedAt',
 ] as const;
 const ENTITY = 'business idea';
-
 
 /**
  * Creates a draft idea for a live user, in one statement (INSERT ... SELECT from the user row),
@@ -189,7 +191,12 @@ export async function setIdeaStatus(db: Executor, id: string, to: IdeaStatus, op
   const outside = from.filter((status) => status !== parsed.to && !allowed.includes(status));
   if (outside.length > 0) {
     throw new ValidationError(
-      [{ path: 'from', message: `the workflow does not allow ${outside.join(', ')} -> ${parsed.to} (allowed from: ${allowed.join(', ') || 'nothing'})` }],
+      [
+        {
+          path: 'from',
+          message: `the workflow does not allow ${outside.join(', ')} -> ${parsed.to} (allowed from: ${allowed.join(', ') || 'nothing'})`,
+        },
+      ],
       { subject: ENTITY },
     );
   }

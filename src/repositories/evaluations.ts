@@ -126,9 +126,16 @@ export async function getEvaluation(db: Executor, id: string): Promise<Evaluatio
  * const second = first.nextCursor && (await database.withUser(userId, (trx) => listEvaluationsByIdea(trx, ideaId, { cursor: first.nextCursor! })));
  * ```
  */
-export async function listEvaluationsByIdea(db: Executor, businessIdeaId: string, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
+export async function listEvaluationsByIdea(
+  db: Executor,
+  businessIdeaId: string,
+  input: ListEvaluationsInput = {},
+): Promise<Page<Evaluation>> {
   const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
-  return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', { limit, cursor });
+  return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', {
+    limit,
+    cursor,
+  });
 }
 
 /**
@@ -139,7 +146,11 @@ export async function listEvaluationsByIdea(db: Executor, businessIdeaId: string
  * const { items, nextCursor } = await listEvaluationsByStatus(database.owner, 'failed', { limit: 50 });
  * ```
  */
-export async function listEvaluationsByStatus(db: Executor, status: EvaluationStatus, input: ListEvaluationsInput = {}): Promise<Page<Evaluation>> {
+export async function listEvaluationsByStatus(
+  db: Executor,
+  status: EvaluationStatus,
+  input: ListEvaluationsInput = {},
+): Promise<Page<Evaluation>> {
   const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
   const { limit, cursor } = parsed;
   return newestFirstPage(db.selectFrom('evaluations').selectAll().where('status', '=', parsed.status), 'evaluations', { limit, cursor });
@@ -278,7 +289,13 @@ export async function completeEvaluation(db: Executor, id: string, input: Comple
       .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
       .returningAll()
       .executeTakeFirst();
-    const evaluation = await transitioned(trx, completed, { table: 'evaluations', id, to: 'completed', from: ['analyzing'], holder: parsed.workerId });
+    const evaluation = await transitioned(trx, completed, {
+      table: 'evaluations',
+      id,
+      to: 'completed',
+      from: ['analyzing'],
+      holder: parsed.workerId,
+    });
     await followEvaluation(trx, evaluation.businessIdeaId, 'completed');
     return evaluation;
   });

@@ -41,7 +41,9 @@ export async function newestFirstPage<O extends { id: string }>(
   const id = sql.ref(`${table}.id`);
   const rows = await query
     .select(sql<string>`to_char(${createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursorCreatedAt'))
-    .$if(cursor !== undefined, (qb) => qb.where(sql<boolean>`(${createdAt}, ${id}) < (${cursor!.createdAt}::timestamptz, ${cursor!.id}::uuid)`))
+    .$if(cursor !== undefined, (qb) =>
+      qb.where(sql<boolean>`(${createdAt}, ${id}) < (${cursor!.createdAt}::timestamptz, ${cursor!.id}::uuid)`),
+    )
     .orderBy(createdAt, 'desc')
     .orderBy(id, 'desc')
     .limit(limit + 1)
@@ -55,14 +57,24 @@ export async function newestFirstPage<O extends { id: string }>(
  * column, and a cursor after the last of them when more rows exist.
  */
 export function toPage<R extends { id: string } & KeyColumn>(rows: readonly R[], limit: number): Page<Omit<R, keyof KeyColumn>> {
-  return pageOf(rows, limit, (row) => encodeCursor({ createdAt: row.cursorCreatedAt, id: row.id }), ({ cursorCreatedAt: _key, ...item }) => item);
+  return pageOf(
+    rows,
+    limit,
+    (row) => encodeCursor({ createdAt: row.cursorCreatedAt, id: row.id }),
+    ({ cursorCreatedAt: _key, ...item }) => item,
+  );
 }
 
 /**
  * `limit + 1` rows in page order -> a page: the first `limit` (as `item` makes them), and the
  * cursor `cursorOf` makes from the last of them when more rows exist.
  */
-export function pageOf<R, T = R>(rows: readonly R[], limit: number, cursorOf: (row: R) => string, item: (row: R) => T = (row) => row as unknown as T): Page<T> {
+export function pageOf<R, T = R>(
+  rows: readonly R[],
+  limit: number,
+  cursorOf: (row: R) => string,
+  item: (row: R) => T = (row) => row as unknown as T,
+): Page<T> {
   const last = rows[limit - 1];
   return { items: rows.slice(0, limit).map(item), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }

@@ -22,7 +22,8 @@ const lookups = {
   },
   evaluations: {
     entity: 'evaluation',
-    read: (db: Executor<Scope>, id: string) => db.selectFrom('evaluations').select(['status', 'claimedBy']).where('id', '=', id).executeTakeFirst(),
+    read: (db: Executor<Scope>, id: string) =>
+      db.selectFrom('evaluations').select(['status', 'claimedBy']).where('id', '=', id).executeTakeFirst(),
   },
   agentResults: {
     entity: 'agent result',

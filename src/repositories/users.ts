@@ -64,7 +64,12 @@ export async function createUser(db: UsersExecutor, input: CreateUserInput): Pro
  */
 export async function getUser(db: UsersExecutor, id: string): Promise<User> {
   const key = parseId(id, 'id', ENTITY);
-  const user = await db.selectFrom('users').select(USER_COLUMNS).where('users.id', '=', key).where('users.deletedAt', 'is', null).executeTakeFirst();
+  const user = await db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('users.id', '=', key)
+    .where('users.deletedAt', 'is', null)
+    .executeTakeFirst();
   if (!user) throw new NotFoundError(ENTITY, key);
   return user;
 }
@@ -80,7 +85,12 @@ export async function getUser(db: UsersExecutor, id: string): Promise<User> {
  */
 export async function getUserByEmail(db: UsersExecutor, email: string): Promise<User> {
   const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
-  const user = await db.selectFrom('users').select(USER_COLUMNS).where('users.email', '=', key).where('users.deletedAt', 'is', null).executeTakeFirst();
+  const user = await db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('users.email', '=', key)
+    .where('users.deletedAt', 'is', null)
+    .executeTakeFirst();
   if (!user) throw new NotFoundError(ENTITY);
   return user;
 }
@@ -192,7 +202,12 @@ export async function restoreUser(db: UsersExecutor, id: string): Promise<User> 
     .returning(USER_COLUMNS)
     .executeTakeFirst();
   if (restored) return restored;
-  const live = await db.selectFrom('users').select(USER_COLUMNS).where('users.id', '=', key).where('users.deletedAt', 'is', null).executeTakeFirst();
+  const live = await db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('users.id', '=', key)
+    .where('users.deletedAt', 'is', null)
+    .executeTakeFirst();
   if (!live) throw new NotFoundError(ENTITY, key);
   return live;
 }

@@ -19,11 +19,9 @@ export const KNOWN_AGENT_TYPES = enumLabels<KnownAgentType>()(['market-research'
 const AGENT_TYPE_FORMAT = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** An agent type; typed `AgentType` so editors offer the known ones. */
-export const agentType = z
-  .string({ error: 'must be a string' })
-  .refine((value) => value.length <= 64 && AGENT_TYPE_FORMAT.test(value), {
-    error: 'must be lowercase kebab-case (e.g. market-research), at most 64 characters',
-  }) as z.ZodType<AgentType, AgentType>;
+export const agentType = z.string({ error: 'must be a string' }).refine((value) => value.length <= 64 && AGENT_TYPE_FORMAT.test(value), {
+  error: 'must be lowercase kebab-case (e.g. market-research), at most 64 characters',
+}) as z.ZodType<AgentType, AgentType>;
 
 /** agent_results_score_range_check and numeric(5, 2): 0 to 100 with at most two decimals (never rounded silently). */
 export const score = z
@@ -33,10 +31,9 @@ export const score = z
   .refine((value) => Math.round(value * 100) / 100 === value, { error: 'must have at most two decimals' });
 
 /** One agent run to create: its type alone, or its type and what it is given. */
-export const agentRunSpec = z.union(
-  [agentType, z.strictObject({ agentType, inputData: typedJson<AgentInputData>().optional() })],
-  { error: 'must be an agent type or { agentType, inputData }' },
-);
+export const agentRunSpec = z.union([agentType, z.strictObject({ agentType, inputData: typedJson<AgentInputData>().optional() })], {
+  error: 'must be an agent type or { agentType, inputData }',
+});
 
 /** The most agent runs one evaluation may be given in one call. */
 export const MAX_AGENT_RUNS = 50;
@@ -45,7 +42,10 @@ export const MAX_AGENT_RUNS = 50;
 export const createAgentRunsSchema = z
   .strictObject({
     evaluationId: id,
-    runs: z.array(agentRunSpec).min(1, { error: 'must list at least one agent run' }).max(MAX_AGENT_RUNS, { error: `must list at most ${MAX_AGENT_RUNS} agent runs` }),
+    runs: z
+      .array(agentRunSpec)
+      .min(1, { error: 'must list at least one agent run' })
+      .max(MAX_AGENT_RUNS, { error: `must list at most ${MAX_AGENT_RUNS} agent runs` }),
   })
   .superRefine((value, ctx) => {
     const seen = new Set<string>();
@@ -95,11 +95,13 @@ export const findByInsightsSchema = z.strictObject({
  * any finding with that topic.
  */
 export const findByOutputSchema = z.strictObject({
-  path: z.array(jsonText(200).refine((key) => key !== '', { error: 'must not be empty' })).min(1, { error: 'must name at least one key' }).max(16, { error: 'must be at most 16 keys deep' }),
-  equals: z.union(
-    [jsonText(1000), z.number().refine(Number.isFinite, { error: 'must be a finite number' }), z.boolean(), z.null()],
-    { error: 'must be a string, a finite number, a boolean or null' },
-  ) as z.ZodType<JsonPrimitive, JsonPrimitive>,
+  path: z
+    .array(jsonText(200).refine((key) => key !== '', { error: 'must not be empty' }))
+    .min(1, { error: 'must name at least one key' })
+    .max(16, { error: 'must be at most 16 keys deep' }),
+  equals: z.union([jsonText(1000), z.number().refine(Number.isFinite, { error: 'must be a finite number' }), z.boolean(), z.null()], {
+    error: 'must be a string, a finite number, a boolean or null',
+  }) as z.ZodType<JsonPrimitive, JsonPrimitive>,
   ...finderFilters,
 });
 

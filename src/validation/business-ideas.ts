@@ -47,7 +47,10 @@ export const updateIdeaContentSchema = z
 
 /** A point in time: a `Date` or an ISO 8601 string with a time zone. */
 const instant = z
-  .union([z.date({ error: 'must be a valid Date' }), z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' })])
+  .union([
+    z.date({ error: 'must be a valid Date' }),
+    z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' }),
+  ])
   .transform((value) => new Date(value));
 
 /**
@@ -66,7 +69,10 @@ const search = z
 /** One status or a non-empty list of them; a single status is read as a list of one. */
 const statuses = z.preprocess(
   (value) => (typeof value === 'string' ? [value] : value),
-  z.array(ideaStatus, { error: 'must be a status or a list of statuses' }).min(1, { error: 'must list at least one status' }).max(IDEA_STATUSES.length),
+  z
+    .array(ideaStatus, { error: 'must be a status or a list of statuses' })
+    .min(1, { error: 'must list at least one status' })
+    .max(IDEA_STATUSES.length),
 );
 
 /** `listIdeasByUser` options. `createdFrom` is inclusive, `createdTo` exclusive. */

@@ -14,7 +14,14 @@ export const id = z.uuid({ error: 'must be a UUID' });
 
 /** A JSON value: what survives JSON.stringify and jsonb unchanged. */
 export const jsonValue: z.ZodType<unknown> = z.lazy(() =>
-  z.union([z.string(), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+  z.union([
+    z.string(),
+    z.number().refine(Number.isFinite, 'must be a finite number'),
+    z.boolean(),
+    z.null(),
+    z.array(jsonValue),
+    z.record(z.string(), jsonValue),
+  ]),
 );
 
 // JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX, and a backslash in the data
@@ -72,7 +79,10 @@ export function boundedText(min: number, max: number) {
     if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
     if (hasLoneSurrogate(value)) ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (no lone surrogate)' });
     if (charLength(btrim(value)) < min) {
-      ctx.addIssue({ code: 'custom', message: `must be at least ${min} character${min === 1 ? '' : 's'}, not counting leading and trailing spaces` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at least ${min} character${min === 1 ? '' : 's'}, not counting leading and trailing spaces`,
+      });
     }
     if (charLength(value) > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max} characters` });
   });

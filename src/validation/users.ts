@@ -18,7 +18,8 @@ export const email = z
   .trim()
   .toLowerCase()
   .superRefine((value, ctx) => {
-    if (value.includes('\u0000') || hasLoneSurrogate(value) || !EMAIL_FORMAT.test(value)) ctx.addIssue({ code: 'custom', message: 'must be an email address' });
+    if (value.includes('\u0000') || hasLoneSurrogate(value) || !EMAIL_FORMAT.test(value))
+      ctx.addIssue({ code: 'custom', message: 'must be an email address' });
     if (charLength(value) > 254) ctx.addIssue({ code: 'custom', message: 'must be at most 254 characters' });
   });
 
@@ -30,11 +31,9 @@ export const name = boundedText(1, 100);
  * modular-crypt form). This library never sees passwords: what it accepts must look like a hash,
  * printable ASCII without spaces, 16 to 512 characters. Messages never echo it.
  */
-export const passwordHash = z
-  .string({ error: 'must be a string' })
-  .refine((value) => /^[\x21-\x7e]{16,512}$/.test(value), {
-    error: 'must be a password hash: 16 to 512 printable ASCII characters without spaces (never the password itself)',
-  });
+export const passwordHash = z.string({ error: 'must be a string' }).refine((value) => /^[\x21-\x7e]{16,512}$/.test(value), {
+  error: 'must be a password hash: 16 to 512 printable ASCII characters without spaces (never the password itself)',
+});
 
 /** `createUser` input. Unknown keys are rejected, so a `password` field cannot slip through unnoticed. */
 export const createUserSchema = z.strictObject({ email, name, passwordHash });

@@ -21,12 +21,22 @@ function output(topic: string, currency: string, extra: Record<string, string> =
   return {
     version: 1,
     summary: `About ${topic}`,
-    findings: [{ topic: 'general', statement: 'x' }, { topic, statement: `Findings on ${topic}` }],
+    findings: [
+      { topic: 'general', statement: 'x' },
+      { topic, statement: `Findings on ${topic}` },
+    ],
     details: { marketSize: { estimate: 1e9, currency }, flags: { beta: true, tier: 2, none: null } as never, ...extra },
   };
 }
 function insights(kind: 'threat' | 'opportunity', impact: 'low' | 'high'): AgentInsights {
-  return { version: 1, items: [{ kind: 'strength', title: 'Team' }, { kind, title: `${kind} ${impact}`, impact }], metrics: { competitorCount: 14 } };
+  return {
+    version: 1,
+    items: [
+      { kind: 'strength', title: 'Team' },
+      { kind, title: `${kind} ${impact}`, impact },
+    ],
+    metrics: { competitorCount: 14 },
+  };
 }
 
 let evaluationA: string;
@@ -38,7 +48,14 @@ beforeAll(async () => {
   evaluationA = (await createTestEvaluation(t.db, idea.id)).id;
   evaluationB = (await createTestEvaluation(t.db, idea.id)).id;
   const completed = { status: 'completed' as const, startedAt: new Date(), completedAt: new Date() };
-  const add = async (name: string, evaluationId: string, agentType: string, out: AgentOutputData | null, ins: AgentInsights | null, createdAt: string) => {
+  const add = async (
+    name: string,
+    evaluationId: string,
+    agentType: string,
+    out: AgentOutputData | null,
+    ins: AgentInsights | null,
+    createdAt: string,
+  ) => {
     rows[name] = await createTestAgentResult(t.db, evaluationId, {
       ...completed,
       agentType,
@@ -48,8 +65,22 @@ beforeAll(async () => {
     });
   };
   await add('marketEur', evaluationA, 'market-research', output('market-size', 'EUR'), insights('threat', 'high'), '2026-01-01T00:00:00Z');
-  await add('competitorsUsd', evaluationA, 'competitive-analysis', output('competitor', 'USD'), insights('threat', 'low'), '2026-01-02T00:00:00Z');
-  await add('customersEur', evaluationA, 'customer-research', output('pain-point', 'EUR', { [HOSTILE_KEY]: HOSTILE_VALUE }), insights('opportunity', 'high'), '2026-01-03T00:00:00Z');
+  await add(
+    'competitorsUsd',
+    evaluationA,
+    'competitive-analysis',
+    output('competitor', 'USD'),
+    insights('threat', 'low'),
+    '2026-01-02T00:00:00Z',
+  );
+  await add(
+    'customersEur',
+    evaluationA,
+    'customer-research',
+    output('pain-point', 'EUR', { [HOSTILE_KEY]: HOSTILE_VALUE }),
+    insights('opportunity', 'high'),
+    '2026-01-03T00:00:00Z',
+  );
   await add('marketB', evaluationB, 'market-research', output('market-size', 'EUR'), insights('threat', 'high'), '2026-01-04T00:00:00Z');
   await add('unfinished', evaluationB, 'pricing', null, null, '2026-01-05T00:00:00Z');
 });
@@ -68,8 +99,14 @@ describe('findAgentResultsByInsights (insights @> ...)', () => {
 
   it('narrows to an evaluation or agent type, and pages', async () => {
     const threats = { items: [{ kind: 'threat' }] };
-    expect(ids(await findAgentResultsByInsights(t.db, { contains: threats, evaluationId: evaluationA }))).toEqual([rows.competitorsUsd!.id, rows.marketEur!.id]);
-    expect(ids(await findAgentResultsByInsights(t.db, { contains: threats, agentType: 'market-research' }))).toEqual([rows.marketB!.id, rows.marketEur!.id]);
+    expect(ids(await findAgentResultsByInsights(t.db, { contains: threats, evaluationId: evaluationA }))).toEqual([
+      rows.competitorsUsd!.id,
+      rows.marketEur!.id,
+    ]);
+    expect(ids(await findAgentResultsByInsights(t.db, { contains: threats, agentType: 'market-research' }))).toEqual([
+      rows.marketB!.id,
+      rows.marketEur!.id,
+    ]);
     const first = await findAgentResultsByInsights(t.db, { contains: threats, limit: 2 });
     expect(ids(first)).toEqual([rows.marketB!.id, rows.competitorsUsd!.id]);
     const second = await findAgentResultsByInsights(t.db, { contains: threats, limit: 2, cursor: first.nextCursor! });
@@ -79,7 +116,9 @@ describe('findAgentResultsByInsights (insights @> ...)', () => {
 
   it('rejects an empty or non-object pattern before the database', async () => {
     await expect(findAgentResultsByInsights(t.db, { contains: {} })).rejects.toMatchObject({ issues: [{ path: 'contains' }] });
-    await expect(findAgentResultsByInsights(t.db, { contains: [] as never, limit: 0 })).rejects.toMatchObject({ issues: [{ path: 'contains' }, { path: 'limit' }] });
+    await expect(findAgentResultsByInsights(t.db, { contains: [] as never, limit: 0 })).rejects.toMatchObject({
+      issues: [{ path: 'contains' }, { path: 'limit' }],
+    });
   });
 });
 
@@ -90,13 +129,17 @@ describe('findAgentResultsByOutput (output_data @? jsonpath)', () => {
       rows.customersEur!.id,
       rows.marketEur!.id,
     ]);
-    expect(ids(await findAgentResultsByOutput(t.db, { path: ['findings', 'topic'], equals: 'competitor' }))).toEqual([rows.competitorsUsd!.id]);
+    expect(ids(await findAgentResultsByOutput(t.db, { path: ['findings', 'topic'], equals: 'competitor' }))).toEqual([
+      rows.competitorsUsd!.id,
+    ]);
     expect(ids(await findAgentResultsByOutput(t.db, { path: ['findings', 'topic'], equals: 'general' }))).toHaveLength(4);
     expect(ids(await findAgentResultsByOutput(t.db, { path: ['details', 'marketSize', 'currency'], equals: 'GBP' }))).toEqual([]);
   });
 
   it('compares numbers, booleans and null by value and type', async () => {
-    expect(ids(await findAgentResultsByOutput(t.db, { path: ['details', 'marketSize', 'estimate'], equals: 1_000_000_000 }))).toHaveLength(4);
+    expect(ids(await findAgentResultsByOutput(t.db, { path: ['details', 'marketSize', 'estimate'], equals: 1_000_000_000 }))).toHaveLength(
+      4,
+    );
     expect(ids(await findAgentResultsByOutput(t.db, { path: ['details', 'marketSize', 'estimate'], equals: '1000000000' }))).toEqual([]);
     expect(ids(await findAgentResultsByOutput(t.db, { path: ['details', 'flags', 'beta'], equals: true }))).toHaveLength(4);
     expect(ids(await findAgentResultsByOutput(t.db, { path: ['details', 'flags', 'tier'], equals: 2.0 }))).toHaveLength(4);
@@ -116,8 +159,13 @@ describe('findAgentResultsByOutput (output_data @? jsonpath)', () => {
 
   it('narrows to an evaluation or agent type, and pages', async () => {
     const eur = { path: ['details', 'marketSize', 'currency'], equals: 'EUR' };
-    expect(ids(await findAgentResultsByOutput(t.db, { ...eur, evaluationId: evaluationA }))).toEqual([rows.customersEur!.id, rows.marketEur!.id]);
-    expect(ids(await findAgentResultsByOutput(t.db, { ...eur, agentType: 'market-research', evaluationId: evaluationB }))).toEqual([rows.marketB!.id]);
+    expect(ids(await findAgentResultsByOutput(t.db, { ...eur, evaluationId: evaluationA }))).toEqual([
+      rows.customersEur!.id,
+      rows.marketEur!.id,
+    ]);
+    expect(ids(await findAgentResultsByOutput(t.db, { ...eur, agentType: 'market-research', evaluationId: evaluationB }))).toEqual([
+      rows.marketB!.id,
+    ]);
     const first = await findAgentResultsByOutput(t.db, { ...eur, limit: 1 });
     const second = await findAgentResultsByOutput(t.db, { ...eur, limit: 1, cursor: first.nextCursor! });
     const third = await findAgentResultsByOutput(t.db, { ...eur, limit: 1, cursor: second.nextCursor! });
@@ -148,7 +196,9 @@ describe('indexes', () => {
     // The SQL as the repository compiles it; the parameters as it binds them (pattern, limit + 1).
     const { sqlOf } = captureSql();
     const insightsSql = (await sqlOf((db) => findAgentResultsByInsights(db, { contains: { items: [{ title: 't7' }] } }))).replace(/;$/, '');
-    const outputSql = (await sqlOf((db) => findAgentResultsByOutput(db, { path: ['details', 'marketSize', 'currency'], equals: 'C7' }))).replace(/;$/, '');
+    const outputSql = (
+      await sqlOf((db) => findAgentResultsByOutput(db, { path: ['details', 'marketSize', 'currency'], equals: 'C7' }))
+    ).replace(/;$/, '');
     const outputPath = '$."details"."marketSize"."currency" ? (@ == "C7")';
     const queries = [
       { sql: insightsSql, parameters: [JSON.stringify({ items: [{ title: 't7' }] }), 21] },

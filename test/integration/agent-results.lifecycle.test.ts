@@ -23,7 +23,7 @@ const MISSING = '00000000-0000-4000-8000-000000000000';
 
 const OUTPUT: AgentOutputData = {
   version: 1,
-  summary: "Clinics lose ~6 h/week to phone scheduling; it's \"real\" -- '; DROP TABLE agent_results; $$",
+  summary: 'Clinics lose ~6 h/week to phone scheduling; it\'s "real" -- \'; DROP TABLE agent_results; $$',
   findings: [{ topic: 'market-size', statement: 'About 40k independent clinics in the EU', confidence: 0.7, sourceRefs: [0] }],
   sources: [{ title: 'Eurostat', url: 'https://ec.europa.eu/eurostat' }],
   usage: { inputTokens: 1200, outputTokens: 800, durationMs: 5400, costUsd: 0.02 },
@@ -41,7 +41,13 @@ async function newEvaluation() {
 }
 
 const count = async (evaluationId: string) =>
-  (await t.db.selectFrom('agentResults').select((eb) => eb.fn.countAll<number>().as('n')).where('evaluationId', '=', evaluationId).executeTakeFirstOrThrow()).n;
+  (
+    await t.db
+      .selectFrom('agentResults')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('evaluationId', '=', evaluationId)
+      .executeTakeFirstOrThrow()
+  ).n;
 
 describe('createAgentRuns', () => {
   it('creates every run, pending, in the order given, with its input data', async () => {
@@ -77,9 +83,10 @@ describe('createAgentRuns', () => {
 
   it('rejects bad agent types, duplicates and oversized input before the database', async () => {
     const evaluation = await newEvaluation();
-    const bad = (await createAgentRuns(t.db, evaluation.id, ['Market Research', { agentType: 'ok', inputData: { parameters: { blob: 'x'.repeat(300 * 1024) } } }]).catch(
-      (e: unknown) => e,
-    )) as ValidationError;
+    const bad = (await createAgentRuns(t.db, evaluation.id, [
+      'Market Research',
+      { agentType: 'ok', inputData: { parameters: { blob: 'x'.repeat(300 * 1024) } } },
+    ]).catch((e: unknown) => e)) as ValidationError;
     expect(bad).toBeInstanceOf(ValidationError);
     expect(bad.issues.map((i) => i.path)).toEqual(['runs.0', 'runs.1.inputData']);
     await expect(createAgentRuns(t.db, evaluation.id, ['pricing', 'pricing'])).rejects.toMatchObject({ issues: [{ path: 'runs.1' }] });
@@ -106,18 +113,33 @@ describe('startAgentRun, completeAgentRun, failAgentRun', () => {
     const evaluation = await newEvaluation();
     const run = await createTestAgentResult(t.db, evaluation.id);
     await startAgentRun(t.db, run.id);
-    await expect(completeAgentRun(t.db, run.id, { outputData: OUTPUT })).resolves.toMatchObject({ insights: null, score: null, status: 'completed' });
+    await expect(completeAgentRun(t.db, run.id, { outputData: OUTPUT })).resolves.toMatchObject({
+      insights: null,
+      score: null,
+      status: 'completed',
+    });
   });
 
   it('refuses transitions out of order (InvalidTransitionError naming the status), and NotFoundError for a missing run', async () => {
     const evaluation = await newEvaluation();
     const run = await createTestAgentResult(t.db, evaluation.id);
-    await expect(completeAgentRun(t.db, run.id, { outputData: OUTPUT })).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'pending', to: 'completed' });
+    await expect(completeAgentRun(t.db, run.id, { outputData: OUTPUT })).rejects.toMatchObject({
+      name: 'InvalidTransitionError',
+      from: 'pending',
+      to: 'completed',
+    });
     await startAgentRun(t.db, run.id);
     await expect(startAgentRun(t.db, run.id)).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'running', to: 'running' });
     await completeAgentRun(t.db, run.id, { outputData: OUTPUT, score: 50 });
-    await expect(failAgentRun(t.db, run.id, { errorMessage: 'late' })).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'completed' });
-    for (const call of [() => startAgentRun(t.db, MISSING), () => completeAgentRun(t.db, MISSING, { outputData: OUTPUT }), () => failAgentRun(t.db, MISSING, { errorMessage: 'x' })]) {
+    await expect(failAgentRun(t.db, run.id, { errorMessage: 'late' })).rejects.toMatchObject({
+      name: 'InvalidTransitionError',
+      from: 'completed',
+    });
+    for (const call of [
+      () => startAgentRun(t.db, MISSING),
+      () => completeAgentRun(t.db, MISSING, { outputData: OUTPUT }),
+      () => failAgentRun(t.db, MISSING, { errorMessage: 'x' }),
+    ]) {
       await expect(call()).rejects.toMatchObject({ name: 'NotFoundError', entity: 'agent result' });
     }
     await expect(getAgentResult(t.db, MISSING)).rejects.toThrow(NotFoundError);
@@ -127,7 +149,11 @@ describe('startAgentRun, completeAgentRun, failAgentRun', () => {
     const evaluation = await newEvaluation();
     const [pending, running] = await createAgentRuns(t.db, evaluation.id, ['market-research', 'customer-research']);
     await startAgentRun(t.db, running!.id);
-    await expect(failAgentRun(t.db, pending!.id, { errorMessage: 'no input' })).resolves.toMatchObject({ status: 'failed', startedAt: null, errorMessage: 'no input' });
+    await expect(failAgentRun(t.db, pending!.id, { errorMessage: 'no input' })).resolves.toMatchObject({
+      status: 'failed',
+      startedAt: null,
+      errorMessage: 'no input',
+    });
     const failed = await failAgentRun(t.db, running!.id, { errorMessage: 'rate limited: "429" \u{1F600}' });
     expect(failed).toMatchObject({ status: 'failed', errorMessage: 'rate limited: "429" \u{1F600}' });
     expect(failed.completedAt).toBeInstanceOf(Date);
@@ -145,10 +171,16 @@ describe('startAgentRun, completeAgentRun, failAgentRun', () => {
     const evaluation = await newEvaluation();
     const run = await createTestAgentResult(t.db, evaluation.id);
     await startAgentRun(t.db, run.id);
-    const error = (await completeAgentRun(t.db, run.id, { outputData: [] as unknown as AgentOutputData, score: 100.5 }).catch((e: unknown) => e)) as ValidationError;
+    const error = (await completeAgentRun(t.db, run.id, { outputData: [] as unknown as AgentOutputData, score: 100.5 }).catch(
+      (e: unknown) => e,
+    )) as ValidationError;
     expect(error.issues.map((i) => i.path)).toEqual(['outputData', 'score']);
-    await expect(completeAgentRun(t.db, run.id, { outputData: OUTPUT, score: 12.345 })).rejects.toMatchObject({ issues: [{ path: 'score', message: 'must have at most two decimals' }] });
-    await expect(completeAgentRun(t.db, run.id, { outputData: { ...OUTPUT, summary: 'nul \u0000' } })).rejects.toMatchObject({ issues: [{ path: 'outputData' }] });
+    await expect(completeAgentRun(t.db, run.id, { outputData: OUTPUT, score: 12.345 })).rejects.toMatchObject({
+      issues: [{ path: 'score', message: 'must have at most two decimals' }],
+    });
+    await expect(completeAgentRun(t.db, run.id, { outputData: { ...OUTPUT, summary: 'nul \u0000' } })).rejects.toMatchObject({
+      issues: [{ path: 'outputData' }],
+    });
     expect((await getAgentResult(t.db, run.id)).status).toBe('running');
   });
 });
@@ -159,7 +191,11 @@ describe('listAgentResults', () => {
     await createAgentRuns(t.db, evaluation.id, ['market-research', 'competitive-analysis', 'customer-research']);
     const other = await newEvaluation();
     await createAgentRuns(t.db, other.id, ['market-research']);
-    expect((await listAgentResults(t.db, evaluation.id)).map((r) => r.agentType)).toEqual(['competitive-analysis', 'customer-research', 'market-research']);
+    expect((await listAgentResults(t.db, evaluation.id)).map((r) => r.agentType)).toEqual([
+      'competitive-analysis',
+      'customer-research',
+      'market-research',
+    ]);
     expect(await listAgentResults(t.db, MISSING)).toEqual([]);
     await expect(listAgentResults(t.db, 'x')).rejects.toMatchObject({ issues: [{ path: 'evaluationId' }] });
   });
@@ -182,7 +218,13 @@ describe('scoreSummary', () => {
     await at('regulatory', 'pending', null);
     // Another evaluation's scores do not leak in.
     const other = await newEvaluation();
-    await createTestAgentResult(t.db, other.id, { agentType: 'market-research', status: 'completed', score: 1, startedAt: new Date(), completedAt: new Date() });
+    await createTestAgentResult(t.db, other.id, {
+      agentType: 'market-research',
+      status: 'completed',
+      score: 1,
+      startedAt: new Date(),
+      completedAt: new Date(),
+    });
 
     const summary = await scoreSummary(t.db, evaluation.id);
     expect(summary.evaluationId).toBe(evaluation.id);

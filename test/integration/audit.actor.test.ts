@@ -15,7 +15,13 @@ const t = useTestDatabase();
 
 /** The actors recorded for a user's row, oldest change first. */
 async function actors(userId: string): Promise<(string | null)[]> {
-  const rows = await t.db.selectFrom('auditLog').select('actor').where('tableName', '=', 'users').where('rowId', '=', userId).orderBy('id').execute();
+  const rows = await t.db
+    .selectFrom('auditLog')
+    .select('actor')
+    .where('tableName', '=', 'users')
+    .where('rowId', '=', userId)
+    .orderBy('id')
+    .execute();
   return rows.map((r) => r.actor);
 }
 

@@ -15,9 +15,13 @@ describe('listAuditEntries', () => {
     const user = await createTestUser(t.db);
     const idea = await createTestIdea(t.db, user.id);
     await createTestIdea(t.db, user.id); // another row of the same table: not in this history
-    await t.database.transaction(t.db, (trx) => trx.updateTable('businessIdeas').set({ status: 'submitted' }).where('id', '=', idea.id).execute(), {
-      actorId: 'reviewer-1',
-    });
+    await t.database.transaction(
+      t.db,
+      (trx) => trx.updateTable('businessIdeas').set({ status: 'submitted' }).where('id', '=', idea.id).execute(),
+      {
+        actorId: 'reviewer-1',
+      },
+    );
     await t.db.deleteFrom('businessIdeas').where('id', '=', idea.id).execute();
 
     const { items: entries, nextCursor } = await listAuditEntries(t.db, { tableName: 'business_ideas', rowId: idea.id });
@@ -40,7 +44,13 @@ describe('listAuditEntries', () => {
     const first = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2 });
     const second = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, cursor: first.nextCursor! });
     const third = await listAuditEntries(t.db, { tableName: 'users', rowId: user.id, limit: 2, cursor: second.nextCursor! });
-    expect([...first.items, ...second.items, ...third.items].map((e) => e.newRow?.name)).toEqual([user.name, 'Name One', 'Name Two', 'Name Three', 'Name Four']);
+    expect([...first.items, ...second.items, ...third.items].map((e) => e.newRow?.name)).toEqual([
+      user.name,
+      'Name One',
+      'Name Two',
+      'Name Three',
+      'Name Four',
+    ]);
     expect(third.items).toHaveLength(1);
     expect(third.nextCursor).toBeNull();
   });

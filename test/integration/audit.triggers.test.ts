@@ -18,7 +18,10 @@ async function history(tableName: string, rowId: string, db: Kysely<DB> = t.db):
 }
 
 async function auditCount(db: Kysely<DB> = t.db): Promise<number> {
-  const row = await db.selectFrom('auditLog').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('auditLog')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return row.n;
 }
 
@@ -73,7 +76,10 @@ describe('audit triggers', () => {
     ];
     for (const [table, id, column, before, after] of cases) {
       const entries = await history(table, id);
-      expect(entries.map((e) => e.operation), table).toEqual(['insert', 'update']);
+      expect(
+        entries.map((e) => e.operation),
+        table,
+      ).toEqual(['insert', 'update']);
       const update = entries[1]!;
       expect(update.oldRow?.[column], table).toEqual(before);
       expect(update.newRow?.[column], table).toEqual(after);
@@ -101,7 +107,11 @@ describe('audit triggers', () => {
   it('skip updates that change nothing', async () => {
     const user = await createTestUser(t.db);
     await t.db.updateTable('users').set({ name: user.name }).where('id', '=', user.id).execute();
-    await t.db.updateTable('users').set((eb) => ({ email: eb.ref('email') })).where('id', '=', user.id).execute();
+    await t.db
+      .updateTable('users')
+      .set((eb) => ({ email: eb.ref('email') }))
+      .where('id', '=', user.id)
+      .execute();
     expect((await history('users', user.id)).map((e) => e.operation)).toEqual(['insert']);
   });
 

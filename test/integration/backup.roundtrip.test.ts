@@ -28,7 +28,9 @@ beforeAll(async () => {
   const admin = new pg.Client(adminConnection());
   await admin.connect();
   try {
-    serverMajor = Math.floor(Number((await admin.query<{ n: string }>("select current_setting('server_version_num') as n")).rows[0]!.n) / 10_000);
+    serverMajor = Math.floor(
+      Number((await admin.query<{ n: string }>("select current_setting('server_version_num') as n")).rows[0]!.n) / 10_000,
+    );
   } finally {
     await admin.end();
   }
@@ -44,7 +46,8 @@ async function fingerprint(connection: ConnectionSettings): Promise<Record<strin
   const client = new pg.Client(connection);
   await client.connect();
   try {
-    const tables = (await client.query<{ name: string }>("select tablename as name from pg_tables where schemaname = 'public' order by 1")).rows;
+    const tables = (await client.query<{ name: string }>("select tablename as name from pg_tables where schemaname = 'public' order by 1"))
+      .rows;
     const out: Record<string, { rows: number; md5: string }> = {};
     for (const { name } of tables) {
       const { rows } = await client.query<{ rows: string; md5: string }>(
@@ -61,7 +64,9 @@ async function fingerprint(connection: ConnectionSettings): Promise<Record<strin
 describe('db:backup and db:restore', () => {
   it('round-trips a seeded database: same tables, row counts and checksums', async (ctx) => {
     if (serverMajor !== localMajor) {
-      ctx.skip(`the test server is PostgreSQL ${serverMajor} and the local client tools are ${localMajor}; run with TEST_DATABASE_URL on a PostgreSQL ${localMajor} server`);
+      ctx.skip(
+        `the test server is PostgreSQL ${serverMajor} and the local client tools are ${localMajor}; run with TEST_DATABASE_URL on a PostgreSQL ${localMajor} server`,
+      );
     }
     const source = await createTestDatabase();
     const target = await createTestDatabase({ migrated: false });
@@ -115,7 +120,9 @@ describe('db:backup and db:restore', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      new RegExp(`^error: the local pg_dump is PostgreSQL ${localMajor}, older than the server at postgres://postgres@127\\.0\\.0\\.1:\\d+/ai_validation_platform \\(PostgreSQL ${embedded}\\.`),
+      new RegExp(
+        `^error: the local pg_dump is PostgreSQL ${localMajor}, older than the server at postgres://postgres@127\\.0\\.0\\.1:\\d+/ai_validation_platform \\(PostgreSQL ${embedded}\\.`,
+      ),
     );
     expect(result.stderr).toContain(`Install the PostgreSQL ${embedded} client tools`);
     expect(() => statSync(file)).toThrow(); // nothing written
@@ -130,7 +137,9 @@ describe('db:backup and db:restore', () => {
     expect(refused.stderr).toContain('error: refusing to restore with NODE_ENV=production');
     expect(refused.stderr).toContain('--force');
     // With --force it gets past the guard (and stops at the missing file).
-    const forced = await runCli('db-restore.ts', ['--file', missing, '--force'], { env: { DATABASE_URL: target.url, NODE_ENV: 'production' } });
+    const forced = await runCli('db-restore.ts', ['--file', missing, '--force'], {
+      env: { DATABASE_URL: target.url, NODE_ENV: 'production' },
+    });
     expect(forced.code).toBe(1);
     expect(forced.stderr).toContain(`error: ${missing} does not exist; nothing was changed`);
     const usage = await runCli('db-restore.ts', [], { env: { DATABASE_URL: target.url } });
@@ -141,7 +150,12 @@ describe('db:backup and db:restore', () => {
   it('passes the password through PGPASSWORD, never on the command line', async () => {
     const connection: ConnectionSettings = { host: 'db.internal', port: 6432, user: 'owner', database: 'ideas' };
     Object.defineProperty(connection, 'password', { value: 's3cret-pa55', enumerable: false });
-    const env = await toolEnv(connection, { PATH: '/usr/bin', PGPASSWORD: 'stale', DATABASE_URL: 'postgres://x:y@z/w', PGSERVICE: 'other' });
+    const env = await toolEnv(connection, {
+      PATH: '/usr/bin',
+      PGPASSWORD: 'stale',
+      DATABASE_URL: 'postgres://x:y@z/w',
+      PGSERVICE: 'other',
+    });
     expect(env).toEqual({
       PATH: '/usr/bin',
       PGHOST: 'db.internal',

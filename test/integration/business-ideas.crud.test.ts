@@ -13,7 +13,12 @@ const IDEA_KEYS = ['createdAt', 'description', 'id', 'status', 'title', 'updated
 const DESCRIPTION = 'Independent physiotherapy clinics lose hours every week to phone scheduling, double bookings and no-shows.';
 
 const ideaCount = async (): Promise<number> =>
-  (await t.db.selectFrom('businessIdeas').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+  (
+    await t.db
+      .selectFrom('businessIdeas')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+  ).n;
 
 /** Runs `fn`, expecting a ValidationError before any query, with nothing written. */
 async function rejectedBeforeDatabase(fn: () => Promise<unknown>): Promise<ValidationError> {
@@ -79,9 +84,10 @@ describe('createIdea', () => {
       ideas.createIdea(t.db, user.id, { title: 'Fine title', description: DESCRIPTION, status: 'completed' } as ideas.CreateIdeaInput),
     );
     expect(unknown.issues[0]?.path).toBe('(root)');
-    expect((await rejectedBeforeDatabase(() => ideas.createIdea(t.db, 'nope', { title: 'Fine title', description: DESCRIPTION }))).issues[0]?.path).toBe(
-      'userId',
-    );
+    expect(
+      (await rejectedBeforeDatabase(() => ideas.createIdea(t.db, 'nope', { title: 'Fine title', description: DESCRIPTION }))).issues[0]
+        ?.path,
+    ).toBe('userId');
   });
 });
 
@@ -89,7 +95,11 @@ describe('getIdea', () => {
   it('a missing or soft-deleted idea is a NotFoundError; a malformed id a ValidationError before the database', async () => {
     const user = await createTestUser(t.db);
     const deleted = await createTestIdea(t.db, user.id, { deletedAt: new Date() });
-    await expect(ideas.getIdea(t.db, deleted.id)).rejects.toMatchObject({ constructor: NotFoundError, entity: 'business idea', id: deleted.id });
+    await expect(ideas.getIdea(t.db, deleted.id)).rejects.toMatchObject({
+      constructor: NotFoundError,
+      entity: 'business idea',
+      id: deleted.id,
+    });
     await expect(ideas.getIdea(t.db, '00000000-0000-4000-8000-0000000000ee')).rejects.toBeInstanceOf(NotFoundError);
     expect((await rejectedBeforeDatabase(() => ideas.getIdea(t.db, 'x'))).issues).toEqual([{ path: 'id', message: 'must be a UUID' }]);
   });
@@ -100,7 +110,12 @@ describe('updateIdeaContent', () => {
     const user = await createTestUser(t.db);
     const draft = await createTestIdea(t.db, user.id);
     const edited = await ideas.updateIdeaContent(t.db, draft.id, { title: 'Clinic scheduler for physiotherapists' });
-    expect(edited).toMatchObject({ id: draft.id, title: 'Clinic scheduler for physiotherapists', description: draft.description, status: 'draft' });
+    expect(edited).toMatchObject({
+      id: draft.id,
+      title: 'Clinic scheduler for physiotherapists',
+      description: draft.description,
+      status: 'draft',
+    });
     expect(edited.updatedAt.getTime()).toBeGreaterThan(draft.updatedAt.getTime());
     const both = await ideas.updateIdeaContent(t.db, draft.id, { title: 'Another title', description: ideaDescription() });
     expect(both.title).toBe('Another title');
@@ -125,7 +140,9 @@ describe('updateIdeaContent', () => {
     expect((await rejectedBeforeDatabase(() => ideas.updateIdeaContent(t.db, draft.id, {}))).issues[0]?.message).toBe(
       'must change at least one of title, description',
     );
-    const error = await rejectedBeforeDatabase(() => ideas.updateIdeaContent(t.db, draft.id, { title: 'x'.repeat(201), description: 'short' }));
+    const error = await rejectedBeforeDatabase(() =>
+      ideas.updateIdeaContent(t.db, draft.id, { title: 'x'.repeat(201), description: 'short' }),
+    );
     expect(error.issues.map((i) => i.path).sort()).toEqual(['description', 'title']);
   });
 });
@@ -166,23 +183,36 @@ async function waitForLockWait(): Promise<void> {
 
 describe('the schemas mirror the CHECK constraints', () => {
   // The database is the second line: at each boundary, validation and the CHECK must agree.
-  const titles = ['abc', '  ab  ', 'ab', '\tab', 'x'.repeat(200), 'x'.repeat(201), '🚀'.repeat(200), '🚀'.repeat(201), ' '.repeat(198) + 'abc'];
+  const titles = [
+    'abc',
+    '  ab  ',
+    'ab',
+    '\tab',
+    'x'.repeat(200),
+    'x'.repeat(201),
+    '🚀'.repeat(200),
+    '🚀'.repeat(201),
+    ' '.repeat(198) + 'abc',
+  ];
   const descriptions = [50, 49, 5000, 5001].flatMap((n) => ['d'.repeat(n), `  ${'d'.repeat(n)}  `, '🧪'.repeat(n)]);
 
-  it.each([...titles.map((v) => ['title', v] as const), ...descriptions.map((v) => ['description', v] as const)])('%s %#', async (field, value) => {
-    const user = await createTestUser(t.db);
-    const valid = createIdeaSchema.shape[field].safeParse(value).success;
-    const accepted = await t.db
-      .insertInto('businessIdeas')
-      .values({ userId: user.id, title: 'A fine title', description: DESCRIPTION, [field]: value })
-      .execute()
-      .then(
-        () => true,
-        (error: unknown) => {
-          expect(error).toBeInstanceOf(ValidationError);
-          return false;
-        },
-      );
-    expect(valid).toBe(accepted);
-  });
+  it.each([...titles.map((v) => ['title', v] as const), ...descriptions.map((v) => ['description', v] as const)])(
+    '%s %#',
+    async (field, value) => {
+      const user = await createTestUser(t.db);
+      const valid = createIdeaSchema.shape[field].safeParse(value).success;
+      const accepted = await t.db
+        .insertInto('businessIdeas')
+        .values({ userId: user.id, title: 'A fine title', description: DESCRIPTION, [field]: value })
+        .execute()
+        .then(
+          () => true,
+          (error: unknown) => {
+            expect(error).toBeInstanceOf(ValidationError);
+            return false;
+          },
+        );
+      expect(valid).toBe(accepted);
+    },
+  );
 });

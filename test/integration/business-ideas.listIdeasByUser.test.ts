@@ -46,17 +46,26 @@ describe('filters', () => {
       completed: await createTestIdea(t.db, user.id, { status: 'completed' }),
     };
     expect(ids(await ideas.listIdeasByUser(t.db, user.id, { status: 'submitted' }))).toEqual([byStatus.submitted.id]);
-    expect(ids(await ideas.listIdeasByUser(t.db, user.id, { status: ['draft', 'completed'] }))).toEqual([byStatus.completed.id, byStatus.draft.id]);
+    expect(ids(await ideas.listIdeasByUser(t.db, user.id, { status: ['draft', 'completed'] }))).toEqual([
+      byStatus.completed.id,
+      byStatus.draft.id,
+    ]);
     expect(ids(await ideas.listIdeasByUser(t.db, user.id, { status: 'archived' }))).toEqual([]);
   });
 
   it('by created range: from inclusive, to exclusive, Dates or ISO strings', async () => {
     const user = await createTestUser(t.db);
     const at = (day: number): Date => new Date(Date.UTC(2026, 0, day, 12));
-    const [d1, d2, d3] = [await createTestIdea(t.db, user.id, { createdAt: at(1) }), await createTestIdea(t.db, user.id, { createdAt: at(2) }), await createTestIdea(t.db, user.id, { createdAt: at(3) })];
+    const [d1, d2, d3] = [
+      await createTestIdea(t.db, user.id, { createdAt: at(1) }),
+      await createTestIdea(t.db, user.id, { createdAt: at(2) }),
+      await createTestIdea(t.db, user.id, { createdAt: at(3) }),
+    ];
     expect(ids(await ideas.listIdeasByUser(t.db, user.id, { createdFrom: at(2) }))).toEqual([d3!.id, d2!.id]);
     expect(ids(await ideas.listIdeasByUser(t.db, user.id, { createdTo: at(2).toISOString() }))).toEqual([d1!.id]);
-    expect(ids(await ideas.listIdeasByUser(t.db, user.id, { createdFrom: '2026-01-02T12:00:00+00:00', createdTo: at(3) }))).toEqual([d2!.id]);
+    expect(ids(await ideas.listIdeasByUser(t.db, user.id, { createdFrom: '2026-01-02T12:00:00+00:00', createdTo: at(3) }))).toEqual([
+      d2!.id,
+    ]);
     expect(ids(await ideas.listIdeasByUser(t.db, user.id, { createdFrom: at(2), createdTo: at(2) }))).toEqual([]);
   });
 
@@ -85,9 +94,18 @@ describe('filters', () => {
 
 describe('full-text search', () => {
   const CORPUS = {
-    clinic: { title: 'Clinic appointment scheduler', description: 'Physiotherapy clinics book patients online and cut no-shows with text reminders and a waitlist.' },
-    compost: { title: 'Office compost pickup', description: 'Weekly pickup of food scraps from offices, turned into compost for community gardens nearby.' },
-    dental: { title: 'Dental clinic reviews', description: 'Patients rate dental clinics on waiting times, prices and the friendliness of the front desk.' },
+    clinic: {
+      title: 'Clinic appointment scheduler',
+      description: 'Physiotherapy clinics book patients online and cut no-shows with text reminders and a waitlist.',
+    },
+    compost: {
+      title: 'Office compost pickup',
+      description: 'Weekly pickup of food scraps from offices, turned into compost for community gardens nearby.',
+    },
+    dental: {
+      title: 'Dental clinic reviews',
+      description: 'Patients rate dental clinics on waiting times, prices and the friendliness of the front desk.',
+    },
   };
 
   async function seed(): Promise<{ userId: string; id: Record<keyof typeof CORPUS, string> }> {
@@ -96,7 +114,8 @@ describe('full-text search', () => {
     for (const [key, content] of Object.entries(CORPUS)) id[key as keyof typeof CORPUS] = (await createTestIdea(t.db, user.id, content)).id;
     return { userId: user.id, id };
   }
-  const search = async (userId: string, query: string): Promise<string[]> => ids(await ideas.listIdeasByUser(t.db, userId, { search: query }));
+  const search = async (userId: string, query: string): Promise<string[]> =>
+    ids(await ideas.listIdeasByUser(t.db, userId, { search: query }));
 
   it('matches stemmed words in title and description, with web-search syntax', async () => {
     const { userId, id } = await seed();
@@ -112,7 +131,15 @@ describe('full-text search', () => {
 
   it('treats any input as words, never as SQL or tsquery syntax', async () => {
     const { userId, id } = await seed();
-    for (const hostile of ["'; drop table business_ideas; --", 'clinic & | ! :* ( )', '$$ clinic $$', 'clinic\\', '"unterminated clinic', 'ｃｌｉｎｉｃ 🩺', "O'Brien's clinic"]) {
+    for (const hostile of [
+      "'; drop table business_ideas; --",
+      'clinic & | ! :* ( )',
+      '$$ clinic $$',
+      'clinic\\',
+      '"unterminated clinic',
+      'ｃｌｉｎｉｃ 🩺',
+      "O'Brien's clinic",
+    ]) {
       const found = await search(userId, hostile);
       expect(found.every((x) => Object.values(id).includes(x))).toBe(true);
     }
@@ -136,7 +163,9 @@ describe('full-text search', () => {
     const client = await t.database.pool.connect();
     try {
       await client.query('begin');
-      await client.query('drop index business_ideas_user_id_created_at_idx, business_ideas_user_id_idx, business_ideas_status_created_at_idx');
+      await client.query(
+        'drop index business_ideas_user_id_created_at_idx, business_ideas_user_id_idx, business_ideas_status_created_at_idx',
+      );
       await client.query('set local enable_seqscan = off');
       const plan = await client.query<{ 'QUERY PLAN': string }>(`explain ${sent.sql}`, sent.parameters as unknown[]);
       expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('business_ideas_search_idx');

@@ -4,10 +4,7 @@
  * no error carries a secret value.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  createAwsSecretsManagerPasswordProvider,
-  loadSecretsManagerSdk,
-} from '../../src/credentials/aws-secrets-manager.js';
+import { createAwsSecretsManagerPasswordProvider, loadSecretsManagerSdk } from '../../src/credentials/aws-secrets-manager.js';
 import { createCachedPasswordProvider } from '../../src/credentials/password-provider.js';
 import { CredentialsError } from '../../src/errors.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-secrets-manager.js';
@@ -39,7 +36,10 @@ function provider(secretId: string, extra: Partial<Parameters<typeof createAwsSe
 }
 
 async function failure(promise: Promise<unknown>): Promise<CredentialsError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(CredentialsError);
   const text = `${(error as Error).message}\n${JSON.stringify(error)}`;
   for (const secret of SECRET_VALUES) expect(text).not.toContain(secret);
@@ -67,7 +67,9 @@ describe('createAwsSecretsManagerPasswordProvider', () => {
     expect(missing.message).toContain(`AWS Secrets Manager secret "${json}" is a JSON object without a non-empty string "password" key`);
     const plain = uniqueId();
     fake.setSecret(plain, 'plain-Secret-1f9a');
-    expect((await failure(provider(plain, { jsonKey: 'password' })())).message).toContain('is not a JSON object, but jsonKey "password" was given');
+    expect((await failure(provider(plain, { jsonKey: 'password' })())).message).toContain(
+      'is not a JSON object, but jsonKey "password" was given',
+    );
   });
 
   it('caches the secret: concurrent and repeated calls make one request', async () => {

@@ -55,7 +55,10 @@ function serialize(value: unknown): string {
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(Error);
   produced.push(serialize(error), String(error), (error as Error).stack ?? '');
   return error as Error;

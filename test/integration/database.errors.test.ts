@@ -6,14 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/database.js';
-import {
-  ConflictError,
-  DataLayerError,
-  InvalidReferenceError,
-  QueryError,
-  TimeoutError,
-  ValidationError,
-} from '../../src/errors.js';
+import { ConflictError, DataLayerError, InvalidReferenceError, QueryError, TimeoutError, ValidationError } from '../../src/errors.js';
 import { createTestIdea, createTestUser, fakePasswordHash, ideaDescription, uniqueEmail } from '../support/factories.js';
 import { useTestDatabase } from '../support/database.js';
 
@@ -83,7 +76,11 @@ describe('database errors through createDatabase()', () => {
     expect((error.cause as Error).message).toContain('UUID-CANARY');
 
     const status = await failure(
-      t.db.selectFrom('businessIdeas').select('id').where('status', '=', 'ENUM-CANARY' as 'draft').execute(),
+      t.db
+        .selectFrom('businessIdeas')
+        .select('id')
+        .where('status', '=', 'ENUM-CANARY' as 'draft')
+        .execute(),
     );
     expect(status).toBeInstanceOf(ValidationError);
     expect(status.message).not.toContain('ENUM-CANARY');

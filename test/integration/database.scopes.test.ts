@@ -11,7 +11,14 @@ import * as businessIdeas from '../../src/repositories/business-ideas.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
 import * as users from '../../src/repositories/users.js';
 import { useTestDatabase } from '../support/database.js';
-import { createSubmittedIdea, createTestIdea, createTestUser, fakePasswordHash, ideaDescription, uniqueEmail } from '../support/factories.js';
+import {
+  createSubmittedIdea,
+  createTestIdea,
+  createTestUser,
+  fakePasswordHash,
+  ideaDescription,
+  uniqueEmail,
+} from '../support/factories.js';
 import { useRoleConnections } from '../support/roles.js';
 
 const t = useTestDatabase();
@@ -45,7 +52,9 @@ describe('through the application role', () => {
     const email = uniqueEmail();
     const user = await users.createUser(app.anonymous, { email, name: 'Anonymous Path', passwordHash: fakePasswordHash() });
     expect((await users.getUserCredentials(app.anonymous, email)).id).toBe(user.id);
-    const idea = await app.withUser(user.id, (trx) => businessIdeas.createIdea(trx, user.id, { title: 'Scoped idea', description: ideaDescription() }));
+    const idea = await app.withUser(user.id, (trx) =>
+      businessIdeas.createIdea(trx, user.id, { title: 'Scoped idea', description: ideaDescription() }),
+    );
     expect(await app.withUser(user.id, (trx) => businessIdeas.getIdea(trx, idea.id))).toEqual(idea);
   });
 
@@ -56,7 +65,10 @@ describe('through the application role', () => {
       const error = await businessIdeas.getIdea(app[path], idea.id).catch((e: unknown) => e);
       expect(error, path).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).issues).toEqual([
-        { variable: `database.${path}`, message: expect.stringMatching(/is filtered by row-level security on agent_results, business_ideas, evaluations.*withUser/) },
+        {
+          variable: `database.${path}`,
+          message: expect.stringMatching(/is filtered by row-level security on agent_results, business_ideas, evaluations.*withUser/),
+        },
       ]);
       // Remembered: the second call is refused the same way.
       await expect(businessIdeas.getIdea(app[path], idea.id)).rejects.toBeInstanceOf(ConfigError);

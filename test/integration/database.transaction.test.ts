@@ -44,7 +44,11 @@ async function onCallPair() {
       .executeTakeFirstOrThrow();
     await bothRead();
     if (onCall.n < 2) return 'stayed';
-    await trx.updateTable('users').set({ name: 'Off Call' }).where('id', '=', self === 'a' ? a.id : b.id).execute();
+    await trx
+      .updateTable('users')
+      .set({ name: 'Off Call' })
+      .where('id', '=', self === 'a' ? a.id : b.id)
+      .execute();
     return 'left';
   };
   return { a, b, calls, goOffCall };
@@ -121,9 +125,17 @@ describe('database.transaction', () => {
       calls[label]++;
       // Superuser-only setting; keeps the test fast (the default is 1 s).
       await sql`set local deadlock_timeout = '50ms'`.execute(trx);
-      await trx.updateTable('users').set({ name: `Locked By ${label}` }).where('id', '=', one).execute();
+      await trx
+        .updateTable('users')
+        .set({ name: `Locked By ${label}` })
+        .where('id', '=', one)
+        .execute();
       await bothLocked();
-      await trx.updateTable('users').set({ name: `Locked By ${label}` }).where('id', '=', other).execute();
+      await trx
+        .updateTable('users')
+        .set({ name: `Locked By ${label}` })
+        .where('id', '=', other)
+        .execute();
     };
     // As above: under load a retry can take its first lock before the winner takes its second,
     // and deadlock again; the test needs the retries, not their exact number.

@@ -66,7 +66,9 @@ it(`${WORKERS} concurrent workers claim each of ${EVALUATIONS} evaluations exact
     .execute(t.db)
     .then((r) => r.rows[0]!);
   expect(n).toBeLessThanOrEqual(20);
-  console.info(`[claimNext] ${EVALUATIONS} claims by ${WORKERS} workers over 20 connections in ${elapsedMs.toFixed(0)} ms (${((EVALUATIONS / elapsedMs) * 1000).toFixed(0)}/s)`);
+  console.info(
+    `[claimNext] ${EVALUATIONS} claims by ${WORKERS} workers over 20 connections in ${elapsedMs.toFixed(0)} ms (${((EVALUATIONS / elapsedMs) * 1000).toFixed(0)}/s)`,
+  );
   // About 2 s alone on 2 cores, about 5 s beside a full parallel suite; the bound only catches
   // claims that queue behind each other instead of skipping locked rows.
   expect(elapsedMs).toBeLessThan(20_000);

@@ -28,7 +28,11 @@ const ideaStatus = async (id: string) =>
 
 /** Moves a run's lease into the past, as if its worker died `seconds` ago. */
 const expireLease = (id: string, seconds = 1) =>
-  t.db.updateTable('evaluations').set({ leaseExpiresAt: sql<Date>`now() - make_interval(secs => ${seconds})` }).where('id', '=', id).execute();
+  t.db
+    .updateTable('evaluations')
+    .set({ leaseExpiresAt: sql<Date>`now() - make_interval(secs => ${seconds})` })
+    .where('id', '=', id)
+    .execute();
 
 describe('claimNext', () => {
   it('claims the pending run: analyzing, started now, held by the worker until the lease ends; the idea becomes evaluating', async () => {
@@ -109,7 +113,10 @@ describe('claimNext', () => {
     expect(late).toBeInstanceOf(InvalidTransitionError);
     expect((late as Error).message).toContain('another worker holds it');
     await expect(renewLease(t.db, id, { workerId: 'worker-a' })).rejects.toThrow(InvalidTransitionError);
-    await expect(completeEvaluation(t.db, id, { results: RESULTS, workerId: 'worker-b' })).resolves.toMatchObject({ status: 'completed', claimedBy: 'worker-b' });
+    await expect(completeEvaluation(t.db, id, { results: RESULTS, workerId: 'worker-b' })).resolves.toMatchObject({
+      status: 'completed',
+      claimedBy: 'worker-b',
+    });
     expect(await ideaStatus(idea.id)).toBe('completed');
   });
 
@@ -139,7 +146,9 @@ describe('claimNext', () => {
   it('rolls the claim back when the idea update fails: the run stays pending and unclaimed', async () => {
     const idea = await createSubmittedIdea(t.db);
     const { id } = await createEvaluation(t.db, idea.id);
-    await sql`ALTER TABLE business_ideas ADD CONSTRAINT test_no_evaluating_check CHECK (status <> 'evaluating' OR id <> ${sql.lit(idea.id)}::uuid) NOT VALID`.execute(t.db);
+    await sql`ALTER TABLE business_ideas ADD CONSTRAINT test_no_evaluating_check CHECK (status <> 'evaluating' OR id <> ${sql.lit(idea.id)}::uuid) NOT VALID`.execute(
+      t.db,
+    );
     try {
       const error = await claimNext(t.db, 'worker-1').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);

@@ -30,7 +30,7 @@ const RESULTS: EvaluationResults = {
   overallScore: 72.5,
   recommendation: 'go',
   confidence: 0.8,
-  summary: "A real niche; pricing is the open question. It's \"fine\"; -- really $$",
+  summary: 'A real niche; pricing is the open question. It\'s "fine"; -- really $$',
   agentScores: [{ agentType: 'market-research', score: 78, weight: 1, status: 'completed' }],
   strengths: ['Underserved segment'],
   risks: [{ title: 'Long sales cycle', severity: 'medium' }],
@@ -58,7 +58,15 @@ describe('createEvaluation', () => {
     const idea = await createSubmittedIdea(t.db);
     const high = await createEvaluation(t.db, idea.id, { priority: 'high' });
     const normal = await createEvaluation(t.db, idea.id);
-    expect(high).toMatchObject({ businessIdeaId: idea.id, status: 'pending', priority: 'high', startedAt: null, claimedBy: null, leaseExpiresAt: null, results: null });
+    expect(high).toMatchObject({
+      businessIdeaId: idea.id,
+      status: 'pending',
+      priority: 'high',
+      startedAt: null,
+      claimedBy: null,
+      leaseExpiresAt: null,
+      results: null,
+    });
     expect(high.createdAt).toBeInstanceOf(Date);
     expect(normal.priority).toBe('normal');
     expect(await ideaStatus(idea.id)).toBe('submitted'); // the idea moves when a worker claims the run
@@ -84,15 +92,27 @@ describe('createEvaluation', () => {
   it('is NotFoundError for a missing or soft-deleted idea', async () => {
     await expect(createEvaluation(t.db, MISSING)).rejects.toThrow(NotFoundError);
     const deleted = await createSubmittedIdea(t.db, { deletedAt: new Date() });
-    await expect(createEvaluation(t.db, deleted.id)).rejects.toMatchObject({ name: 'NotFoundError', entity: 'business idea', id: deleted.id });
+    await expect(createEvaluation(t.db, deleted.id)).rejects.toMatchObject({
+      name: 'NotFoundError',
+      entity: 'business idea',
+      id: deleted.id,
+    });
   });
 
   it('rejects invalid input before the database, listing every field', async () => {
-    const before = await t.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const error = (await createEvaluation(t.db, 'not-a-uuid', { priority: 'urgent' as 'high' }).catch((e: unknown) => e)) as ValidationError;
+    const before = await t.db
+      .selectFrom('evaluations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const error = (await createEvaluation(t.db, 'not-a-uuid', { priority: 'urgent' as 'high' }).catch(
+      (e: unknown) => e,
+    )) as ValidationError;
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.issues.map((i) => i.path)).toEqual(['businessIdeaId', 'priority']);
-    const after = await t.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await t.db
+      .selectFrom('evaluations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
   });
 });
@@ -127,9 +147,23 @@ describe('listEvaluationsByIdea and listEvaluationsByStatus', () => {
   it("pages through an idea's evaluations newest first, and stays correct while rows are inserted", async () => {
     const idea = await createSubmittedIdea(t.db);
     // Seven evaluations, two pairs sharing a created_at to the microsecond (the id breaks the tie).
-    const times = ['2026-01-01T00:00:00.000001Z', '2026-01-01T00:00:00.000001Z', '2026-01-01T00:00:00.000002Z', '2026-01-02T00:00:00Z', '2026-01-02T00:00:00Z', '2026-01-03T00:00:00Z', '2026-01-04T00:00:00Z'];
+    const times = [
+      '2026-01-01T00:00:00.000001Z',
+      '2026-01-01T00:00:00.000001Z',
+      '2026-01-01T00:00:00.000002Z',
+      '2026-01-02T00:00:00Z',
+      '2026-01-02T00:00:00Z',
+      '2026-01-03T00:00:00Z',
+      '2026-01-04T00:00:00Z',
+    ];
     for (const createdAt of times) await createTestEvaluation(t.db, idea.id, { createdAt });
-    const expected = await t.db.selectFrom('evaluations').select('id').where('businessIdeaId', '=', idea.id).orderBy('createdAt', 'desc').orderBy('id', 'desc').execute();
+    const expected = await t.db
+      .selectFrom('evaluations')
+      .select('id')
+      .where('businessIdeaId', '=', idea.id)
+      .orderBy('createdAt', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
 
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -148,14 +182,27 @@ describe('listEvaluationsByIdea and listEvaluationsByStatus', () => {
 
   it('lists by status, newest first, and only that status', async () => {
     const idea = await createSubmittedIdea(t.db);
-    const failedOld = await createTestEvaluation(t.db, idea.id, { status: 'failed', completedAt: new Date(), errorMessage: 'x', createdAt: '2020-01-01T00:00:00Z' });
-    const failedNew = await createTestEvaluation(t.db, idea.id, { status: 'failed', completedAt: new Date(), errorMessage: 'y', createdAt: '2020-01-02T00:00:00Z' });
+    const failedOld = await createTestEvaluation(t.db, idea.id, {
+      status: 'failed',
+      completedAt: new Date(),
+      errorMessage: 'x',
+      createdAt: '2020-01-01T00:00:00Z',
+    });
+    const failedNew = await createTestEvaluation(t.db, idea.id, {
+      status: 'failed',
+      completedAt: new Date(),
+      errorMessage: 'y',
+      createdAt: '2020-01-02T00:00:00Z',
+    });
     const firstPage = await listEvaluationsByStatus(t.db, 'failed', { limit: 1 });
     expect(firstPage.items.map((e) => e.status)).toEqual(['failed']);
     const all = [];
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<typeof listEvaluationsByStatus>> = await listEvaluationsByStatus(t.db, 'failed', { limit: 1, ...(cursor ? { cursor } : {}) });
+      const page: Awaited<ReturnType<typeof listEvaluationsByStatus>> = await listEvaluationsByStatus(t.db, 'failed', {
+        limit: 1,
+        ...(cursor ? { cursor } : {}),
+      });
       all.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);
@@ -202,16 +249,24 @@ describe('completeEvaluation', () => {
   it('only from analyzing: pending, completed and failed runs are InvalidTransitionError; a missing one NotFoundError', async () => {
     const idea = await createSubmittedIdea(t.db);
     const pending = await createTestEvaluation(t.db, idea.id);
-    await expect(completeEvaluation(t.db, pending.id, { results: RESULTS })).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'pending' });
+    await expect(completeEvaluation(t.db, pending.id, { results: RESULTS })).rejects.toMatchObject({
+      name: 'InvalidTransitionError',
+      from: 'pending',
+    });
     const { evaluation } = await analyzing();
     await completeEvaluation(t.db, evaluation.id, { results: RESULTS });
-    await expect(completeEvaluation(t.db, evaluation.id, { results: RESULTS })).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'completed' });
+    await expect(completeEvaluation(t.db, evaluation.id, { results: RESULTS })).rejects.toMatchObject({
+      name: 'InvalidTransitionError',
+      from: 'completed',
+    });
     await expect(completeEvaluation(t.db, MISSING, { results: RESULTS })).rejects.toThrow(NotFoundError);
   });
 
   it('exactly one of ten concurrent completions wins', async () => {
     const { evaluation } = await analyzing();
-    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => completeEvaluation(t.db, evaluation.id, { results: RESULTS })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, () => completeEvaluation(t.db, evaluation.id, { results: RESULTS })),
+    );
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     const losers = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     expect(losers).toHaveLength(9);
@@ -227,7 +282,9 @@ describe('completeEvaluation', () => {
   it('rolls back the evaluation when the idea update fails (one transaction)', async () => {
     const { idea, evaluation } = await analyzing();
     // A constraint only this test's rows can trip: the idea may not become completed.
-    await sql`ALTER TABLE business_ideas ADD CONSTRAINT test_no_completed_check CHECK (status <> 'completed' OR id <> ${sql.lit(idea.id)}::uuid) NOT VALID`.execute(t.db);
+    await sql`ALTER TABLE business_ideas ADD CONSTRAINT test_no_completed_check CHECK (status <> 'completed' OR id <> ${sql.lit(idea.id)}::uuid) NOT VALID`.execute(
+      t.db,
+    );
     try {
       const error = await completeEvaluation(t.db, evaluation.id, { results: RESULTS }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
@@ -235,7 +292,12 @@ describe('completeEvaluation', () => {
     } finally {
       await sql`ALTER TABLE business_ideas DROP CONSTRAINT test_no_completed_check`.execute(t.db);
     }
-    expect(await getEvaluation(t.db, evaluation.id)).toMatchObject({ status: 'analyzing', results: null, completedAt: null, claimedBy: 'worker-a' });
+    expect(await getEvaluation(t.db, evaluation.id)).toMatchObject({
+      status: 'analyzing',
+      results: null,
+      completedAt: null,
+      claimedBy: 'worker-a',
+    });
     expect(await ideaStatus(idea.id)).toBe('evaluating');
   });
 
@@ -244,7 +306,9 @@ describe('completeEvaluation', () => {
     await expect(
       t.database.transaction(t.db, async (trx) => {
         await completeEvaluation(trx, evaluation.id, { results: RESULTS });
-        expect(await trx.selectFrom('businessIdeas').select('status').where('id', '=', idea.id).executeTakeFirstOrThrow()).toEqual({ status: 'completed' });
+        expect(await trx.selectFrom('businessIdeas').select('status').where('id', '=', idea.id).executeTakeFirstOrThrow()).toEqual({
+          status: 'completed',
+        });
         throw new Error('caller changed its mind');
       }),
     ).rejects.toThrow('caller changed its mind');
@@ -269,23 +333,40 @@ describe('failEvaluation and retryEvaluation', () => {
       name: 'InvalidTransitionError',
       message: expect.stringContaining('another worker holds it'),
     });
-    const message = "market-research agent timed out; it's \"late\" -- $$ \u{1F600}";
+    const message = 'market-research agent timed out; it\'s "late" -- $$ \u{1F600}';
     const failed = await failEvaluation(t.db, evaluation.id, { errorMessage: message, workerId: 'worker-a' });
     expect(failed).toMatchObject({ status: 'failed', errorMessage: message, leaseExpiresAt: null });
     expect(failed.completedAt).toBeInstanceOf(Date);
     expect(await ideaStatus(idea.id)).toBe('evaluating');
 
     const queued = await retryEvaluation(t.db, evaluation.id);
-    expect(queued).toMatchObject({ status: 'pending', startedAt: null, completedAt: null, claimedBy: null, leaseExpiresAt: null, errorMessage: message });
-    await expect(retryEvaluation(t.db, evaluation.id)).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'pending', to: 'pending' });
+    expect(queued).toMatchObject({
+      status: 'pending',
+      startedAt: null,
+      completedAt: null,
+      claimedBy: null,
+      leaseExpiresAt: null,
+      errorMessage: message,
+    });
+    await expect(retryEvaluation(t.db, evaluation.id)).rejects.toMatchObject({
+      name: 'InvalidTransitionError',
+      from: 'pending',
+      to: 'pending',
+    });
   });
 
   it('fails a pending run without a worker; refuses to fail one that ended; NotFoundError for a missing one', async () => {
     const idea = await createSubmittedIdea(t.db);
     const pending = await createTestEvaluation(t.db, idea.id);
     await expect(failEvaluation(t.db, pending.id, { errorMessage: 'cancelled', workerId: 'w' })).rejects.toMatchObject({ from: 'pending' });
-    await expect(failEvaluation(t.db, pending.id, { errorMessage: 'cancelled' })).resolves.toMatchObject({ status: 'failed', startedAt: null });
-    await expect(failEvaluation(t.db, pending.id, { errorMessage: 'again' })).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'failed' });
+    await expect(failEvaluation(t.db, pending.id, { errorMessage: 'cancelled' })).resolves.toMatchObject({
+      status: 'failed',
+      startedAt: null,
+    });
+    await expect(failEvaluation(t.db, pending.id, { errorMessage: 'again' })).rejects.toMatchObject({
+      name: 'InvalidTransitionError',
+      from: 'failed',
+    });
     await expect(failEvaluation(t.db, MISSING, { errorMessage: 'x' })).rejects.toThrow(NotFoundError);
     await expect(retryEvaluation(t.db, MISSING)).rejects.toThrow(NotFoundError);
     await expect(failEvaluation(t.db, pending.id, { errorMessage: '  ' })).rejects.toMatchObject({ issues: [{ path: 'errorMessage' }] });
@@ -295,15 +376,24 @@ describe('failEvaluation and retryEvaluation', () => {
 describe('renewLease and releaseLease', () => {
   it('renews the holder’s lease from now, and refuses anyone else', async () => {
     const { evaluation } = await analyzing('worker-a');
-    await t.db.updateTable('evaluations').set({ leaseExpiresAt: sql<Date>`now() - interval '1 minute'` }).where('id', '=', evaluation.id).execute();
+    await t.db
+      .updateTable('evaluations')
+      .set({ leaseExpiresAt: sql<Date>`now() - interval '1 minute'` })
+      .where('id', '=', evaluation.id)
+      .execute();
     // Expired but not claimed again: still the holder's to renew.
     const renewed = await renewLease(t.db, evaluation.id, { workerId: 'worker-a', leaseSeconds: 600 });
     const { now } = await sql<{ now: Date }>`select statement_timestamp() as now`.execute(t.db).then((r) => r.rows[0]!);
     expect(renewed.leaseExpiresAt!.getTime() - now.getTime()).toBeGreaterThan(590_000);
     expect(renewed.leaseExpiresAt!.getTime() - now.getTime()).toBeLessThanOrEqual(600_000);
-    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-b' })).rejects.toMatchObject({ name: 'InvalidTransitionError', from: 'analyzing' });
+    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-b' })).rejects.toMatchObject({
+      name: 'InvalidTransitionError',
+      from: 'analyzing',
+    });
     await expect(renewLease(t.db, MISSING, { workerId: 'worker-a' })).rejects.toThrow(NotFoundError);
-    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-a', leaseSeconds: 0 })).rejects.toMatchObject({ issues: [{ path: 'leaseSeconds' }] });
+    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-a', leaseSeconds: 0 })).rejects.toMatchObject({
+      issues: [{ path: 'leaseSeconds' }],
+    });
   });
 
   it('releases the run back to pending (holder only), so the next claim gets it', async () => {
@@ -325,13 +415,19 @@ describe('the lease CHECKs (second line behind the repository)', () => {
     await expect(createTestEvaluation(t.db, idea.id, { status: 'analyzing', startedAt: now, leaseExpiresAt: now })).rejects.toMatchObject({
       issues: [{ path: 'evaluations_status_claimed_by_check' }],
     });
-    await expect(createTestEvaluation(t.db, idea.id, { claimedBy: 'w' })).rejects.toMatchObject({ issues: [{ path: 'evaluations_status_claimed_by_check' }] });
-    await expect(createTestEvaluation(t.db, idea.id, { leaseExpiresAt: now })).rejects.toMatchObject({ issues: [{ path: 'evaluations_status_lease_check' }] });
+    await expect(createTestEvaluation(t.db, idea.id, { claimedBy: 'w' })).rejects.toMatchObject({
+      issues: [{ path: 'evaluations_status_claimed_by_check' }],
+    });
+    await expect(createTestEvaluation(t.db, idea.id, { leaseExpiresAt: now })).rejects.toMatchObject({
+      issues: [{ path: 'evaluations_status_lease_check' }],
+    });
     await expect(
       createTestEvaluation(t.db, idea.id, { status: 'analyzing', startedAt: now, claimedBy: '  ', leaseExpiresAt: now }),
     ).rejects.toMatchObject({ issues: [{ path: 'evaluations_claimed_by_format_check' }] });
     // A finished run may keep its holder as a record, but not a lease.
-    await expect(createTestEvaluation(t.db, idea.id, { status: 'completed', startedAt: now, completedAt: now, claimedBy: 'w' })).resolves.toBeDefined();
+    await expect(
+      createTestEvaluation(t.db, idea.id, { status: 'completed', startedAt: now, completedAt: now, claimedBy: 'w' }),
+    ).resolves.toBeDefined();
     await expect(
       createTestEvaluation(t.db, idea.id, { status: 'completed', startedAt: now, completedAt: now, claimedBy: 'w', leaseExpiresAt: now }),
     ).rejects.toMatchObject({ issues: [{ path: 'evaluations_status_lease_check' }] });

@@ -33,10 +33,17 @@ it('gives runs already analyzing an expired lease, which claimNext then picks up
   const inFlight = rows[0]!.id;
 
   await migrator.up({ to: LEASES });
-  const row = await database.db.selectFrom('evaluations').select(['claimedBy', 'leaseExpiresAt']).where('id', '=', inFlight).executeTakeFirstOrThrow();
+  const row = await database.db
+    .selectFrom('evaluations')
+    .select(['claimedBy', 'leaseExpiresAt'])
+    .where('id', '=', inFlight)
+    .executeTakeFirstOrThrow();
   expect(row.claimedBy).toBe('unknown (claimed before leases)');
   expect(row.leaseExpiresAt!.getTime()).toBeLessThanOrEqual(Date.now());
-  await expect(claimNext(database.owner, 'worker-after-upgrade')).resolves.toMatchObject({ id: inFlight, claimedBy: 'worker-after-upgrade' });
+  await expect(claimNext(database.owner, 'worker-after-upgrade')).resolves.toMatchObject({
+    id: inFlight,
+    claimedBy: 'worker-after-upgrade',
+  });
 
   await migrator.down({ to: '20261125090000' });
   const { rows: columns } = await database.pool.query(

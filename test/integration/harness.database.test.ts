@@ -48,7 +48,9 @@ describe('createTestDatabase', () => {
     const database = await create();
     const tables = (await query<{ tablename: string }>(database, tablesSql)).map((r) => r.tablename);
     expect(tables).toEqual(['agent_results', 'audit_log', 'business_ideas', 'evaluations', 'schema_migrations', 'seed_history', 'users']);
-    const files = readdirSync(defaultMigrationsDir()).filter((f) => /^\d{14}_.+\.sql$/.test(f)).map((f) => f.replace(/\.sql$/, ''));
+    const files = readdirSync(defaultMigrationsDir())
+      .filter((f) => /^\d{14}_.+\.sql$/.test(f))
+      .map((f) => f.replace(/\.sql$/, ''));
     const ledger = (await query<{ name: string }>(database, 'SELECT name FROM schema_migrations ORDER BY name')).map((r) => r.name);
     expect(ledger.map((n) => n.replace(/\.sql$/, ''))).toEqual(files.sort());
   });

@@ -75,7 +75,12 @@ describe('startEmbedded, ephemeral', () => {
       child.child.kill('SIGKILL');
       throw error;
     }
-    const info = JSON.parse(child.output().trim().split('\n').at(-1) ?? '{}') as { pid: number; port: number; dataDir: string; password: string };
+    const info = JSON.parse(child.output().trim().split('\n').at(-1) ?? '{}') as {
+      pid: number;
+      port: number;
+      dataDir: string;
+      password: string;
+    };
     const admin: ConnectionSettings = { host: '127.0.0.1', port: info.port, user: 'postgres', database: 'postgres' };
     Object.defineProperty(admin, 'password', { value: info.password, enumerable: false });
     expect(await answers(admin)).toBe(true);

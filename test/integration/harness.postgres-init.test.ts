@@ -15,7 +15,6 @@ import { adminConnection } from '../support/database.js';
 import { psqlMajor, runInitScript } from '../support/postgres-init.js';
 import { testDatabasePrefix } from '../support/names.js';
 
-
 const role = `dl_role_${randomBytes(5).toString('hex')}`;
 const prefix = testDatabasePrefix(inject('dlRunId'));
 const appDb = uniqueDatabaseName(prefix);

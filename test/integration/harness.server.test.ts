@@ -6,13 +6,7 @@ import net from 'node:net';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/embedded.js';
-import {
-  acquireServer,
-  pgConfig,
-  probeDocker,
-  uniqueDatabaseName,
-  withThrowawayDatabase,
-} from '../../scripts/lib/server.js';
+import { acquireServer, pgConfig, probeDocker, uniqueDatabaseName, withThrowawayDatabase } from '../../scripts/lib/server.js';
 import { ServerError, type PostgresServer } from '../../scripts/lib/postgres-server.js';
 import { ConfigError, ConnectionError } from '../../src/errors.js';
 import { adminConnection } from '../support/database.js';
@@ -33,7 +27,7 @@ async function exists(name: string): Promise<boolean> {
 }
 
 describe('withThrowawayDatabase', () => {
-  it('creates a database, hands it to fn, returns fn\'s result, then drops it', async () => {
+  it("creates a database, hands it to fn, returns fn's result, then drops it", async () => {
     let seen = '';
     const result = await withThrowawayDatabase(sharedServer(), 'dl_throwaway', async (connection) => {
       seen = connection.database;
@@ -49,7 +43,7 @@ describe('withThrowawayDatabase', () => {
     expect(await exists(seen)).toBe(false);
   });
 
-  it('drops the database when fn throws, even with a session still open, and rethrows fn\'s error', async () => {
+  it("drops the database when fn throws, even with a session still open, and rethrows fn's error", async () => {
     let seen = '';
     let session: pg.Client | undefined;
     const failure = new Error('fn failed on purpose');
@@ -67,7 +61,7 @@ describe('withThrowawayDatabase', () => {
     await session?.end().catch(() => undefined);
   });
 
-  it('keeps the password out of the connection settings\' enumerable fields', async () => {
+  it("keeps the password out of the connection settings' enumerable fields", async () => {
     await withThrowawayDatabase(sharedServer(), 'dl_throwaway', async (connection) => {
       expect(Object.keys(connection).sort()).toEqual(['database', 'host', 'port', 'user']);
       expect(connection.password).toBe(adminConnection().password);
@@ -91,8 +85,13 @@ describe('acquireServer', () => {
   it('fails fast with a clear message when TEST_DATABASE_URL points at a closed port', async () => {
     const port = await freePort(); // free now, and nobody listens on it
     const started = Date.now();
-    const error = await acquireServer({ purpose: 'test', env: { TEST_DATABASE_URL: `postgres://postgres:secret-pw@127.0.0.1:${port}/postgres` } })
-      .then(() => undefined, (e: unknown) => e);
+    const error = await acquireServer({
+      purpose: 'test',
+      env: { TEST_DATABASE_URL: `postgres://postgres:secret-pw@127.0.0.1:${port}/postgres` },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(error).toBeInstanceOf(ConnectionError);
     const message = (error as Error).message;
@@ -103,7 +102,9 @@ describe('acquireServer', () => {
   });
 
   it('names TEST_DATABASE_URL when it is not a postgres URL', async () => {
-    const error = await acquireServer({ purpose: 'test', env: { TEST_DATABASE_URL: 'mysql://root@localhost/db' } }).catch((e: unknown) => e);
+    const error = await acquireServer({ purpose: 'test', env: { TEST_DATABASE_URL: 'mysql://root@localhost/db' } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues.map((i) => i.variable)).toEqual(['TEST_DATABASE_URL']);
   });

@@ -18,7 +18,9 @@ import { defaultMigrationsDir } from '../../src/migrate/paths.js';
 import { adminConnection, createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const PASSWORD = 'hunter2-health-secret';
-const files = readdirSync(defaultMigrationsDir()).filter((f) => f.endsWith('.sql')).sort();
+const files = readdirSync(defaultMigrationsDir())
+  .filter((f) => f.endsWith('.sql'))
+  .sort();
 const latest = files[files.length - 1]!.replace(/\.sql$/, '');
 
 let migrated: TestDatabase;
@@ -139,7 +141,11 @@ describe('database.health()', () => {
     try {
       // The role can ping, but schema_migrations is not granted to it.
       const blind = await without.health();
-      expect(blind).toMatchObject({ status: 'degraded', ready: true, migrations: { applied: 0, error: expect.stringContaining('permission denied') } });
+      expect(blind).toMatchObject({
+        status: 'degraded',
+        ready: true,
+        migrations: { applied: 0, error: expect.stringContaining('permission denied') },
+      });
       // Skipping the migration state on purpose is not a problem.
       expect(await without.health({ checkMigrations: false })).toMatchObject({
         status: 'ok',
@@ -176,7 +182,11 @@ describe('database.health()', () => {
       return closeServer(silent);
     });
     const port = (silent.address() as { port: number }).port;
-    const database = createDatabase({ connectionString: `postgres://app@127.0.0.1:${port}/ideas`, env: {}, pool: { connectionTimeoutMs: 3000 } });
+    const database = createDatabase({
+      connectionString: `postgres://app@127.0.0.1:${port}/ideas`,
+      env: {},
+      pool: { connectionTimeoutMs: 3000 },
+    });
     opened.push(database);
     const started = performance.now();
     // Two concurrent checks share one ping; both give up after 300 ms.

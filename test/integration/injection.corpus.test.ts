@@ -75,7 +75,12 @@ const asJson = <T>(value: unknown): T => value as T;
 const md5 = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
 
 /** The stored bytes, computed in SQL, equal the bytes sent. */
-async function expectStoredBytes(table: 'users' | 'business_ideas' | 'evaluations' | 'agent_results', column: string, id: string, expected: string) {
+async function expectStoredBytes(
+  table: 'users' | 'business_ideas' | 'evaluations' | 'agent_results',
+  column: string,
+  id: string,
+  expected: string,
+) {
   const { rows } = await sql<{ chars: number; bytes: number; digest: string }>`
     select char_length(${sql.ref(column)}) as chars, octet_length(${sql.ref(column)}) as bytes, md5(${sql.ref(column)}) as digest
     from ${sql.table(table)} where id = ${id}`.execute(db());
@@ -91,7 +96,10 @@ async function expectRejectedBeforeQuery(run: () => Promise<unknown>, path: stri
   );
   expect(error, path).toBeInstanceOf(ValidationError);
   const paths = (error as ValidationError).issues.map((i) => i.path);
-  expect(paths.some((p) => p === path || p.startsWith(`${path}.`)), `${path} in ${paths.join(', ')}`).toBe(true);
+  expect(
+    paths.some((p) => p === path || p.startsWith(`${path}.`)),
+    `${path} in ${paths.join(', ')}`,
+  ).toBe(true);
   expect(t.database.stats().queries, `${path}: no query`).toBe(before);
 }
 
@@ -100,7 +108,11 @@ const expected = { users: 0, business_ideas: 0, evaluations: 0, agent_results: 0
 
 /** One live user, idea (submitted) for the rejection tests. */
 async function fixture() {
-  const user = await users.createUser(db(), { email: `fixture-${Date.now()}-${Math.random()}@example.com`, name: 'Fixture', passwordHash: 'scrypt$fixture$0123456789abcdef' });
+  const user = await users.createUser(db(), {
+    email: `fixture-${Date.now()}-${Math.random()}@example.com`,
+    name: 'Fixture',
+    passwordHash: 'scrypt$fixture$0123456789abcdef',
+  });
   const idea = await ideas.createIdea(db(), user.id, { title: 'Fixture idea', description: fit('Fixture description', 50, 200) });
   await ideas.submitIdea(db(), idea.id);
   const evaluation = await evaluations.createEvaluation(db(), idea.id);
@@ -150,7 +162,11 @@ describe('the injection corpus', () => {
   });
 
   it.each(CORPUS)('business ideas: %s as title, description and search text', async (_label, value) => {
-    const user = await users.createUser(db(), { email: `ideas-${expected.users}@example.com`, name: 'Idea Owner', passwordHash: 'scrypt$ideas$0123456789abcdef' });
+    const user = await users.createUser(db(), {
+      email: `ideas-${expected.users}@example.com`,
+      name: 'Idea Owner',
+      passwordHash: 'scrypt$ideas$0123456789abcdef',
+    });
     expected.users++;
     const title = fit(value, 3, 200);
     const description = fit(value, 50, 5000);
@@ -181,7 +197,11 @@ describe('the injection corpus', () => {
   });
 
   it.each(CORPUS)('evaluations and agent results: %s as worker id, error message and JSON keys and values', async (_label, value) => {
-    const user = await users.createUser(db(), { email: `runs-${expected.users}@example.com`, name: 'Run Owner', passwordHash: 'scrypt$runs$0123456789abcdef' });
+    const user = await users.createUser(db(), {
+      email: `runs-${expected.users}@example.com`,
+      name: 'Run Owner',
+      passwordHash: 'scrypt$runs$0123456789abcdef',
+    });
     const idea = await ideas.createIdea(db(), user.id, { title: 'Evaluated idea', description: fit('An idea to evaluate', 50, 100) });
     await ideas.submitIdea(db(), idea.id);
     const evaluation = await evaluations.createEvaluation(db(), idea.id, { priority: 'high' });
@@ -235,11 +255,17 @@ describe('the injection corpus', () => {
       expect(failed.errorMessage).toBe(errorMessage);
       await expectStoredBytes('evaluations', 'error_message', evaluation.id, errorMessage);
     }
-    expect((await evaluations.getEvaluation(db(), evaluation.id)).agentResults.map((r) => r.id).sort()).toEqual([research.id, customers.id].sort());
+    expect((await evaluations.getEvaluation(db(), evaluation.id)).agentResults.map((r) => r.id).sort()).toEqual(
+      [research.id, customers.id].sort(),
+    );
   });
 
   it('very long text at the maximum (astral characters count once) is kept whole; one more is refused', async () => {
-    const user = await users.createUser(db(), { email: 'long@example.com', name: '\u{1F680}'.repeat(100), passwordHash: `$long$${'x'.repeat(500)}` });
+    const user = await users.createUser(db(), {
+      email: 'long@example.com',
+      name: '\u{1F680}'.repeat(100),
+      passwordHash: `$long$${'x'.repeat(500)}`,
+    });
     expected.users++;
     expect(user.name).toBe('\u{1F680}'.repeat(100));
     await expectStoredBytes('users', 'name', user.id, '\u{1F680}'.repeat(100));
@@ -250,12 +276,18 @@ describe('the injection corpus', () => {
     expect(idea).toMatchObject({ title, description });
     await expectStoredBytes('business_ideas', 'description', idea.id, description);
 
-    await expectRejectedBeforeQuery(() => users.createUser(db(), { email: 'long2@example.com', name: '\u{1F680}'.repeat(101), passwordHash: 'scrypt$0123456789abcdef' }), 'name');
+    await expectRejectedBeforeQuery(
+      () => users.createUser(db(), { email: 'long2@example.com', name: '\u{1F680}'.repeat(101), passwordHash: 'scrypt$0123456789abcdef' }),
+      'name',
+    );
     await expectRejectedBeforeQuery(() => ideas.createIdea(db(), user.id, { title: `${title}x`, description }), 'title');
     await expectRejectedBeforeQuery(() => ideas.createIdea(db(), user.id, { title, description: `${description}x` }), 'description');
     await expectRejectedBeforeQuery(() => ideas.listIdeasByUser(db(), user.id, { search: '\u{1F680}'.repeat(201) }), 'search');
     await expectRejectedBeforeQuery(() => evaluations.claimNext(db(), 'w'.repeat(201)), 'workerId');
-    await expectRejectedBeforeQuery(() => users.createUser(db(), { email: 'long3@example.com', name: 'Long Hash', passwordHash: `$${'x'.repeat(512)}` }), 'passwordHash');
+    await expectRejectedBeforeQuery(
+      () => users.createUser(db(), { email: 'long3@example.com', name: 'Long Hash', passwordHash: `$${'x'.repeat(512)}` }),
+      'passwordHash',
+    );
   });
 
   it('NUL (\\u0000) in any string input is a ValidationError before any query, never a truncation', async () => {
@@ -283,8 +315,21 @@ describe('the injection corpus', () => {
       ['results', () => evaluations.completeEvaluation(db(), evaluation.id, { results: asJson<EvaluationResults>({ [nul]: 1 }) })],
       ['errorMessage', () => agentResults.failAgentRun(db(), run.id, { errorMessage: nul })],
       ['outputData', () => agentResults.completeAgentRun(db(), run.id, { outputData: asJson<AgentOutputData>({ summary: nul }) })],
-      ['insights', () => agentResults.completeAgentRun(db(), run.id, { outputData: asJson<AgentOutputData>({}), insights: asJson<AgentInsights>({ [nul]: 'x' }) })],
-      ['runs.0.inputData', () => agentResults.createAgentRuns(db(), evaluation.id, [{ agentType: 'nul-agent', inputData: asJson<AgentInputData>({ prompt: nul }) }])],
+      [
+        'insights',
+        () =>
+          agentResults.completeAgentRun(db(), run.id, {
+            outputData: asJson<AgentOutputData>({}),
+            insights: asJson<AgentInsights>({ [nul]: 'x' }),
+          }),
+      ],
+      [
+        'runs.0.inputData',
+        () =>
+          agentResults.createAgentRuns(db(), evaluation.id, [
+            { agentType: 'nul-agent', inputData: asJson<AgentInputData>({ prompt: nul }) },
+          ]),
+      ],
       ['contains', () => agentResults.findAgentResultsByInsights(db(), { contains: { key: nul } })],
       ['path.0', () => agentResults.findAgentResultsByOutput(db(), { path: [nul], equals: 1 })],
       ['equals', () => agentResults.findAgentResultsByOutput(db(), { path: ['summary'], equals: nul })],
@@ -300,7 +345,15 @@ describe('the injection corpus', () => {
     for (const lone of ['lone \uD800 high', 'lone \uDC00 low', 'reversed \uDC00\uD800 pair']) {
       const cases: [string, () => Promise<unknown>][] = [
         ['name', () => users.createUser(db(), { email: 'lone@example.com', name: lone, passwordHash: 'scrypt$0123456789abcdef' })],
-        ['email', () => users.createUser(db(), { email: `x${lone.replace(/ /g, '')}@example.com`, name: 'Lone', passwordHash: 'scrypt$0123456789abcdef' })],
+        [
+          'email',
+          () =>
+            users.createUser(db(), {
+              email: `x${lone.replace(/ /g, '')}@example.com`,
+              name: 'Lone',
+              passwordHash: 'scrypt$0123456789abcdef',
+            }),
+        ],
         ['name', () => users.updateUser(db(), user.id, { name: lone })],
         ['title', () => ideas.updateIdeaContent(db(), idea.id, { title: lone })],
         ['description', () => ideas.createIdea(db(), user.id, { title: 'Fine title', description: fit(lone, 50, 60) })],
@@ -367,7 +420,10 @@ describe('the injection corpus', () => {
       await expectRejectedBeforeQuery(() => evaluations.listEvaluationsByStatus(db(), bad as 'pending'), 'status');
       await expectRejectedBeforeQuery(() => evaluations.listEvaluationsByIdea(db(), idea.id, { cursor: bad }), 'cursor');
       await expectRejectedBeforeQuery(() => agentResults.createAgentRuns(db(), evaluation.id, [bad]), 'runs.0');
-      await expectRejectedBeforeQuery(() => agentResults.findAgentResultsByInsights(db(), { contains: { a: 1 }, agentType: bad }), 'agentType');
+      await expectRejectedBeforeQuery(
+        () => agentResults.findAgentResultsByInsights(db(), { contains: { a: 1 }, agentType: bad }),
+        'agentType',
+      );
     }
     // A well-formed cursor carrying SQL in its fields is still not a cursor.
     const forged = encodeCursor({ createdAt: "2026-01-01T00:00:00.000000Z'; DROP TABLE users; --", id: run.id });
@@ -389,7 +445,9 @@ describe('the injection corpus', () => {
   it('afterwards every table exists and holds exactly the rows this file created', async () => {
     const { rows } = await sql<{ name: string; exists: boolean }>`
       select t.name, to_regclass('public.' || t.name) is not null as exists
-      from unnest(array['users', 'business_ideas', 'evaluations', 'agent_results', 'audit_log', 'schema_migrations']) as t(name)`.execute(db());
+      from unnest(array['users', 'business_ideas', 'evaluations', 'agent_results', 'audit_log', 'schema_migrations']) as t(name)`.execute(
+      db(),
+    );
     expect(rows.every((r) => r.exists)).toBe(true);
     const counts = await sql<{ users: number; businessIdeas: number; evaluations: number; agentResults: number }>`
       select (select count(*) from users) as users, (select count(*) from business_ideas) as business_ideas,
@@ -402,7 +460,9 @@ describe('the injection corpus', () => {
     });
     expect(expected.users).toBeGreaterThan(3 * CORPUS.length);
     // Every change was audited: one insert entry per row that exists.
-    const audited = await sql<{ n: number }>`select count(distinct (table_name, row_id)) as n from audit_log where operation = 'insert'`.execute(db());
+    const audited = await sql<{
+      n: number;
+    }>`select count(distinct (table_name, row_id)) as n from audit_log where operation = 'insert'`.execute(db());
     expect(audited.rows[0]?.n).toBe(expected.users + expected.business_ideas + expected.evaluations + expected.agent_results);
   });
 });

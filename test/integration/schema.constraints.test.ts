@@ -98,12 +98,9 @@ describe('users', () => {
     expect(user.deleted_at).toBeNull();
   });
 
-  it.each([['Ada@Example.com'], ['ADA2@EXAMPLE.COM']])(
-    'rejects an email that is not normalised: %j',
-    async (email) => {
-      await expectViolation(newUser({ email }), CHECK_VIOLATION, 'users_email_normalised_check');
-    },
-  );
+  it.each([['Ada@Example.com'], ['ADA2@EXAMPLE.COM']])('rejects an email that is not normalised: %j', async (email) => {
+    await expectViolation(newUser({ email }), CHECK_VIOLATION, 'users_email_normalised_check');
+  });
 
   // Whitespace anywhere, surrounding included, is a format error (checked before normalisation).
   it.each([
@@ -114,12 +111,9 @@ describe('users', () => {
     ['ada@example.com\t'],
     ['@example.com'],
     ['a@b@example.com'],
-  ])(
-    'rejects a malformed email: %j',
-    async (email) => {
-      await expectViolation(newUser({ email }), CHECK_VIOLATION, 'users_email_format_check');
-    },
-  );
+  ])('rejects a malformed email: %j', async (email) => {
+    await expectViolation(newUser({ email }), CHECK_VIOLATION, 'users_email_format_check');
+  });
 
   it('bounds the email at 254 characters', async () => {
     const local = 'a'.repeat(64);
@@ -238,10 +232,9 @@ describe('evaluations', () => {
     // A run can fail before it starts.
     const failed = await newEvaluation({ status: 'failed', completed_at: ended, error_message: 'idea withdrawn' });
     // Retry: back to pending, clearing the end time (the last error may stay).
-    const { rows } = await client.query(
-      `UPDATE evaluations SET status = 'pending', completed_at = NULL WHERE id = $1 RETURNING status`,
-      [failed.id],
-    );
+    const { rows } = await client.query(`UPDATE evaluations SET status = 'pending', completed_at = NULL WHERE id = $1 RETURNING status`, [
+      failed.id,
+    ]);
     expect(rows[0]).toEqual({ status: 'pending' });
   });
 
@@ -451,7 +444,9 @@ describe('catalog', () => {
                AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey)`,
     );
     expect(rows).toEqual([]);
-    const { rows: fks } = await client.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`);
+    const { rows: fks } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
+    );
     expect(fks[0]?.n).toBe(3);
   });
 

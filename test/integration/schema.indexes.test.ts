@@ -79,7 +79,11 @@ async function expectIndex(query: string, params: unknown[], index: string, opti
   const nodes = await plan(query, params);
   const summary = nodes.map((n) => `${n['Node Type']}${n['Index Name'] ? ` on ${n['Index Name']}` : ''}`);
   expect(summary, 'plan').toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^Index (Only )?Scan on ${index}$`))]));
-  if (options.ordered) expect(summary.filter((s) => s.startsWith('Sort') || s.startsWith('Incremental Sort')), 'no sort').toEqual([]);
+  if (options.ordered)
+    expect(
+      summary.filter((s) => s.startsWith('Sort') || s.startsWith('Incremental Sort')),
+      'no sort',
+    ).toEqual([]);
 }
 
 describe('indexes serve the access patterns', () => {
@@ -136,16 +140,8 @@ describe('indexes serve the access patterns', () => {
   it('the ON DELETE CASCADE lookups of every foreign key', async () => {
     // What the FK triggers run when a parent row is deleted (soft-deleted children included).
     await expectIndex('SELECT 1 FROM business_ideas WHERE user_id = $1', [userId], 'business_ideas_user_id_idx');
-    await expectIndex(
-      'SELECT 1 FROM evaluations WHERE business_idea_id = $1',
-      [ideaId],
-      'evaluations_business_idea_id_created_at_idx',
-    );
-    await expectIndex(
-      'SELECT 1 FROM agent_results WHERE evaluation_id = $1',
-      [evaluationId],
-      'agent_results_evaluation_id_agent_type_key',
-    );
+    await expectIndex('SELECT 1 FROM evaluations WHERE business_idea_id = $1', [ideaId], 'evaluations_business_idea_id_created_at_idx');
+    await expectIndex('SELECT 1 FROM agent_results WHERE evaluation_id = $1', [evaluationId], 'agent_results_evaluation_id_agent_type_key');
   });
 
   it('the queue index holds only pending rows', async () => {

@@ -64,7 +64,10 @@ describe.skipIf(psqlMajor < 15)('scripts/postgres-init/02-create-roles.sh', () =
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('group roles ai_validation_app and ai_validation_worker are in place');
     expect(await memberships()).toEqual({});
-    const groups = await adminQuery(adminConnection(), `SELECT count(*)::int AS n FROM pg_roles WHERE rolname IN ('ai_validation_app', 'ai_validation_worker') AND NOT rolcanlogin`);
+    const groups = await adminQuery(
+      adminConnection(),
+      `SELECT count(*)::int AS n FROM pg_roles WHERE rolname IN ('ai_validation_app', 'ai_validation_worker') AND NOT rolcanlogin`,
+    );
     expect(groups[0]?.n).toBe(2);
   });
 

@@ -52,19 +52,29 @@ describe('the group roles', () => {
       [GROUPS],
     );
     expect(rows).toEqual(
-      GROUPS.map((rolname) => ({ rolname, rolcanlogin: false, rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false })),
+      GROUPS.map((rolname) => ({
+        rolname,
+        rolcanlogin: false,
+        rolsuper: false,
+        rolbypassrls: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        rolreplication: false,
+      })),
     );
   });
 
   it('have no privilege on any table but the four (ledger, audit_log, seed history, ...)', async () => {
     const rows = await t.db
-      .selectFrom(sql<{ relname: string; role: string }>`(
+      .selectFrom(
+        sql<{ relname: string; role: string }>`(
         SELECT c.relname, r.role FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
                unnest(${[...GROUPS]}::text[]) AS r(role)
          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
            AND c.relname NOT IN ('users', 'business_ideas', 'evaluations', 'agent_results')
            AND (has_table_privilege(r.role, c.oid, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER')
-                OR (c.relkind = 'S' AND has_sequence_privilege(r.role, c.oid, 'USAGE,SELECT,UPDATE'))))`.as('p'))
+                OR (c.relkind = 'S' AND has_sequence_privilege(r.role, c.oid, 'USAGE,SELECT,UPDATE'))))`.as('p'),
+      )
       .selectAll()
       .execute();
     expect(rows).toEqual([]);
@@ -111,7 +121,10 @@ describe('on a cluster without the group roles', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dl-roles-'));
     const file = join(dir, '20261125110000_roles_and_row_level_security.sql');
     cpSync(defaultMigrationsDir(), dir, { recursive: true });
-    writeFileSync(file, readFileSync(file, 'utf8').replaceAll('ai_validation_app', groups[0]!).replaceAll('ai_validation_worker', groups[1]!));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replaceAll('ai_validation_app', groups[0]!).replaceAll('ai_validation_worker', groups[1]!),
+    );
     const owner = `dl_owner_${tag}`;
     const password = randomBytes(12).toString('hex');
     const admin = adminConnection();
@@ -123,13 +136,17 @@ describe('on a cluster without the group roles', () => {
       const asOwner = { host, port, database, user: owner };
       Object.defineProperty(asOwner, 'password', { value: password, enumerable: false });
 
-      const error = await createMigrator({ connection: asOwner, migrationsDir: dir }).up().catch((e: unknown) => e);
+      const error = await createMigrator({ connection: asOwner, migrationsDir: dir })
+        .up()
+        .catch((e: unknown) => e);
       expect(String(error)).toContain(`role ${groups[0]} does not exist and ${owner} may not create roles`);
       expect(String(error)).toContain('see scripts/postgres-init/02-create-roles.sh) or grant CREATEROLE to the migration role');
 
       // As a superuser (or once an operator created them), the same migration goes through.
       await createMigrator({ connection: scratch.connection, migrationsDir: dir }).up();
-      const created = await adminQuery(admin, `SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`, [groups]);
+      const created = await adminQuery(admin, `SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`, [
+        groups,
+      ]);
       expect(created).toEqual(groups.map((rolname) => ({ rolname, rolcanlogin: false })));
 
       // Down revokes what it granted here and leaves the cluster-wide roles alone.
@@ -153,8 +170,14 @@ describe('on a cluster without the group roles', () => {
 
 describe('the app role', () => {
   it('reads and writes rows: sign-up as it, then an idea as that user (audited by the trigger it cannot write itself)', async () => {
-    const user = await users.createUser(app.anonymous, { email: uniqueEmail('rls'), name: 'Ada Lovelace', passwordHash: fakePasswordHash() });
-    const idea = await app.withUser(user.id, (trx) => businessIdeas.createIdea(trx, user.id, { title: 'Least privilege idea', description: ideaDescription() }));
+    const user = await users.createUser(app.anonymous, {
+      email: uniqueEmail('rls'),
+      name: 'Ada Lovelace',
+      passwordHash: fakePasswordHash(),
+    });
+    const idea = await app.withUser(user.id, (trx) =>
+      businessIdeas.createIdea(trx, user.id, { title: 'Least privilege idea', description: ideaDescription() }),
+    );
     await app.withUser(user.id, (trx) => businessIdeas.updateIdeaContent(trx, idea.id, { title: 'Renamed privilege idea' }));
     await app.withUser(user.id, (trx) => trx.deleteFrom('businessIdeas').where('id', '=', idea.id).execute());
     const audit = await t.db.selectFrom('auditLog').select(['operation', 'actor']).where('rowId', '=', idea.id).orderBy('id').execute();
@@ -181,7 +204,10 @@ describe('the app role', () => {
     ['write the ledger', "INSERT INTO schema_migrations (name, checksum, execution_ms) VALUES ('29991231000000_evil', 'x', 1)"],
     ['erase the ledger', 'DELETE FROM schema_migrations'],
     ['read the audit log', 'SELECT * FROM audit_log'],
-    ['forge audit rows', "INSERT INTO audit_log (table_name, row_id, operation, new_row) VALUES ('users', gen_random_uuid(), 'insert', '{}')"],
+    [
+      'forge audit rows',
+      "INSERT INTO audit_log (table_name, row_id, operation, new_row) VALUES ('users', gen_random_uuid(), 'insert', '{}')",
+    ],
     ['erase the audit log', 'DELETE FROM audit_log'],
   ])('is refused: %s (42501)', async (_what, statement) => {
     expect(await sqlStateOf(app, statement)).toBe('42501');
@@ -216,7 +242,7 @@ describe('the app role', () => {
 describe('the worker role', () => {
   it.each([
     ['read users', 'SELECT * FROM users'],
-    ['create evaluations', "INSERT INTO evaluations (business_idea_id) VALUES (gen_random_uuid())"],
+    ['create evaluations', 'INSERT INTO evaluations (business_idea_id) VALUES (gen_random_uuid())'],
     ['delete evaluations', 'DELETE FROM evaluations'],
     ['delete agent results', 'DELETE FROM agent_results'],
     ['change idea content', "UPDATE business_ideas SET title = 'Hijacked title'"],
@@ -233,6 +259,8 @@ describe('the worker role', () => {
     const idea = await createSubmittedIdea(t.db);
     await createTestEvaluation(t.db, idea.id);
     await worker.db.updateTable('businessIdeas').set({ status: 'evaluating' }).where('id', '=', idea.id).execute();
-    expect((await t.db.selectFrom('businessIdeas').select('status').where('id', '=', idea.id).executeTakeFirstOrThrow()).status).toBe('evaluating');
+    expect((await t.db.selectFrom('businessIdeas').select('status').where('id', '=', idea.id).executeTakeFirstOrThrow()).status).toBe(
+      'evaluating',
+    );
   });
 });

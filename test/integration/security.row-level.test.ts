@@ -32,7 +32,11 @@ interface Owned {
 async function ownedRows(): Promise<Owned> {
   const user = await createTestUser(t.db);
   const idea = await createTestIdea(t.db, user.id, { status: 'submitted' });
-  const evaluation = await createTestEvaluation(t.db, idea.id, { status: 'failed', completedAt: new Date(), errorMessage: 'agent timed out' });
+  const evaluation = await createTestEvaluation(t.db, idea.id, {
+    status: 'failed',
+    completedAt: new Date(),
+    errorMessage: 'agent timed out',
+  });
   const result = await createTestAgentResult(t.db, evaluation.id);
   return { userId: user.id, ideaId: idea.id, evaluationId: evaluation.id, agentResultId: result.id };
 }
@@ -71,7 +75,9 @@ describe('the app role', () => {
       expect(raw.rows[0]?.n).toBe(3);
       // Asking for B's rows by id, directly or by joins, finds nothing.
       const byId = await sql`SELECT i.id FROM business_ideas i LEFT JOIN evaluations e ON e.business_idea_id = i.id
-        LEFT JOIN agent_results r ON r.evaluation_id = e.id WHERE i.id = ${b.ideaId} OR e.id = ${b.evaluationId} OR r.id = ${b.agentResultId}`.execute(trx);
+        LEFT JOIN agent_results r ON r.evaluation_id = e.id WHERE i.id = ${b.ideaId} OR e.id = ${b.evaluationId} OR r.id = ${b.agentResultId}`.execute(
+        trx,
+      );
       expect(byId.rows).toEqual([]);
     });
     // The owner sees both users' rows (ENABLE, not FORCE).
@@ -108,18 +114,28 @@ describe('the app role', () => {
     expect(await snapshotOf(b)).toEqual(before);
   });
 
-  it('cannot write rows for B: an idea for B, an evaluation of B\'s idea, an agent result of B\'s evaluation, or moving its own idea to B (42501)', async () => {
+  it("cannot write rows for B: an idea for B, an evaluation of B's idea, an agent result of B's evaluation, or moving its own idea to B (42501)", async () => {
     const asA = (run: (trx: Kysely<DB>) => Promise<unknown>) => sqlStateOf(() => app.withUser(a.userId, run));
     expect(
-      await asA((trx) => trx.insertInto('businessIdeas').values({ userId: b.userId, title: 'Planted idea', description: ideaDescription() }).execute()),
+      await asA((trx) =>
+        trx.insertInto('businessIdeas').values({ userId: b.userId, title: 'Planted idea', description: ideaDescription() }).execute(),
+      ),
     ).toBe('42501');
     expect(await asA((trx) => trx.insertInto('evaluations').values({ businessIdeaId: b.ideaId }).execute())).toBe('42501');
-    expect(await asA((trx) => trx.insertInto('agentResults').values({ evaluationId: b.evaluationId, agentType: 'planted' }).execute())).toBe('42501');
-    expect(await asA((trx) => trx.updateTable('businessIdeas').set({ userId: b.userId }).where('id', '=', a.ideaId).execute())).toBe('42501');
-    expect(await asA((trx) => trx.updateTable('evaluations').set({ businessIdeaId: b.ideaId }).where('id', '=', a.evaluationId).execute())).toBe('42501');
+    expect(
+      await asA((trx) => trx.insertInto('agentResults').values({ evaluationId: b.evaluationId, agentType: 'planted' }).execute()),
+    ).toBe('42501');
+    expect(await asA((trx) => trx.updateTable('businessIdeas').set({ userId: b.userId }).where('id', '=', a.ideaId).execute())).toBe(
+      '42501',
+    );
+    expect(
+      await asA((trx) => trx.updateTable('evaluations').set({ businessIdeaId: b.ideaId }).where('id', '=', a.evaluationId).execute()),
+    ).toBe('42501');
     // The repository refuses too (its insert selects the idea, which A cannot see).
     await expect(app.withUser(a.userId, (trx) => evaluations.createEvaluation(trx, b.ideaId))).rejects.toThrow(NotFoundError);
-    expect((await t.db.selectFrom('businessIdeas').select('userId').where('id', '=', a.ideaId).executeTakeFirstOrThrow()).userId).toBe(a.userId);
+    expect((await t.db.selectFrom('businessIdeas').select('userId').where('id', '=', a.ideaId).executeTakeFirstOrThrow()).userId).toBe(
+      a.userId,
+    );
   });
 
   it("writes A's own rows normally: create, evaluate, record agent results, delete", async () => {
@@ -137,8 +153,10 @@ describe('the app role', () => {
     const single = await connectAs('ai_validation_app', 1);
     const pid = async (db: Kysely<DB>) => (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]!.pid;
     const visible = async (db: Kysely<DB>) =>
-      (await sql<{ n: number }>`SELECT (SELECT count(*) FROM business_ideas)::int + (SELECT count(*) FROM evaluations)::int
-        + (SELECT count(*) FROM agent_results)::int AS n`.execute(db)).rows[0]!.n;
+      (
+        await sql<{ n: number }>`SELECT (SELECT count(*) FROM business_ideas)::int + (SELECT count(*) FROM evaluations)::int
+        + (SELECT count(*) FROM agent_results)::int AS n`.execute(db)
+      ).rows[0]!.n;
 
     expect(await visible(single.db)).toBe(0);
     const pids = new Set<number>();
@@ -189,7 +207,12 @@ describe('the app role', () => {
       },
       { actorId: 'support:42' },
     );
-    const last = await t.db.selectFrom('auditLog').select('actor').where('rowId', '=', a.ideaId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const last = await t.db
+      .selectFrom('auditLog')
+      .select('actor')
+      .where('rowId', '=', a.ideaId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(last.actor).toBe('support:42');
   });
 });
@@ -200,7 +223,7 @@ describe('the worker role', () => {
     worker = await connectAs('ai_validation_worker');
   });
 
-  it("claims pending evaluations of every user, works them through, and then loses sight of them", async () => {
+  it('claims pending evaluations of every user, works them through, and then loses sight of them', async () => {
     const users = [await createTestUser(t.db), await createTestUser(t.db)];
     const ideas = await Promise.all(users.map((u) => createTestIdea(t.db, u.id, { status: 'submitted' })));
     const queued = await Promise.all(ideas.map((i) => createTestEvaluation(t.db, i.id, { priority: 'high' })));
@@ -217,20 +240,39 @@ describe('the worker role', () => {
 
     for (const evaluation of mine) {
       // It reads the idea it evaluates (claimNext moved it to evaluating), and records agent results.
-      const idea = await worker.db.selectFrom('businessIdeas').select(['title', 'status']).where('id', '=', evaluation.businessIdeaId).executeTakeFirst();
+      const idea = await worker.db
+        .selectFrom('businessIdeas')
+        .select(['title', 'status'])
+        .where('id', '=', evaluation.businessIdeaId)
+        .executeTakeFirst();
       expect(idea?.status).toBe('evaluating');
       const [run] = await agentResults.createAgentRuns(worker.worker, evaluation.id, ['market-research']);
       await agentResults.startAgentRun(worker.worker, run!.id);
-      await agentResults.completeAgentRun(worker.worker, run!.id, { outputData: { version: 1, summary: 'A growing niche', findings: [] }, score: 70 });
+      await agentResults.completeAgentRun(worker.worker, run!.id, {
+        outputData: { version: 1, summary: 'A growing niche', findings: [] },
+        score: 70,
+      });
       const completed = await evaluations.completeEvaluation(worker.worker, evaluation.id, { workerId: 'worker-rls', results: RESULTS });
       expect(completed.status).toBe('completed');
     }
     // As the owner: every idea moved to completed, for both users.
-    const statuses = await t.db.selectFrom('businessIdeas').select('status').where('id', 'in', ideas.map((i) => i.id)).execute();
+    const statuses = await t.db
+      .selectFrom('businessIdeas')
+      .select('status')
+      .where(
+        'id',
+        'in',
+        ideas.map((i) => i.id),
+      )
+      .execute();
     expect(statuses.map((s) => s.status)).toEqual(['completed', 'completed']);
 
     // Finished work, and ideas without work, are out of the worker's sight.
-    const seen = await worker.db.selectFrom('businessIdeas').select('id').where('id', 'in', [...ideas.map((i) => i.id), draft.id]).execute();
+    const seen = await worker.db
+      .selectFrom('businessIdeas')
+      .select('id')
+      .where('id', 'in', [...ideas.map((i) => i.id), draft.id])
+      .execute();
     expect(seen).toEqual([]);
     expect(await worker.db.selectFrom('evaluations').select('id').where('id', 'in', ids(queued)).execute()).toEqual([]);
     expect(await worker.db.selectFrom('agentResults').select('id').where('evaluationId', 'in', ids(queued)).execute()).toEqual([]);
@@ -238,17 +280,21 @@ describe('the worker role', () => {
 
   it('cannot change ideas, evaluations or agent results outside the work in flight', async () => {
     const owned = await ownedRows(); // a failed evaluation: not in flight
-    const counts = await worker.db.transaction().execute(async (trx) =>
-      [
-        await sql`UPDATE business_ideas SET status = 'archived' WHERE id = ${owned.ideaId}`.execute(trx),
-        await sql`UPDATE evaluations SET status = 'pending', completed_at = NULL WHERE id = ${owned.evaluationId}`.execute(trx),
-        await sql`UPDATE agent_results SET score = 1 WHERE id = ${owned.agentResultId}`.execute(trx),
-      ].map((r) => Number(r.numAffectedRows)),
-    );
+    const counts = await worker.db
+      .transaction()
+      .execute(async (trx) =>
+        [
+          await sql`UPDATE business_ideas SET status = 'archived' WHERE id = ${owned.ideaId}`.execute(trx),
+          await sql`UPDATE evaluations SET status = 'pending', completed_at = NULL WHERE id = ${owned.evaluationId}`.execute(trx),
+          await sql`UPDATE agent_results SET score = 1 WHERE id = ${owned.agentResultId}`.execute(trx),
+        ].map((r) => Number(r.numAffectedRows)),
+      );
     expect(counts).toEqual([0, 0, 0]);
     expect(await snapshotOf(owned)).toMatchObject({ idea: { status: 'submitted' }, evaluation: { status: 'failed' } });
     expect(
-      await sqlStateOf(() => worker.db.insertInto('agentResults').values({ evaluationId: owned.evaluationId, agentType: 'planted' }).execute()),
+      await sqlStateOf(() =>
+        worker.db.insertInto('agentResults').values({ evaluationId: owned.evaluationId, agentType: 'planted' }).execute(),
+      ),
     ).toBe('42501');
   });
 });

@@ -53,7 +53,9 @@ describe('the dev set is deterministic', () => {
 
   it('two runs into two fresh databases give identical rows in every table', async () => {
     const [a, b] = [await dump(databases[0]!.url), await dump(databases[1]!.url)];
-    expect(Object.keys(a)).toEqual(expect.arrayContaining(['users', 'business_ideas', 'evaluations', 'agent_results', 'audit_log', 'seed_history']));
+    expect(Object.keys(a)).toEqual(
+      expect.arrayContaining(['users', 'business_ideas', 'evaluations', 'agent_results', 'audit_log', 'seed_history']),
+    );
     expect(a.agent_results).toHaveLength(26);
     expect(a.audit_log!.length).toBeGreaterThanOrEqual(45);
     expect(b).toEqual(a);

@@ -10,7 +10,12 @@ import { runSeedSet } from '../../seeds/runner.js';
 import { useTestDatabase } from '../support/database.js';
 
 const count = async (t: ReturnType<typeof useTestDatabase>, table: 'users' | 'agentResults' | 'seedHistory'): Promise<number> =>
-  (await t.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+  (
+    await t.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+  ).n;
 
 describe('the dev seed set', () => {
   const t = useTestDatabase();
@@ -23,7 +28,15 @@ describe('the dev seed set', () => {
     expect(outcome.checksum).toMatch(/^[0-9a-f]{64}$/);
 
     const distinct = async (table: 'businessIdeas' | 'evaluations' | 'agentResults', column: 'status' | 'priority') =>
-      (await t.db.selectFrom(table).select(column as 'status').distinct().execute()).map((r) => (r as Record<string, string>)[column]).sort();
+      (
+        await t.db
+          .selectFrom(table)
+          .select(column as 'status')
+          .distinct()
+          .execute()
+      )
+        .map((r) => (r as Record<string, string>)[column])
+        .sort();
     expect(await distinct('businessIdeas', 'status')).toEqual(['archived', 'completed', 'draft', 'evaluating', 'submitted']);
     expect(await distinct('evaluations', 'status')).toEqual(['analyzing', 'completed', 'failed', 'pending']);
     expect(await distinct('evaluations', 'priority')).toEqual(['high', 'low', 'normal']);
@@ -43,7 +56,11 @@ describe('the dev seed set', () => {
     const evaluations = await t.db.selectFrom('evaluations').select(['id', 'results']).where('status', '=', 'completed').execute();
     expect(evaluations.length).toBeGreaterThanOrEqual(3);
     for (const evaluation of evaluations) {
-      const runs = await t.db.selectFrom('agentResults').select(['agentType', 'score', 'outputData', 'insights']).where('evaluationId', '=', evaluation.id).execute();
+      const runs = await t.db
+        .selectFrom('agentResults')
+        .select(['agentType', 'score', 'outputData', 'insights'])
+        .where('evaluationId', '=', evaluation.id)
+        .execute();
       const results = evaluation.results!;
       expect(results.agentScores.map((s) => s.agentType).sort()).toEqual(runs.map((r) => r.agentType).sort());
       for (const score of results.agentScores) {
@@ -68,7 +85,9 @@ describe('the dev seed set', () => {
     const expected = Buffer.from(hash ?? '', 'base64');
     const derived = scryptSync(DEV_PASSWORD, Buffer.from(salt ?? '', 'base64'), expected.length, { N: 16_384, r: 8, p: 1 });
     expect(timingSafeEqual(derived, expected)).toBe(true);
-    expect(scryptSync('wrong-password', Buffer.from(salt ?? '', 'base64'), expected.length, { N: 16_384, r: 8, p: 1 }).equals(expected)).toBe(false);
+    expect(
+      scryptSync('wrong-password', Buffer.from(salt ?? '', 'base64'), expected.length, { N: 16_384, r: 8, p: 1 }).equals(expected),
+    ).toBe(false);
     expect(await hashPassword(DEV_PASSWORD, Buffer.from(salt ?? '', 'base64'))).toBe(user.passwordHash);
     const hashes = await t.db.selectFrom('users').select('passwordHash').execute();
     expect(new Set(hashes.map((h) => h.passwordHash)).size).toBe(DEV_USERS.length);
@@ -84,7 +103,10 @@ describe('the dev seed set on an empty database, concurrently and failing', () =
   const t = useTestDatabase();
 
   it('lets exactly one of two concurrent runs load the set (advisory lock + seed_history)', async () => {
-    const outcomes = await Promise.all([runSeedSet(t.database, devSet, { checks: false }), runSeedSet(t.database, devSet, { checks: false })]);
+    const outcomes = await Promise.all([
+      runSeedSet(t.database, devSet, { checks: false }),
+      runSeedSet(t.database, devSet, { checks: false }),
+    ]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['applied', 'skipped']);
     expect(await count(t, 'users')).toBe(DEV_USERS.length);
     expect(await count(t, 'seedHistory')).toBe(1);
@@ -95,7 +117,10 @@ describe('the dev seed set on an empty database, concurrently and failing', () =
     await t.db.deleteFrom('seedHistory').execute();
     // Another account holds a dev user's email: the upsert by id hits the unique email index.
     await t.db.insertInto('users').values({ email: DEV_USERS[1].email, passwordHash: 'x', name: 'Someone Else' }).execute();
-    const error = (await runSeedSet(t.database, devSet).then(() => undefined, (e: unknown) => e)) as { code?: string; cause?: { code?: string } };
+    const error = (await runSeedSet(t.database, devSet).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: string; cause?: { code?: string } };
     expect([error?.code, error?.cause?.code]).toContain('23505');
     expect(await t.db.selectFrom('users').select('name').execute()).toEqual([{ name: 'Someone Else' }]);
     expect(await count(t, 'seedHistory')).toBe(0);

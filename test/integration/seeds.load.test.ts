@@ -70,15 +70,38 @@ describe('the load set at scale 0.005', () => {
   });
 
   it('keeps foreign keys whole and gives every evaluation its eight agents', async () => {
-    expect(await count(first.client, 'SELECT count(*) AS n FROM business_ideas i LEFT JOIN users u ON u.id = i.user_id WHERE u.id IS NULL')).toBe(0);
-    expect(await count(first.client, 'SELECT count(*) AS n FROM evaluations e LEFT JOIN business_ideas i ON i.id = e.business_idea_id WHERE i.id IS NULL')).toBe(0);
-    expect(await count(first.client, 'SELECT count(*) AS n FROM agent_results a LEFT JOIN evaluations e ON e.id = a.evaluation_id WHERE e.id IS NULL')).toBe(0);
-    expect(await count(first.client, 'SELECT count(*) AS n FROM (SELECT evaluation_id FROM agent_results GROUP BY 1 HAVING count(DISTINCT agent_type) <> 8) x')).toBe(0);
+    expect(
+      await count(first.client, 'SELECT count(*) AS n FROM business_ideas i LEFT JOIN users u ON u.id = i.user_id WHERE u.id IS NULL'),
+    ).toBe(0);
+    expect(
+      await count(
+        first.client,
+        'SELECT count(*) AS n FROM evaluations e LEFT JOIN business_ideas i ON i.id = e.business_idea_id WHERE i.id IS NULL',
+      ),
+    ).toBe(0);
+    expect(
+      await count(
+        first.client,
+        'SELECT count(*) AS n FROM agent_results a LEFT JOIN evaluations e ON e.id = a.evaluation_id WHERE e.id IS NULL',
+      ),
+    ).toBe(0);
+    expect(
+      await count(
+        first.client,
+        'SELECT count(*) AS n FROM (SELECT evaluation_id FROM agent_results GROUP BY 1 HAVING count(DISTINCT agent_type) <> 8) x',
+      ),
+    ).toBe(0);
   });
 
   it('represents every status and priority', async () => {
     const values = async (query: string): Promise<string[]> => (await first.client.query<{ v: string }>(query)).rows.map((r) => r.v).sort();
-    expect(await values('SELECT DISTINCT status::text AS v FROM business_ideas')).toEqual(['archived', 'completed', 'draft', 'evaluating', 'submitted']);
+    expect(await values('SELECT DISTINCT status::text AS v FROM business_ideas')).toEqual([
+      'archived',
+      'completed',
+      'draft',
+      'evaluating',
+      'submitted',
+    ]);
     expect(await values('SELECT DISTINCT status::text AS v FROM evaluations')).toEqual(['analyzing', 'completed', 'failed', 'pending']);
     expect(await values('SELECT DISTINCT priority::text AS v FROM evaluations')).toEqual(['high', 'low', 'normal']);
     expect(await values('SELECT DISTINCT status::text AS v FROM agent_results')).toEqual(['completed', 'failed', 'pending', 'running']);
@@ -103,7 +126,9 @@ describe('the load set at scale 0.005', () => {
     expect(enabled.rows).toHaveLength(12);
     expect(enabled.rows.filter((r) => r.tgenabled !== 'O')).toEqual([]);
 
-    const { rows } = await first.client.query<{ id: string; updated_at: Date }>('SELECT id, updated_at FROM business_ideas ORDER BY id LIMIT 1');
+    const { rows } = await first.client.query<{ id: string; updated_at: Date }>(
+      'SELECT id, updated_at FROM business_ideas ORDER BY id LIMIT 1',
+    );
     const idea = rows[0];
     if (!idea) throw new Error('no idea loaded');
     await first.client.query(`UPDATE business_ideas SET title = 'Renamed after the load' WHERE id = $1`, [idea.id]);
@@ -115,7 +140,10 @@ describe('the load set at scale 0.005', () => {
 
   it('refuses a second load into the same database and changes nothing', async () => {
     const before = await tableDigest(second.client, 'agent_results');
-    const error = await loadLoadSet(second.client, { scale: SCALE }).then(() => undefined, (e: unknown) => e);
+    const error = await loadLoadSet(second.client, { scale: SCALE }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(SeedError);
     expect((error as SeedError).code).toBe('SEED_CONFLICT');
     expect((error as SeedError).message).toMatch(/loading users: rows with the load set's ids are already there.*db:clean/);
@@ -143,7 +171,10 @@ describe('failures roll the whole load back', () => {
   });
 
   const totalRows = async (): Promise<number> =>
-    count(client, `SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM business_ideas) + (SELECT count(*) FROM evaluations) + (SELECT count(*) FROM agent_results) AS n`);
+    count(
+      client,
+      `SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM business_ideas) + (SELECT count(*) FROM evaluations) + (SELECT count(*) FROM agent_results) AS n`,
+    );
 
   it('an abort midway leaves no rows and the triggers on', async () => {
     const controller = new AbortController();
@@ -156,7 +187,9 @@ describe('failures roll the whole load back', () => {
       },
       done() {},
     };
-    await expect(loadLoadSet(client, { scale: SCALE, progress, signal: controller.signal, chunkBytes: 4_096 })).rejects.toThrow(/^stopped by the test$/);
+    await expect(loadLoadSet(client, { scale: SCALE, progress, signal: controller.signal, chunkBytes: 4_096 })).rejects.toThrow(
+      /^stopped by the test$/,
+    );
     expect(ticks).toBe(8);
     expect(await totalRows()).toBe(0);
     expect(await count(client, `SELECT count(*) AS n FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'`)).toBe(0);
@@ -166,7 +199,10 @@ describe('failures roll the whole load back', () => {
     // The parents are in by the time agent_results fails: they must go too.
     await client.query(`ALTER TABLE agent_results ADD CONSTRAINT test_no_deep CHECK (input_data->'parameters'->>'depth' <> 'deep')`);
     try {
-      const error = await loadLoadSet(client, { scale: SCALE }).then(() => undefined, (e: unknown) => e);
+      const error = await loadLoadSet(client, { scale: SCALE }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(SeedError);
       expect((error as SeedError).code).toBe('SEED_LOAD_FAILED');
       expect((error as SeedError).message).toMatch(/^loading agent_results failed: .*test_no_deep/);
@@ -205,7 +241,10 @@ describe('the load set through the seed runner', () => {
   });
 
   it('refuses a scale outside the load set range with a clear message', async () => {
-    const error = await runSeedSet(database, loadSet, { scale: 0.001, force: true }).then(() => undefined, (e: unknown) => e);
+    const error = await runSeedSet(database, loadSet, { scale: 0.001, force: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(SeedError);
     expect((error as SeedError).message).toMatch(/load set scale must be a number from 0.005 to 1000/);
   });
@@ -236,7 +275,10 @@ describe('a loading role that does not own the tables', () => {
   });
 
   it("fails under auditTriggers: 'disable', naming the tables, and writes nothing", async () => {
-    const error = await loadLoadSet(client, { scale: SCALE, auditTriggers: 'disable' }).then(() => undefined, (e: unknown) => e);
+    const error = await loadLoadSet(client, { scale: SCALE, auditTriggers: 'disable' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(SeedError);
     expect((error as SeedError).code).toBe('SEED_TRIGGERS');
     expect((error as SeedError).message).toMatch(/agent_results, business_ideas, evaluations, users are not owned by the loading role/);

@@ -37,14 +37,23 @@ function tinySet(overrides: Partial<SeedSet> & { version: number }): SeedSet {
 }
 
 const refusal = async (promise: Promise<unknown>): Promise<SeedError> => {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(SeedError);
   return error as SeedError;
 };
 
 describe('runSeedSet', () => {
   const t = useTestDatabase();
-  const users = async () => (await t.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+  const users = async () =>
+    (
+      await t.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n;
 
   it('records a run and skips the same set + version + scale the second time, changing nothing', async () => {
     const first = await runSeedSet(t.database, tinySet({ version: 1 }), { checks: false });
@@ -117,8 +126,14 @@ describe('the dev set over a dev v1 database', () => {
 
   it('upgrades in place by fixed ids: old people replaced, stale dev rows removed, other rows kept', async () => {
     // What dev v1 left behind (abridged): a real person's name on a dev id, a dev row v2 no longer has.
-    await t.db.insertInto('users').values({ id: devId(101), email: 'ada@example.com', passwordHash: 'scrypt$old', name: 'Ada Lovelace' }).execute();
-    await t.db.insertInto('users').values({ id: devId(199), email: 'gone@example.com', passwordHash: 'scrypt$old', name: 'Stale Row' }).execute();
+    await t.db
+      .insertInto('users')
+      .values({ id: devId(101), email: 'ada@example.com', passwordHash: 'scrypt$old', name: 'Ada Lovelace' })
+      .execute();
+    await t.db
+      .insertInto('users')
+      .values({ id: devId(199), email: 'gone@example.com', passwordHash: 'scrypt$old', name: 'Stale Row' })
+      .execute();
     await t.db.insertInto('users').values({ email: 'mine@example.test', passwordHash: 'scrypt$x', name: 'Not A Dev Row' }).execute();
     await t.db.insertInto('seedHistory').values({ setName: 'dev', version: 1, rowCounts: '{}' }).execute();
 

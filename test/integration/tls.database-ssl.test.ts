@@ -46,7 +46,10 @@ async function sessionUsesTls(variables: Env, query = ''): Promise<boolean> {
 async function connectFailure(variables: Env, query = ''): Promise<ConnectionError> {
   const database = createDatabase({ env: env(variables, query), pool: { max: 1 } });
   try {
-    const error = await sql`select 1`.execute(database.db).then(() => undefined, (e: unknown) => e);
+    const error = await sql`select 1`.execute(database.db).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConnectionError);
     const message = (error as Error).message;
     expect(message).not.toContain(password);
@@ -72,9 +75,11 @@ describe('DATABASE_SSL', () => {
     expect(error.message).toContain(`postgres://postgres@127.0.0.1:${ephemeral.admin.port}/postgres`);
   });
 
-  it('verify-full without a CA file checks against Node\'s bundle, which does not hold a private CA', async () => {
+  it("verify-full without a CA file checks against Node's bundle, which does not hold a private CA", async () => {
     const error = await connectFailure({ DATABASE_SSL: 'verify-full' });
-    expect(error.message).toMatch(/TLS certificate verification failed \((unable to verify the first certificate|self[- ]signed certificate in certificate chain)\)/);
+    expect(error.message).toMatch(
+      /TLS certificate verification failed \((unable to verify the first certificate|self[- ]signed certificate in certificate chain)\)/,
+    );
   });
 
   it('disable against a hostssl-only server fails, telling to enable DATABASE_SSL', async () => {
@@ -109,7 +114,11 @@ describe('a server without TLS', () => {
     const plain = await startEphemeralServer();
     try {
       const database = createDatabase({
-        env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${plain.admin.port}/postgres`, PGPASSWORD: plain.admin.password, DATABASE_SSL: 'require' },
+        env: {
+          DATABASE_URL: `postgres://postgres@127.0.0.1:${plain.admin.port}/postgres`,
+          PGPASSWORD: plain.admin.password,
+          DATABASE_SSL: 'require',
+        },
       });
       await expect(sql`select 1`.execute(database.db)).rejects.toThrow(/the server does not accept TLS connections, but DATABASE_SSL/);
       await database.close();

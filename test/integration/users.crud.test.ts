@@ -9,7 +9,14 @@ import { createTestIdea, createTestUser, fakePasswordHash, uniqueEmail } from '.
 const t = useTestDatabase();
 
 const userCount = async (): Promise<number> =>
-  Number((await t.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await t.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 /** Runs `fn`, expecting it to throw before sending any query and to write nothing. */
 async function rejectedBeforeDatabase(fn: () => Promise<unknown>): Promise<ValidationError> {
@@ -51,7 +58,9 @@ describe('createUser', () => {
   });
 
   it('rejects invalid input before the database, listing every field and never echoing the hash', async () => {
-    const error = await rejectedBeforeDatabase(() => users.createUser(t.db, { email: 'ada@', name: '   ', passwordHash: 'hunter2 secret' }));
+    const error = await rejectedBeforeDatabase(() =>
+      users.createUser(t.db, { email: 'ada@', name: '   ', passwordHash: 'hunter2 secret' }),
+    );
     expect(error.issues.map((i) => i.path).sort()).toEqual(['email', 'name', 'passwordHash']);
     expect(error.message).not.toContain('hunter2');
   });
@@ -94,7 +103,9 @@ describe('getUser, getUserByEmail, getUserCredentials', () => {
   });
 
   it('a malformed id or email is a ValidationError naming it, and no query is sent', async () => {
-    expect((await rejectedBeforeDatabase(() => users.getUser(t.db, "1' OR '1'='1"))).issues).toEqual([{ path: 'id', message: 'must be a UUID' }]);
+    expect((await rejectedBeforeDatabase(() => users.getUser(t.db, "1' OR '1'='1"))).issues).toEqual([
+      { path: 'id', message: 'must be a UUID' },
+    ]);
     expect((await rejectedBeforeDatabase(() => users.getUserByEmail(t.db, 'no at sign'))).issues[0]?.path).toBe('email');
     expect((await rejectedBeforeDatabase(() => users.getUserCredentials(t.db, ''))).issues[0]?.path).toBe('email');
   });
@@ -135,7 +146,15 @@ describe('hardDeleteUser', () => {
     const user = await createTestUser(t.db);
     const ideas = [await createTestIdea(t.db, user.id), await createTestIdea(t.db, user.id, { status: 'submitted' })];
     await users.hardDeleteUser(t.db, user.id);
-    const left = await t.db.selectFrom('businessIdeas').select('id').where('id', 'in', ideas.map((i) => i.id)).execute();
+    const left = await t.db
+      .selectFrom('businessIdeas')
+      .select('id')
+      .where(
+        'id',
+        'in',
+        ideas.map((i) => i.id),
+      )
+      .execute();
     expect(left).toEqual([]);
     expect(await t.db.selectFrom('users').select('id').where('id', '=', user.id).execute()).toEqual([]);
     await expect(users.hardDeleteUser(t.db, user.id)).rejects.toBeInstanceOf(NotFoundError);

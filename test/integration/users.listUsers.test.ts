@@ -11,9 +11,15 @@ const t = useTestDatabase();
 
 /** Every live user's id in the documented order, straight from SQL. */
 const expectedOrder = async (includeDeleted = false): Promise<string[]> =>
-  (await t.db.selectFrom('users').select('id').$if(!includeDeleted, (qb) => qb.where('deletedAt', 'is', null)).orderBy('createdAt', 'desc').orderBy('id', 'desc').execute()).map(
-    (r) => r.id,
-  );
+  (
+    await t.db
+      .selectFrom('users')
+      .select('id')
+      .$if(!includeDeleted, (qb) => qb.where('deletedAt', 'is', null))
+      .orderBy('createdAt', 'desc')
+      .orderBy('id', 'desc')
+      .execute()
+  ).map((r) => r.id);
 
 async function walk(limit: number, onPage?: (page: number) => Promise<void>): Promise<string[]> {
   const seen: string[] = [];
@@ -57,7 +63,9 @@ describe('listUsers', () => {
     const base = '2020-01-01T00:00:00.000100Z';
     const ids: string[] = [];
     for (const micro of [1, 2, 3]) {
-      const user = await createTestUser(t.db, { createdAt: sql<Date>`${base}::timestamptz + ${`${micro} microseconds`}::interval` as never });
+      const user = await createTestUser(t.db, {
+        createdAt: sql<Date>`${base}::timestamptz + ${`${micro} microseconds`}::interval` as never,
+      });
       ids.push(user.id);
     }
     const all = await walk(1);
@@ -75,7 +83,10 @@ describe('listUsers', () => {
 
   it('a tampered cursor or a bad limit is a ValidationError before the database', async () => {
     const queries = t.database.stats().queries;
-    const forged = encodeCursor({ createdAt: "2026-01-01T00:00:00.000000Z'; drop table users; --", id: '00000000-0000-4000-8000-000000000000' });
+    const forged = encodeCursor({
+      createdAt: "2026-01-01T00:00:00.000000Z'; drop table users; --",
+      id: '00000000-0000-4000-8000-000000000000',
+    });
     for (const [options, path] of [
       [{ cursor: forged }, 'cursor'],
       [{ cursor: 'eyJ0IjoxfQ' }, 'cursor'],

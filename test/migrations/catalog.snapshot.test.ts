@@ -34,7 +34,10 @@ const CHANGES: [string, keyof CatalogSnapshot][] = [
   ['ALTER TABLE t ALTER COLUMN m SET NOT NULL', 'columns'],
   ['ALTER TABLE t ADD COLUMN extra int', 'columns'],
   ['ALTER TABLE t DROP CONSTRAINT t_label_check', 'constraints'],
-  ['ALTER TABLE t DROP CONSTRAINT t_parent_id_fkey, ADD CONSTRAINT t_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE RESTRICT', 'constraints'],
+  [
+    'ALTER TABLE t DROP CONSTRAINT t_parent_id_fkey, ADD CONSTRAINT t_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE RESTRICT',
+    'constraints',
+  ],
   ['DROP INDEX t_label_idx; CREATE INDEX t_label_idx ON t (label)', 'indexes'],
   ['CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$', 'functions'],
   ['ALTER TABLE t DISABLE TRIGGER t_touch', 'triggers'],
@@ -71,19 +74,25 @@ describe('catalogSnapshot', () => {
     expect(base.columns).toContain('public.t.001 id: integer not null identity a');
     expect(base.columns).toContain('public.t.005 doubled: integer generated (id * 2)');
     expect(base.columns).toContain('public.pair.002 b: text');
-    expect(base.constraints).toContain('public.t.t_parent_id_fkey (f): FOREIGN KEY (parent_id) REFERENCES public.parent(id) ON DELETE CASCADE');
+    expect(base.constraints).toContain(
+      'public.t.t_parent_id_fkey (f): FOREIGN KEY (parent_id) REFERENCES public.parent(id) ON DELETE CASCADE',
+    );
     expect(base.constraints).toContainEqual(expect.stringMatching(/^public\.short_text\.short_text_check \(c\): CHECK \(\(char_length\(/));
     expect(base.indexes).toContain('CREATE INDEX t_label_idx ON public.t USING btree (label) WHERE (m IS NOT NULL)');
-    expect(base.triggers).toEqual(['CREATE TRIGGER t_touch BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION public.touch() -- enabled O']);
+    expect(base.triggers).toEqual([
+      'CREATE TRIGGER t_touch BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION public.touch() -- enabled O',
+    ]);
     expect(base.functions).toHaveLength(1);
-    expect(base.comments).toEqual(["pg_class public.t.label: a column", 'pg_class public.t: a table']);
+    expect(base.comments).toEqual(['pg_class public.t.label: a column', 'pg_class public.t: a table']);
     expect(base.policies).toHaveLength(1);
     expect(base.extensions).toEqual([expect.stringMatching(/^plpgsql /)]);
     expect(JSON.stringify(base)).not.toMatch(/\b\d{5,}\b/); // no OIDs
   });
 
   it('is identical after dropping and recreating the same objects', async () => {
-    await db.query('DROP VIEW v; DROP TABLE t; DROP TABLE parent; DROP FUNCTION touch(); DROP TYPE mood; DROP TYPE pair; DROP DOMAIN short_text; DROP SEQUENCE counter;');
+    await db.query(
+      'DROP VIEW v; DROP TABLE t; DROP TABLE parent; DROP FUNCTION touch(); DROP TYPE mood; DROP TYPE pair; DROP DOMAIN short_text; DROP SEQUENCE counter;',
+    );
     await db.query(BASE);
     expect(await catalogSnapshot(db.connection)).toEqual(base);
   });

@@ -3,15 +3,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  appliedNames,
-  createScratchDatabase,
-  migrationsDir,
-  sql,
-  tables,
-  type MigrationsDir,
-  type ScratchDatabase,
-} from './support.js';
+import { appliedNames, createScratchDatabase, migrationsDir, sql, tables, type MigrationsDir, type ScratchDatabase } from './support.js';
 
 const SCRIPT = resolve(import.meta.dirname, '../../scripts/migrate.ts');
 const A = '20260101000000_create_a';

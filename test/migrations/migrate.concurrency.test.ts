@@ -6,15 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { LOCK_KEY } from '../../src/migrate/lock.js';
-import {
-  appliedNames,
-  createScratchDatabase,
-  migrationsDir,
-  rejection,
-  sql,
-  type MigrationsDir,
-  type ScratchDatabase,
-} from './support.js';
+import { appliedNames, createScratchDatabase, migrationsDir, rejection, sql, type MigrationsDir, type ScratchDatabase } from './support.js';
 
 const NAMES = ['20260101000000_create_runs', '20260102000000_second', '20260103000000_third'];
 // Every migration records that it ran; the sleeps make the runs overlap if the lock did not hold.
@@ -51,7 +43,12 @@ async function expectEachRanOnce(): Promise<void> {
 describe('concurrent migrators', () => {
   it('8 migrators in one process all succeed and each migration is applied exactly once', async () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => db.migrator(dir.path).up()));
-    expect(results.flat().map((r) => r.name).sort()).toEqual(NAMES);
+    expect(
+      results
+        .flat()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(NAMES);
     // The first to get the lock applied everything; the rest found nothing pending.
     expect(results.filter((r) => r.length > 0)).toHaveLength(1);
     await expectEachRanOnce();
@@ -110,7 +107,11 @@ describe('concurrent migrators', () => {
   it('releases the lock when a migration fails, so the next run can go ahead', async () => {
     dir.write({ '20260104000000_fails.sql': sql('SELECT 1/0;', 'SELECT 1;') });
     await rejection(db.migrator(dir.path).up());
-    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([]);
+    expect(
+      await db.query(
+        `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      ),
+    ).toEqual([]);
     dir.remove('20260104000000_fails.sql');
     expect(await db.migrator(dir.path, { lockWaitMs: 200 }).up()).toEqual([]);
     await expectEachRanOnce();

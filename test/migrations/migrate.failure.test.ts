@@ -36,19 +36,16 @@ describe('a failing migration', () => {
     expect(error.message).toContain(`${file} (up) failed at statement 2 of 3, line 4:`);
     expect(error.message).toContain('    CREATE TABEL c (id int)');
     expect(error.message).toContain('PostgreSQL error 42601: syntax error at or near "TABEL"');
-    expect(error.message).toContain('Nothing was changed: the migration\'s transaction was rolled back');
+    expect(error.message).toContain("Nothing was changed: the migration's transaction was rolled back");
     expect((error.cause as { code?: string }).code).toBe('42601');
     expect(await tables(db)).toEqual(['a', 'schema_migrations']);
     expect(await appliedNames(db)).toEqual([A]);
   });
 
-  it('with a runtime error reports PostgreSQL\'s detail and the exact line inside a multi-line statement', async () => {
+  it("with a runtime error reports PostgreSQL's detail and the exact line inside a multi-line statement", async () => {
     const file = '20260102000000_dupes.sql';
     dir.write({
-      [file]: sql(
-        "CREATE TABLE b (id int);\nINSERT INTO a VALUES (1);\nINSERT INTO a\n  VALUES (2),\n         (1);",
-        'DROP TABLE b;',
-      ),
+      [file]: sql('CREATE TABLE b (id int);\nINSERT INTO a VALUES (1);\nINSERT INTO a\n  VALUES (2),\n         (1);', 'DROP TABLE b;'),
     });
     const error = await rejection(db.migrator(dir.path).up());
     expect(error.message).toContain(`${file} (up) failed at statement 3 of 3, line 4:`);
@@ -98,7 +95,12 @@ describe('a failing migration', () => {
   it('whose ledger row cannot be written (a stray row) rolls back its SQL too', async () => {
     const file = '20260102000000_stray';
     // The migration writes its own ledger row, so the runner's insert collides with it.
-    dir.write({ [`${file}.sql`]: sql("CREATE TABLE b (id int);\nINSERT INTO schema_migrations (name, checksum, execution_ms) VALUES ('" + file + "', 'x', 0);", 'DROP TABLE b;') });
+    dir.write({
+      [`${file}.sql`]: sql(
+        "CREATE TABLE b (id int);\nINSERT INTO schema_migrations (name, checksum, execution_ms) VALUES ('" + file + "', 'x', 0);",
+        'DROP TABLE b;',
+      ),
+    });
     const error = await rejection(db.migrator(dir.path).up());
     expect(error.message).toContain(`${file}.sql (up) failed at writing its public.schema_migrations row:`);
     expect(error.message).toContain('23505');
@@ -116,9 +118,13 @@ describe('a failing migration', () => {
   it('in a transaction:false section says which statements already took effect', async () => {
     const file = '20260102000000_nontx.sql';
     dir.write({
-      [file]: sql('CREATE TABLE b (id int);\nCREATE INDEX CONCURRENTLY b_id_idx ON b (id);\nCREATE INDEX CONCURRENTLY broken ON nope (id);', 'DROP TABLE b;', {
-        upOptions: 'transaction:false',
-      }),
+      [file]: sql(
+        'CREATE TABLE b (id int);\nCREATE INDEX CONCURRENTLY b_id_idx ON b (id);\nCREATE INDEX CONCURRENTLY broken ON nope (id);',
+        'DROP TABLE b;',
+        {
+          upOptions: 'transaction:false',
+        },
+      ),
     });
     const error = await rejection(db.migrator(dir.path).up());
     expect(error.message).toContain(`${file} (up) failed at statement 3 of 3, line 4:`);
@@ -182,7 +188,9 @@ describe('timeouts', () => {
       expect(elapsed).toBeLessThan(3000);
       expect(error.message).toContain('PostgreSQL error 55P03: canceling statement due to lock timeout');
       expect(error.message).toContain('lock_timeout is 500 ms');
-      expect(error.message).toContain(`the lock was held by: pid ${blockerPid} (application_name "test-blocker", state "idle in transaction"`);
+      expect(error.message).toContain(
+        `the lock was held by: pid ${blockerPid} (application_name "test-blocker", state "idle in transaction"`,
+      );
       expect(error.message).toContain('query: SELECT * FROM a');
     } finally {
       await blocker.end();

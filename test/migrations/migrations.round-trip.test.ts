@@ -48,7 +48,12 @@ describe('the migrations in migrations/', () => {
     const first = await catalogSnapshot(db.connection);
     expect(first.relations).toEqual(
       // Row-level security since 20261125110000 (users stays outside it).
-      expect.arrayContaining(['public.users table', 'public.business_ideas table rls', 'public.evaluations table rls', 'public.agent_results table rls']),
+      expect.arrayContaining([
+        'public.users table',
+        'public.business_ideas table rls',
+        'public.evaluations table rls',
+        'public.agent_results table rls',
+      ]),
     );
 
     await migrator.down({ to: 0 });
@@ -63,7 +68,9 @@ describe('the migrations in migrations/', () => {
     const dir = migrationsDir();
     try {
       cpSync(DIR, dir.path, { recursive: true });
-      const [first] = readdirSync(dir.path).filter((f) => f.endsWith('.sql')).sort();
+      const [first] = readdirSync(dir.path)
+        .filter((f) => f.endsWith('.sql'))
+        .sort();
       const path = join(dir.path, first!);
       const original = readFileSync(path, 'utf8');
       const down = original.indexOf('-- migrate:down');
@@ -81,7 +88,7 @@ describe('the migrations in migrations/', () => {
     }
   });
 
-  it('each migration\'s down undoes exactly its up', async () => {
+  it("each migration's down undoes exactly its up", async () => {
     const migrator = db.migrator(DIR);
     const snapshots = [await catalogSnapshot(db.connection)];
     for (const name of NAMES) {

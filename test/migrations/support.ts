@@ -86,9 +86,7 @@ export async function appliedNames(db: ScratchDatabase): Promise<string[]> {
 
 /** Tables in the public schema, sorted. */
 export async function tables(db: ScratchDatabase): Promise<string[]> {
-  return (
-    await db.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
-  ).map((r) => r.t);
+  return (await db.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).map((r) => r.t);
 }
 
 /** Captures the error a promise rejects with (fails the test if it resolves). */

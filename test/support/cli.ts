@@ -51,7 +51,11 @@ export function startCli(
 }
 
 /** Runs `scripts/<script>` to completion. */
-export function runCli(script: string, args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  script: string,
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<CliResult> {
   return startCli(script, args, options).result;
 }
 
@@ -63,7 +67,10 @@ export async function waitForOutput(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
-  void started.result.then(() => (exited = true), () => (exited = true));
+  void started.result.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
   while (!predicate(started.output())) {
     if (exited) throw new Error(`the command exited before the expected output:\n${started.output()}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for output:\n${started.output()}`);

@@ -8,12 +8,7 @@
  * ```
  */
 import { afterAll, beforeAll, inject } from 'vitest';
-import {
-  connectionFor,
-  createDatabaseNamed,
-  dropDatabaseNamed,
-  uniqueDatabaseName,
-} from '../../scripts/lib/server.js';
+import { connectionFor, createDatabaseNamed, dropDatabaseNamed, uniqueDatabaseName } from '../../scripts/lib/server.js';
 import { parseConnectionUrl, type PoolSettings } from '../../src/config.js';
 import { toConnectionUrl, type ConnectionSettings } from '../../src/connection.js';
 import { createDatabase, type Database } from '../../src/db/database.js';

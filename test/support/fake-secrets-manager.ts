@@ -46,11 +46,21 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
     req.on('end', () => {
       const target = req.headers['x-amz-target'];
       if (req.method !== 'POST' || target !== 'secretsmanager.GetSecretValue') {
-        reply(res, 400, { __type: 'UnknownOperationException', message: `unsupported operation ${String(target)}` }, 'UnknownOperationException');
+        reply(
+          res,
+          400,
+          { __type: 'UnknownOperationException', message: `unsupported operation ${String(target)}` },
+          'UnknownOperationException',
+        );
         return;
       }
       if (!/^AWS4-HMAC-SHA256 Credential=/.test(req.headers.authorization ?? '')) {
-        reply(res, 400, { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' }, 'MissingAuthenticationTokenException');
+        reply(
+          res,
+          400,
+          { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+          'MissingAuthenticationTokenException',
+        );
         return;
       }
       let input: { SecretId?: string };
@@ -69,7 +79,12 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
       }
       const secret = secrets.get(id);
       if (!secret) {
-        reply(res, 400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." }, 'ResourceNotFoundException');
+        reply(
+          res,
+          400,
+          { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." },
+          'ResourceNotFoundException',
+        );
         return;
       }
       reply(res, 200, {

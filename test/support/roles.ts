@@ -36,7 +36,11 @@ export function useRoleConnections(t: UsedTestDatabase): (group: GroupRole, max?
     await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD '${password}' IN ROLE ${group}`);
     logins.push(name);
     const { host, port, database } = t.testDatabase.connection;
-    const handle = createDatabase({ connectionString: toConnectionUrl({ host, port, database, user: name, password }), env: {}, pool: { max } });
+    const handle = createDatabase({
+      connectionString: toConnectionUrl({ host, port, database, user: name, password }),
+      env: {},
+      pool: { max },
+    });
     handles.push(handle);
     return handle;
   };

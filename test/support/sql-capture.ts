@@ -19,18 +19,20 @@ export interface Capture {
 
 export function captureSql(): Capture {
   const queries: CompiledQuery[] = [];
-  const db = asExecutor<'owner'>(new Kysely<DB>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (k) => new PostgresIntrospector(k),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-    plugins: createPlugins(),
-    log: (event) => {
-      queries.push(event.query);
-    },
-  }));
+  const db = asExecutor<'owner'>(
+    new Kysely<DB>({
+      dialect: {
+        createAdapter: () => new PostgresAdapter(),
+        createDriver: () => new DummyDriver(),
+        createIntrospector: (k) => new PostgresIntrospector(k),
+        createQueryCompiler: () => new PostgresQueryCompiler(),
+      },
+      plugins: createPlugins(),
+      log: (event) => {
+        queries.push(event.query);
+      },
+    }),
+  );
   const queriesOf = async (fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<CompiledQuery[]> => {
     queries.length = 0;
     await fn(db).catch(() => undefined);

@@ -81,10 +81,21 @@ export async function startEphemeralServer(options: { tls?: 'on' | 'only' } = {}
       }
       await adminQuery('SELECT pg_reload_conf()');
       useTls = true;
-      await waitFor(() => adminQuery('SHOW ssl').then((r) => r.rows[0].ssl === 'on', () => false), 'ssl = on after reload');
+      await waitFor(
+        () =>
+          adminQuery('SHOW ssl').then(
+            (r) => r.rows[0].ssl === 'on',
+            () => false,
+          ),
+        'ssl = on after reload',
+      );
       if (options.tls === 'only') {
         await waitFor(
-          () => adminQuery('SELECT 1', false).then(() => false, (error: unknown) => /no encryption/.test(String(error))),
+          () =>
+            adminQuery('SELECT 1', false).then(
+              () => false,
+              (error: unknown) => /no encryption/.test(String(error)),
+            ),
           'pg_hba.conf hostssl-only after reload',
         );
       }
@@ -113,12 +124,37 @@ async function makeCertificates(dir: string): Promise<TestCertificates> {
   const openssl = (...args: string[]): Promise<unknown> => execFileAsync('openssl', args);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', '/CN=dl test CA');
-  await openssl('req', '-x509', ...ec, '-keyout', file('other-ca.key'), '-out', file('other-ca.crt'), '-days', '2', '-subj', '/CN=dl other CA');
+  await openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('other-ca.key'),
+    '-out',
+    file('other-ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=dl other CA',
+  );
   await openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
   await writeFile(file('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   await openssl(
-    'x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
-    '-out', file('server.crt'), '-days', '2', '-extfile', file('san.ext'),
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    file('san.ext'),
   );
   // PostgreSQL refuses a key readable by others, and reads it as its own OS user (postgres, when we are root).
   await chmod(file('server.key'), 0o600);
@@ -128,7 +164,12 @@ async function makeCertificates(dir: string): Promise<TestCertificates> {
     const { stdout: gid } = await execFileAsync('id', ['-g', 'postgres']);
     await chown(file('server.key'), Number(stdout.trim()), Number(gid.trim()));
   }
-  return { caFile: file('ca.crt'), otherCaFile: file('other-ca.crt'), serverCertFile: file('server.crt'), serverKeyFile: file('server.key') };
+  return {
+    caFile: file('ca.crt'),
+    otherCaFile: file('other-ca.crt'),
+    serverCertFile: file('server.crt'),
+    serverKeyFile: file('server.key'),
+  };
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {

@@ -18,7 +18,9 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
         { agentType: 'customer-research' },
       ]),
     ),
-    'createAgentRuns (invalid input)': await sqlOf((db) => agentResults.createAgentRuns(db, EVALUATION, ['Market Research', 'market-research', 'market-research'])),
+    'createAgentRuns (invalid input)': await sqlOf((db) =>
+      agentResults.createAgentRuns(db, EVALUATION, ['Market Research', 'market-research', 'market-research']),
+    ),
     getAgentResult: await sqlOf((db) => agentResults.getAgentResult(db, ID)),
     listAgentResults: await sqlOf((db) => agentResults.listAgentResults(db, EVALUATION)),
     'startAgentRun (then, when nothing matched, the status lookup)': await sqlOf((db) => agentResults.startAgentRun(db, ID)),
@@ -29,22 +31,43 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
         score: 78.5,
       }),
     ),
-    'completeAgentRun (invalid score)': await sqlOf((db) => agentResults.completeAgentRun(db, ID, { outputData: { version: 1, summary: '', findings: [] }, score: 100.001 })),
-    failAgentRun: await sqlOf((db) => agentResults.failAgentRun(db, ID, { errorMessage: 'secret rate limit' })),
-    findAgentResultsByInsights: await sqlOf((db) => agentResults.findAgentResultsByInsights(db, { contains: { items: [{ kind: 'threat', title: 'secret' }] } })),
-    'findAgentResultsByInsights (every filter, cursor)': await sqlOf((db) =>
-      agentResults.findAgentResultsByInsights(db, { contains: { version: 1 }, evaluationId: EVALUATION, agentType: 'market-research', limit: 5, cursor: CURSOR }),
+    'completeAgentRun (invalid score)': await sqlOf((db) =>
+      agentResults.completeAgentRun(db, ID, { outputData: { version: 1, summary: '', findings: [] }, score: 100.001 }),
     ),
-    findAgentResultsByOutput: await sqlOf((db) => agentResults.findAgentResultsByOutput(db, { path: ['findings', 'topic'], equals: 'secret-topic' })),
+    failAgentRun: await sqlOf((db) => agentResults.failAgentRun(db, ID, { errorMessage: 'secret rate limit' })),
+    findAgentResultsByInsights: await sqlOf((db) =>
+      agentResults.findAgentResultsByInsights(db, { contains: { items: [{ kind: 'threat', title: 'secret' }] } }),
+    ),
+    'findAgentResultsByInsights (every filter, cursor)': await sqlOf((db) =>
+      agentResults.findAgentResultsByInsights(db, {
+        contains: { version: 1 },
+        evaluationId: EVALUATION,
+        agentType: 'market-research',
+        limit: 5,
+        cursor: CURSOR,
+      }),
+    ),
+    findAgentResultsByOutput: await sqlOf((db) =>
+      agentResults.findAgentResultsByOutput(db, { path: ['findings', 'topic'], equals: 'secret-topic' }),
+    ),
     'findAgentResultsByOutput (every filter, cursor)': await sqlOf((db) =>
-      agentResults.findAgentResultsByOutput(db, { path: ['details', 'marketSize', 'currency'], equals: 'USD', evaluationId: EVALUATION, agentType: 'market-research', limit: 5, cursor: CURSOR }),
+      agentResults.findAgentResultsByOutput(db, {
+        path: ['details', 'marketSize', 'currency'],
+        equals: 'USD',
+        evaluationId: EVALUATION,
+        agentType: 'market-research',
+        limit: 5,
+        cursor: CURSOR,
+      }),
     ),
     scoreSummary: await sqlOf((db) => agentResults.scoreSummary(db, EVALUATION)),
   };
   // Caller values (payloads, the jsonpath) only ever travel as parameters.
   for (const text of Object.values(entries)) expect(text).not.toMatch(/secret|threat|topic|currency|USD/i);
   expect(entries['createAgentRuns (one multi-row insert)'].split(';\n')).toHaveLength(1);
-  expect(entries['createAgentRuns (one multi-row insert)']).toMatch(/values \(\$1, \$2, \$3\), \(\$4, \$5, \$6\), \(\$7, \$8, \$9\) returning/);
+  expect(entries['createAgentRuns (one multi-row insert)']).toMatch(
+    /values \(\$1, \$2, \$3\), \(\$4, \$5, \$6\), \(\$7, \$8, \$9\) returning/,
+  );
   expect(entries.findAgentResultsByInsights).toContain('"agent_results"."insights" @> $1::jsonb');
   expect(entries.findAgentResultsByOutput).toContain('"agent_results"."output_data" @? $1::jsonpath');
   await expect(sqlDocument(entries)).toMatchFileSnapshot('./__sql__/agent_results.sql');

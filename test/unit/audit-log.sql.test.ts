@@ -11,7 +11,9 @@ it('audit-log queries match the committed SQL', async () => {
   await expect(
     sqlDocument({
       'listAuditEntries (first page)': await sqlOf((db) => listAuditEntries(db, { tableName: 'business_ideas', rowId: ROW })),
-      'listAuditEntries (cursor)': await sqlOf((db) => listAuditEntries(db, { tableName: 'users', rowId: ROW, cursor: encodeSequenceCursor(41), limit: 10 })),
+      'listAuditEntries (cursor)': await sqlOf((db) =>
+        listAuditEntries(db, { tableName: 'users', rowId: ROW, cursor: encodeSequenceCursor(41), limit: 10 }),
+      ),
       'listAuditEntries (invalid input)': await sqlOf((db) => listAuditEntries(db, { tableName: 'users', rowId: 'nope' })),
     }),
   ).toMatchFileSnapshot('./__sql__/audit_log.sql');

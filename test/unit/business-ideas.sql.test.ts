@@ -29,7 +29,9 @@ it('compiles every business ideas query as committed in __sql__/business_ideas.s
     'updateIdeaContent (then, when nothing matched, the status lookup)': await sqlOf((db) =>
       ideas.updateIdeaContent(db, ID, { title: 'Clinic scheduler for physiotherapists' }),
     ),
-    'setIdeaStatus (evaluating, idempotent)': await sqlOf((db) => ideas.setIdeaStatus(db, ID, 'evaluating', { from: ['submitted', 'evaluating'] })),
+    'setIdeaStatus (evaluating, idempotent)': await sqlOf((db) =>
+      ideas.setIdeaStatus(db, ID, 'evaluating', { from: ['submitted', 'evaluating'] }),
+    ),
     submitIdea: await sqlOf((db) => ideas.submitIdea(db, ID)),
     startIdeaEvaluation: await sqlOf((db) => ideas.startIdeaEvaluation(db, ID)),
     completeIdea: await sqlOf((db) => ideas.completeIdea(db, ID)),

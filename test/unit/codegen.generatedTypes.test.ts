@@ -4,7 +4,16 @@
  * enum columns as the pool returns them. These are compile-time checks: `npm run typecheck`
  * fails if one does not hold; the runtime part checks the compiled SQL of a typical write.
  */
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Insertable, type Selectable, type Updateable } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type Insertable,
+  type Selectable,
+  type Updateable,
+} from 'kysely';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createPlugins } from '../../src/db/kysely.js';
 import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../../src/schema/json.js';
@@ -36,9 +45,7 @@ describe('generated types', () => {
     expectTypeOf<Selectable<Users>['createdAt']>().toEqualTypeOf<Date>();
     expectTypeOf<Selectable<Users>['deletedAt']>().toEqualTypeOf<Date | null>();
     expectTypeOf<Selectable<Evaluations>['priority']>().toEqualTypeOf<'high' | 'low' | 'normal'>();
-    expectTypeOf<Selectable<BusinessIdeas>['status']>().toEqualTypeOf<
-      'archived' | 'completed' | 'draft' | 'evaluating' | 'submitted'
-    >();
+    expectTypeOf<Selectable<BusinessIdeas>['status']>().toEqualTypeOf<'archived' | 'completed' | 'draft' | 'evaluating' | 'submitted'>();
     expectTypeOf<keyof DB>().toEqualTypeOf<'agentResults' | 'auditLog' | 'businessIdeas' | 'evaluations' | 'seedHistory' | 'users'>();
   });
 

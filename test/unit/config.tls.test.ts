@@ -56,7 +56,9 @@ describe('loadConfig: TLS', () => {
   it('honours sslmode in the URL, and PGSSLMODE last', () => {
     expect(loadConfig({ DATABASE_URL: `${URL}?sslmode=require` }).connection.ssl).toEqual({ mode: 'require' });
     expect(loadConfig({ DATABASE_URL: URL, PGSSLMODE: 'require' }).connection.ssl).toEqual({ mode: 'require' });
-    expect(loadConfig({ DATABASE_URL: `${URL}?sslmode=verify-full`, PGSSLMODE: 'require' }).connection.ssl).toEqual({ mode: 'verify-full' });
+    expect(loadConfig({ DATABASE_URL: `${URL}?sslmode=verify-full`, PGSSLMODE: 'require' }).connection.ssl).toEqual({
+      mode: 'verify-full',
+    });
     expect(loadConfig({ DATABASE_URL: `${URL}?sslmode=require`, DATABASE_SSL: 'require' }).connection.ssl).toEqual({ mode: 'require' });
     expect(parseConnectionUrl('postgres://a@h/d?sslmode=verify-full').ssl).toEqual({ mode: 'verify-full' });
   });
@@ -85,7 +87,8 @@ describe('loadConfig: TLS', () => {
     const [issue] = issues({ DATABASE_URL: `${URL}?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem` });
     expect(issue).toEqual({
       variable: 'DATABASE_URL',
-      message: 'sslrootcert in the URL is not supported; use DATABASE_SSL=verify-full with DATABASE_SSL_CA_FILE (client certificates are not supported)',
+      message:
+        'sslrootcert in the URL is not supported; use DATABASE_SSL=verify-full with DATABASE_SSL_CA_FILE (client certificates are not supported)',
     });
   });
 
@@ -97,7 +100,10 @@ describe('loadConfig: TLS', () => {
       { variable: 'DATABASE_SSL_CA_FILE', message: `"${notPem}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)` },
     ]);
     expect(issues({ DATABASE_URL: URL, DATABASE_SSL: 'require', DATABASE_SSL_CA_FILE: caFile })).toEqual([
-      { variable: 'DATABASE_SSL_CA_FILE', message: 'is only used with DATABASE_SSL=verify-full (the DATABASE_URL connection uses require)' },
+      {
+        variable: 'DATABASE_SSL_CA_FILE',
+        message: 'is only used with DATABASE_SSL=verify-full (the DATABASE_URL connection uses require)',
+      },
     ]);
   });
 

@@ -1,5 +1,13 @@
 /** The SQL every evaluations repository function sends, committed as test/unit/__sql__/evaluations.sql. */
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type DatabaseConnection, type QueryResult } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type QueryResult,
+} from 'kysely';
 import { expect, it } from 'vitest';
 import { createPlugins } from '../../src/db/kysely.js';
 import { asExecutor, type Executor } from '../../src/repositories/executor.js';
@@ -47,15 +55,17 @@ function captureSuccessSql(row: Record<string, unknown>) {
     override commitTransaction = async () => void sent.push('commit;');
     override rollbackTransaction = async () => void sent.push('rollback;');
   }
-  const db = asExecutor<'owner'>(new Kysely<DB>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => new RowDriver(),
-      createIntrospector: (k) => new PostgresIntrospector(k),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-    plugins: createPlugins(),
-  }));
+  const db = asExecutor<'owner'>(
+    new Kysely<DB>({
+      dialect: {
+        createAdapter: () => new PostgresAdapter(),
+        createDriver: () => new RowDriver(),
+        createIntrospector: (k) => new PostgresIntrospector(k),
+        createQueryCompiler: () => new PostgresQueryCompiler(),
+      },
+      plugins: createPlugins(),
+    }),
+  );
   return async (fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<string> => {
     sent.length = 0;
     await fn(db);
@@ -70,26 +80,44 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
   const successOf = captureSuccessSql(ROW);
   const entries = {
     createEvaluation: await sqlOf((db) => evaluations.createEvaluation(db, IDEA, { priority: 'high' })),
-    'createEvaluation (invalid input)': await sqlOf((db) => evaluations.createEvaluation(db, 'not-a-uuid', { priority: 'urgent' as 'high' })),
+    'createEvaluation (invalid input)': await sqlOf((db) =>
+      evaluations.createEvaluation(db, 'not-a-uuid', { priority: 'urgent' as 'high' }),
+    ),
     'getEvaluation (not found)': await sqlOf((db) => evaluations.getEvaluation(db, ID)),
     'getEvaluation (found: then its agent results)': await successOf((db) => evaluations.getEvaluation(db, ID)),
     listEvaluationsByIdea: await sqlOf((db) => evaluations.listEvaluationsByIdea(db, IDEA)),
     'listEvaluationsByIdea (cursor)': await sqlOf((db) => evaluations.listEvaluationsByIdea(db, IDEA, { limit: 5, cursor: CURSOR })),
     listEvaluationsByStatus: await sqlOf((db) => evaluations.listEvaluationsByStatus(db, 'failed')),
-    'listEvaluationsByStatus (cursor)': await sqlOf((db) => evaluations.listEvaluationsByStatus(db, 'pending', { limit: 50, cursor: CURSOR })),
+    'listEvaluationsByStatus (cursor)': await sqlOf((db) =>
+      evaluations.listEvaluationsByStatus(db, 'pending', { limit: 50, cursor: CURSOR }),
+    ),
     'claimNext (nothing to claim)': await sqlOf((db) => evaluations.claimNext(db, WORKER, { leaseSeconds: 60 })),
-    'claimNext (claimed: the idea follows in the same transaction)': await successOf((db) => evaluations.claimNext(db, WORKER, { leaseSeconds: 60 })),
+    'claimNext (claimed: the idea follows in the same transaction)': await successOf((db) =>
+      evaluations.claimNext(db, WORKER, { leaseSeconds: 60 }),
+    ),
     'claimNext (inside a caller transaction: no transaction of its own)': await successOf((db) =>
       db.transaction().execute((trx) => evaluations.claimNext(asExecutor(trx), WORKER)),
     ),
-    'renewLease (then, when nothing matched, the status lookup)': await sqlOf((db) => evaluations.renewLease(db, ID, { workerId: WORKER, leaseSeconds: 120 })),
+    'renewLease (then, when nothing matched, the status lookup)': await sqlOf((db) =>
+      evaluations.renewLease(db, ID, { workerId: WORKER, leaseSeconds: 120 }),
+    ),
     releaseLease: await sqlOf((db) => evaluations.releaseLease(db, ID, { workerId: WORKER })),
-    'completeEvaluation (then, when nothing matched, the status lookup)': await sqlOf((db) => evaluations.completeEvaluation(db, ID, { results: RESULTS })),
-    'completeEvaluation (completed: the idea follows in the same transaction)': await successOf((db) => evaluations.completeEvaluation(db, ID, { results: RESULTS })),
-    'completeEvaluation (lease holder only)': await sqlOf((db) => evaluations.completeEvaluation(db, ID, { results: RESULTS, workerId: WORKER })),
-    'completeEvaluation (invalid input)': await sqlOf((db) => evaluations.completeEvaluation(db, ID, { results: [] as unknown as EvaluationResults })),
+    'completeEvaluation (then, when nothing matched, the status lookup)': await sqlOf((db) =>
+      evaluations.completeEvaluation(db, ID, { results: RESULTS }),
+    ),
+    'completeEvaluation (completed: the idea follows in the same transaction)': await successOf((db) =>
+      evaluations.completeEvaluation(db, ID, { results: RESULTS }),
+    ),
+    'completeEvaluation (lease holder only)': await sqlOf((db) =>
+      evaluations.completeEvaluation(db, ID, { results: RESULTS, workerId: WORKER }),
+    ),
+    'completeEvaluation (invalid input)': await sqlOf((db) =>
+      evaluations.completeEvaluation(db, ID, { results: [] as unknown as EvaluationResults }),
+    ),
     failEvaluation: await sqlOf((db) => evaluations.failEvaluation(db, ID, { errorMessage: 'agent timed out' })),
-    'failEvaluation (lease holder only)': await sqlOf((db) => evaluations.failEvaluation(db, ID, { errorMessage: 'agent timed out', workerId: WORKER })),
+    'failEvaluation (lease holder only)': await sqlOf((db) =>
+      evaluations.failEvaluation(db, ID, { errorMessage: 'agent timed out', workerId: WORKER }),
+    ),
     retryEvaluation: await sqlOf((db) => evaluations.retryEvaluation(db, ID)),
   };
   // Caller values only ever travel as parameters.
@@ -100,6 +128,8 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
     /^begin;\nupdate "evaluations" set .* where "id" = coalesce\(\(select "id" from "evaluations" where "status" = \$\d+ and "lease_expires_at" < statement_timestamp\(\) .*for no key update skip locked\), \(select "id" from "evaluations" where "status" = \$\d+ order by "priority" desc, "created_at", "id" limit \$\d+ for no key update skip locked\)\) returning \*;\nupdate "business_ideas" set "status" = \$1 where "id" = \$2 and "status" = \$3 and "deleted_at" is null;\ncommit;$/s,
   );
   expect(entries['claimNext (inside a caller transaction: no transaction of its own)'].match(/begin;/g)).toHaveLength(1);
-  expect(entries['completeEvaluation (completed: the idea follows in the same transaction)']).toMatch(/^begin;\nupdate "evaluations" .*\nupdate "business_ideas" .*\ncommit;$/s);
+  expect(entries['completeEvaluation (completed: the idea follows in the same transaction)']).toMatch(
+    /^begin;\nupdate "evaluations" .*\nupdate "business_ideas" .*\ncommit;$/s,
+  );
   await expect(sqlDocument(entries)).toMatchFileSnapshot('./__sql__/evaluations.sql');
 });

@@ -19,7 +19,8 @@ function parseError(content: string, fileName = NAME): MigrationError {
 
 describe('parseMigration', () => {
   it('parses both sections with file line numbers, name, version and checksum', () => {
-    const content = '-- a header comment\n-- migrate:up\nCREATE TABLE a (x int);\n\nCREATE INDEX ON a (x);\n\n-- migrate:down\nDROP TABLE a;\n';
+    const content =
+      '-- a header comment\n-- migrate:up\nCREATE TABLE a (x int);\n\nCREATE INDEX ON a (x);\n\n-- migrate:down\nDROP TABLE a;\n';
     const m = parseMigration(NAME, content);
     expect(m.name).toBe('20261124120000_create_things');
     expect(m.version).toBe('20261124120000');
@@ -87,8 +88,16 @@ describe('parseMigration', () => {
     ['an unknown option', '-- migrate:up transaction:maybe\nSELECT 1;', 'unknown option "transaction:maybe"'],
     ['an unknown section', '-- migrate:up\nSELECT 1;\n-- migrate:sideways\n', 'unknown section "-- migrate:sideways"'],
     ['SQL before the up section', 'SELECT 0;\n-- migrate:up\nSELECT 1;', 'statement at line 1 is outside'],
-    ['an unterminated string', "-- migrate:up\nSELECT 1;\nSELECT 'oops;\n-- migrate:down\n", 'cannot parse the up section: unterminated quoted string (line 3)'],
-    ['an unterminated dollar quote in down', '-- migrate:up\nSELECT 1;\n-- migrate:down\nDO $$ BEGIN', 'cannot parse the down section: unterminated dollar-quoted string $$ (line 4)'],
+    [
+      'an unterminated string',
+      "-- migrate:up\nSELECT 1;\nSELECT 'oops;\n-- migrate:down\n",
+      'cannot parse the up section: unterminated quoted string (line 3)',
+    ],
+    [
+      'an unterminated dollar quote in down',
+      '-- migrate:up\nSELECT 1;\n-- migrate:down\nDO $$ BEGIN',
+      'cannot parse the down section: unterminated dollar-quoted string $$ (line 4)',
+    ],
     ['a psql meta-command', '-- migrate:up\n\\set x 1\n', 'psql meta-commands'],
     ['a COMMIT in a transactional section', '-- migrate:up\nSELECT 1;\nCOMMIT;\n', 'line 3: "COMMIT" controls the transaction'],
     ['a BEGIN in a transactional section', '-- migrate:up\nBEGIN;\nSELECT 1;\n', 'line 2: "BEGIN" controls the transaction'],

@@ -10,7 +10,7 @@ describe('splitSql', () => {
     expect(sqls('  \n\n;  ')).toEqual([]);
   });
 
-  it('records the line of each statement\'s first token, skipping leading comments and blank lines', () => {
+  it("records the line of each statement's first token, skipping leading comments and blank lines", () => {
     const script = '\n\n-- a comment\nCREATE TABLE a (\n  x int\n);\n/* block\n comment */ SELECT 1;\n\n\nSELECT\n2;';
     expect(splitSql(script)).toEqual([
       { sql: 'CREATE TABLE a (\n  x int\n)', line: 4 },
@@ -36,11 +36,7 @@ describe('splitSql', () => {
   });
 
   it('honours backslash escapes in E strings, either case', () => {
-    expect(sqls("SELECT E'it\\'s; \\\\'; SELECT e'\\';'; SELECT 3")).toEqual([
-      "SELECT E'it\\'s; \\\\'",
-      "SELECT e'\\';'",
-      'SELECT 3',
-    ]);
+    expect(sqls("SELECT E'it\\'s; \\\\'; SELECT e'\\';'; SELECT 3")).toEqual(["SELECT E'it\\'s; \\\\'", "SELECT e'\\';'", 'SELECT 3']);
   });
 
   it('does not mistake a word ending in e before a literal for an E string prefix', () => {

@@ -50,7 +50,11 @@ describe('keyset cursors', () => {
   });
 
   it('toPage trims the look-ahead row, strips the key column and points the cursor at the last item', () => {
-    const rows = [1, 2, 3].map((n) => ({ id: `0000000${n}-0000-4000-8000-000000000000`, name: `r${n}`, cursorCreatedAt: `2026-11-25T09:00:0${n}.000001Z` }));
+    const rows = [1, 2, 3].map((n) => ({
+      id: `0000000${n}-0000-4000-8000-000000000000`,
+      name: `r${n}`,
+      cursorCreatedAt: `2026-11-25T09:00:0${n}.000001Z`,
+    }));
     const page = toPage(rows, 2);
     expect(page.items).toEqual([
       { id: rows[0]!.id, name: 'r1' },

@@ -4,14 +4,30 @@ import { assertDevelopmentTarget, isDevelopmentDatabaseName } from '../../seeds/
 import { SeedError } from '../../seeds/errors.js';
 
 describe('isDevelopmentDatabaseName', () => {
-  it.each(['app_dev', 'dev', 'shop_development', 'test', 'app_test_2', 'orders-local', 'ai_validation_platform', 'ai_validation_platform_test', 'dl_t_abc_1', 'testing_orders'])(
-    'accepts %s',
-    (name) => expect(isDevelopmentDatabaseName(name)).toBe(true),
-  );
-  it.each(['postgres', 'app', 'production', 'app_prod', 'devices', 'latest', 'contest', 'ai_validation_platform_prod', 'localhost_db', 'xdl_t'])(
-    'refuses %s',
-    (name) => expect(isDevelopmentDatabaseName(name)).toBe(false),
-  );
+  it.each([
+    'app_dev',
+    'dev',
+    'shop_development',
+    'test',
+    'app_test_2',
+    'orders-local',
+    'ai_validation_platform',
+    'ai_validation_platform_test',
+    'dl_t_abc_1',
+    'testing_orders',
+  ])('accepts %s', (name) => expect(isDevelopmentDatabaseName(name)).toBe(true));
+  it.each([
+    'postgres',
+    'app',
+    'production',
+    'app_prod',
+    'devices',
+    'latest',
+    'contest',
+    'ai_validation_platform_prod',
+    'localhost_db',
+    'xdl_t',
+  ])('refuses %s', (name) => expect(isDevelopmentDatabaseName(name)).toBe(false));
 });
 
 describe('assertDevelopmentTarget', () => {
@@ -25,7 +41,9 @@ describe('assertDevelopmentTarget', () => {
   };
 
   it('refuses NODE_ENV=production, even for a development name, and names the database and --force', () => {
-    const error = refusal(() => assertDevelopmentTarget({ action: 'db:clean', database: 'app_dev', env: { NODE_ENV: 'production' }, force: false }));
+    const error = refusal(() =>
+      assertDevelopmentTarget({ action: 'db:clean', database: 'app_dev', env: { NODE_ENV: 'production' }, force: false }),
+    );
     expect(error).toBeInstanceOf(SeedError);
     expect(error.code).toBe('SEED_GUARD');
     expect(error.message).toMatch(/db:clean.*"app_dev".*NODE_ENV is production.*--force/);
@@ -38,7 +56,11 @@ describe('assertDevelopmentTarget', () => {
   });
 
   it('lets --force through, and development names outside production', () => {
-    expect(() => assertDevelopmentTarget({ action: 'db:clean', database: 'orders', env: { NODE_ENV: 'production' }, force: true })).not.toThrow();
-    expect(() => assertDevelopmentTarget({ action: 'db:clean', database: 'orders_dev', env: { NODE_ENV: 'development' }, force: false })).not.toThrow();
+    expect(() =>
+      assertDevelopmentTarget({ action: 'db:clean', database: 'orders', env: { NODE_ENV: 'production' }, force: true }),
+    ).not.toThrow();
+    expect(() =>
+      assertDevelopmentTarget({ action: 'db:clean', database: 'orders_dev', env: { NODE_ENV: 'development' }, force: false }),
+    ).not.toThrow();
   });
 });

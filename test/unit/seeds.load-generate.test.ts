@@ -106,8 +106,12 @@ describe('rows follow the schema rules', () => {
       expect(results).toMatchObject({ version: 1, recommendation: expect.stringMatching(/^(strong-go|go|pivot|no-go)$/) });
       expect(results.overallScore).toBeGreaterThanOrEqual(0);
       expect(results.overallScore).toBeLessThanOrEqual(100);
-      const scores = Object.fromEntries((byEvaluation.get(e.id as string) ?? []).map((a) => [a.agent_type, a.score === null ? null : Number(a.score)]));
-      expect(Object.fromEntries(results.agentScores.map((s: { agentType: string; score: number | null }) => [s.agentType, s.score]))).toEqual(scores);
+      const scores = Object.fromEntries(
+        (byEvaluation.get(e.id as string) ?? []).map((a) => [a.agent_type, a.score === null ? null : Number(a.score)]),
+      );
+      expect(
+        Object.fromEntries(results.agentScores.map((s: { agentType: string; score: number | null }) => [s.agentType, s.score])),
+      ).toEqual(scores);
     }
   });
 
@@ -127,7 +131,10 @@ describe('rows follow the schema rules', () => {
       if (a.score !== null) expect(Number(a.score)).toBeGreaterThanOrEqual(0);
       if (a.score !== null) expect(Number(a.score)).toBeLessThanOrEqual(100);
       const input = JSON.parse(a.input_data as string);
-      expect(input).toMatchObject({ idea: { title: expect.any(String), description: expect.any(String) }, promptVersion: expect.stringContaining(a.agent_type as string) });
+      expect(input).toMatchObject({
+        idea: { title: expect.any(String), description: expect.any(String) },
+        promptVersion: expect.stringContaining(a.agent_type as string),
+      });
       if (a.status === 'completed') {
         const output = JSON.parse(a.output_data as string);
         expect(output).toMatchObject({ version: 1, summary: expect.any(String), usage: { inputTokens: expect.any(Number) } });

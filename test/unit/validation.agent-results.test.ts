@@ -34,17 +34,27 @@ describe('agentType (mirrors agent_results_agent_type_format_check)', () => {
     }
   });
 
-  it.each(['', 'Market-Research', 'market_research', 'market--research', '-market', 'market-', '2fast', 'market research', `a${'b'.repeat(64)}`, 'é'])(
-    'rejects %j',
-    (type) => {
-      expect(agentType.safeParse(type).success).toBe(false);
-    },
-  );
+  it.each([
+    '',
+    'Market-Research',
+    'market_research',
+    'market--research',
+    '-market',
+    'market-',
+    '2fast',
+    'market research',
+    `a${'b'.repeat(64)}`,
+    'é',
+  ])('rejects %j', (type) => {
+    expect(agentType.safeParse(type).success).toBe(false);
+  });
 });
 
 describe('score (mirrors agent_results_score_range_check and numeric(5, 2))', () => {
   it.each([0, 100, 78.5, 33.33, 0.01])('accepts %s', (value) => expect(score.safeParse(value).success).toBe(true));
-  it.each([-0.01, 100.01, 33.333, Number.NaN, Number.POSITIVE_INFINITY, '50'])('rejects %j', (value) => expect(score.safeParse(value).success).toBe(false));
+  it.each([-0.01, 100.01, 33.333, Number.NaN, Number.POSITIVE_INFINITY, '50'])('rejects %j', (value) =>
+    expect(score.safeParse(value).success).toBe(false),
+  );
 });
 
 describe('createAgentRunsSchema', () => {
@@ -54,26 +64,34 @@ describe('createAgentRunsSchema', () => {
   });
 
   it('reports every bad run by its index, duplicates included', () => {
-    expect(issues(createAgentRunsSchema, { evaluationId: 'x', runs: ['market-research', 'Bad Type', { agentType: 'pricing', inputData: [] }, 'market-research'] })).toEqual([
-      'evaluationId: must be a UUID',
-      expect.stringMatching(/^runs\.1: /),
-      expect.stringMatching(/^runs\.2/),
-    ]);
+    expect(
+      issues(createAgentRunsSchema, {
+        evaluationId: 'x',
+        runs: ['market-research', 'Bad Type', { agentType: 'pricing', inputData: [] }, 'market-research'],
+      }),
+    ).toEqual(['evaluationId: must be a UUID', expect.stringMatching(/^runs\.1: /), expect.stringMatching(/^runs\.2/)]);
     // Duplicates are checked once every run is valid on its own.
-    expect(issues(createAgentRunsSchema, { evaluationId: ID, runs: ['pricing', { agentType: 'pricing' }] })).toEqual(['runs.1: repeats an agent type listed before it']);
+    expect(issues(createAgentRunsSchema, { evaluationId: ID, runs: ['pricing', { agentType: 'pricing' }] })).toEqual([
+      'runs.1: repeats an agent type listed before it',
+    ]);
   });
 
   it(`requires 1 to ${MAX_AGENT_RUNS} runs`, () => {
     expect(issues(createAgentRunsSchema, { evaluationId: ID, runs: [] })).toEqual(['runs: must list at least one agent run']);
     const many = Array.from({ length: MAX_AGENT_RUNS + 1 }, (_, i) => `agent-${i}`);
-    expect(issues(createAgentRunsSchema, { evaluationId: ID, runs: many })).toEqual([`runs: must list at most ${MAX_AGENT_RUNS} agent runs`]);
+    expect(issues(createAgentRunsSchema, { evaluationId: ID, runs: many })).toEqual([
+      `runs: must list at most ${MAX_AGENT_RUNS} agent runs`,
+    ]);
   });
 });
 
 describe('completeAgentRunSchema', () => {
   it('requires output data; insights and score are optional or null', () => {
     expect(parseInput(completeAgentRunSchema, { id: ID, outputData: OUTPUT }, 'test')).toEqual({ id: ID, outputData: OUTPUT });
-    expect(parseInput(completeAgentRunSchema, { id: ID, outputData: OUTPUT, insights: null, score: null }, 'test')).toMatchObject({ insights: null, score: null });
+    expect(parseInput(completeAgentRunSchema, { id: ID, outputData: OUTPUT, insights: null, score: null }, 'test')).toMatchObject({
+      insights: null,
+      score: null,
+    });
     expect(issues(completeAgentRunSchema, { id: ID, insights: 'x', score: 101 })).toEqual([
       expect.stringMatching(/^outputData: /),
       expect.stringMatching(/^insights: /),
@@ -85,7 +103,9 @@ describe('completeAgentRunSchema', () => {
 describe('findByInsightsSchema', () => {
   it('requires a non-empty object to match', () => {
     expect(issues(findByInsightsSchema, { contains: {} })).toEqual(['contains: must name at least one key']);
-    expect(issues(findByInsightsSchema, { contains: { items: 'x'.repeat(17 * 1024) } })).toEqual(['contains: must be at most 16384 bytes as JSON']);
+    expect(issues(findByInsightsSchema, { contains: { items: 'x'.repeat(17 * 1024) } })).toEqual([
+      'contains: must be at most 16384 bytes as JSON',
+    ]);
     expect(parseInput(findByInsightsSchema, { contains: { items: [{ kind: 'threat' }] } }, 'test')).toMatchObject({ limit: 20 });
   });
 });
@@ -106,6 +126,8 @@ describe('findByOutputSchema', () => {
       'equals: must be a string, a finite number, a boolean or null',
     ]);
     expect(issues(findByOutputSchema, { path: ['a'], equals: Number.NaN })).toEqual([expect.stringMatching(/^equals: /)]);
-    expect(issues(findByOutputSchema, { path: Array.from({ length: 17 }, () => 'k'), equals: 1 })).toEqual(['path: must be at most 16 keys deep']);
+    expect(issues(findByOutputSchema, { path: Array.from({ length: 17 }, () => 'k'), equals: 1 })).toEqual([
+      'path: must be at most 16 keys deep',
+    ]);
   });
 });

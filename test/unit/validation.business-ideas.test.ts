@@ -21,7 +21,8 @@ function issues(input: unknown, schema: Parameters<typeof parseInput>[0] = creat
     return (error as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
   }
 }
-const paths = (input: unknown, schema?: Parameters<typeof parseInput>[0]): string[] => issues(input, schema).map((line) => line.split(':')[0]!);
+const paths = (input: unknown, schema?: Parameters<typeof parseInput>[0]): string[] =>
+  issues(input, schema).map((line) => line.split(':')[0]!);
 
 describe('title (3..200, minimum without surrounding spaces)', () => {
   it.each([

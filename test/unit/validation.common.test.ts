@@ -35,8 +35,10 @@ describe('jsonObject', () => {
 
 describe('lone surrogates in text', () => {
   it('are found wherever they are, and pairs are not', () => {
-    for (const lone of ['\uD800', 'a\uDBFFb', '\uDC00', 'x\uDC00\uD800y', '\u{1F600}\uD83D']) expect(hasLoneSurrogate(lone), JSON.stringify(lone)).toBe(true);
-    for (const fine of ['', 'plain', '\u{1F600}', '\uD83D\uDE00\u{10348}']) expect(hasLoneSurrogate(fine), JSON.stringify(fine)).toBe(false);
+    for (const lone of ['\uD800', 'a\uDBFFb', '\uDC00', 'x\uDC00\uD800y', '\u{1F600}\uD83D'])
+      expect(hasLoneSurrogate(lone), JSON.stringify(lone)).toBe(true);
+    for (const fine of ['', 'plain', '\u{1F600}', '\uD83D\uDE00\u{10348}'])
+      expect(hasLoneSurrogate(fine), JSON.stringify(fine)).toBe(false);
   });
 
   it('are refused by boundedText and email instead of being stored as U+FFFD', () => {

@@ -86,16 +86,22 @@ describe('completeEvaluationSchema', () => {
   });
 
   it('keeps the payload as given', () => {
-    const results = { version: 1, overallScore: 72.5, nested: { 'snake_key': [1, 'two', null] } };
+    const results = { version: 1, overallScore: 72.5, nested: { snake_key: [1, 'two', null] } };
     expect(parseInput(completeEvaluationSchema, { id: ID, results }, 'test').results).toEqual(results);
   });
 });
 
 describe('failEvaluationSchema', () => {
   it('requires a non-blank message of at most 10000 characters', () => {
-    expect(issues(failEvaluationSchema, { id: ID, errorMessage: '  ' })).toEqual([expect.stringMatching(/^errorMessage: must be at least 1 character/)]);
-    expect(issues(failEvaluationSchema, { id: ID, errorMessage: 'x'.repeat(10_001) })).toEqual(['errorMessage: must be at most 10000 characters']);
-    expect(parseInput(failEvaluationSchema, { id: ID, errorMessage: "it's; --\"broken\" $$" }, 'test').errorMessage).toBe("it's; --\"broken\" $$");
+    expect(issues(failEvaluationSchema, { id: ID, errorMessage: '  ' })).toEqual([
+      expect.stringMatching(/^errorMessage: must be at least 1 character/),
+    ]);
+    expect(issues(failEvaluationSchema, { id: ID, errorMessage: 'x'.repeat(10_001) })).toEqual([
+      'errorMessage: must be at most 10000 characters',
+    ]);
+    expect(parseInput(failEvaluationSchema, { id: ID, errorMessage: 'it\'s; --"broken" $$' }, 'test').errorMessage).toBe(
+      'it\'s; --"broken" $$',
+    );
   });
 });
 
