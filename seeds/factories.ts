@@ -38,30 +38,30 @@ export interface Factories {
   /** The stream the factories draw from. */
   readonly random: Random;
   /** A unique, valid, normalised email: `<prefix>-<n>-<hex>@example.test`. */
-  uniqueEmail(prefix?: string): string;
+  uniqueEmail: (prefix?: string) => string;
   /** Something shaped like a scrypt hash, as the dev seeds make. Never a real one. */
-  fakePasswordHash(): string;
+  fakePasswordHash: () => string;
   /** A realistic idea description of 120-200 characters (well above the 50-character minimum). */
-  ideaDescription(n?: number): string;
+  ideaDescription: (n?: number) => string;
   /** A users row (not inserted). */
-  buildUser(overrides?: Partial<Insertable<Users>>): Insertable<Users> & { id: string };
+  buildUser: (overrides?: Partial<Insertable<Users>>) => Insertable<Users> & { id: string };
   /** A business_ideas row for `userId` (not inserted; status draft). */
-  buildIdea(userId: string, overrides?: Partial<Insertable<BusinessIdeas>>): Insertable<BusinessIdeas> & { id: string };
+  buildIdea: (userId: string, overrides?: Partial<Insertable<BusinessIdeas>>) => Insertable<BusinessIdeas> & { id: string };
   /** An evaluations row (not inserted; pending, normal priority). */
-  buildEvaluation(businessIdeaId: string, overrides?: Values<'evaluations'>): InsertObject<DB, 'evaluations'> & { id: string };
+  buildEvaluation: (businessIdeaId: string, overrides?: Values<'evaluations'>) => InsertObject<DB, 'evaluations'> & { id: string };
   /** An agent_results row (not inserted; pending, agent type `agent-<n>`). */
-  buildAgentResult(evaluationId: string, overrides?: Values<'agentResults'>): InsertObject<DB, 'agentResults'> & { id: string };
-  createTestUser(db: Kysely<DB>, overrides?: Partial<Insertable<Users>>): Promise<Selectable<Users>>;
-  createTestIdea(db: Kysely<DB>, userId: string, overrides?: Partial<Insertable<BusinessIdeas>>): Promise<Selectable<BusinessIdeas>>;
+  buildAgentResult: (evaluationId: string, overrides?: Values<'agentResults'>) => InsertObject<DB, 'agentResults'> & { id: string };
+  createTestUser: (db: Kysely<DB>, overrides?: Partial<Insertable<Users>>) => Promise<Selectable<Users>>;
+  createTestIdea: (db: Kysely<DB>, userId: string, overrides?: Partial<Insertable<BusinessIdeas>>) => Promise<Selectable<BusinessIdeas>>;
   /** A user and a submitted idea of theirs (the state in which an idea is evaluated). */
-  createSubmittedIdea(db: Kysely<DB>, overrides?: Partial<Insertable<BusinessIdeas>>): Promise<Selectable<BusinessIdeas>>;
+  createSubmittedIdea: (db: Kysely<DB>, overrides?: Partial<Insertable<BusinessIdeas>>) => Promise<Selectable<BusinessIdeas>>;
   /**
    * An evaluation (pending, normal priority unless overridden). An analyzing one needs
    * `startedAt`, `claimedBy` and `leaseExpiresAt` (the CHECKs require them); values may be SQL
    * expressions (``sql`now() - interval '1 minute'` ``), to use the database's clock.
    */
-  createTestEvaluation(db: Kysely<DB>, businessIdeaId: string, overrides?: Values<'evaluations'>): Promise<Selectable<Evaluations>>;
-  createTestAgentResult(db: Kysely<DB>, evaluationId: string, overrides?: Values<'agentResults'>): Promise<Selectable<AgentResults>>;
+  createTestEvaluation: (db: Kysely<DB>, businessIdeaId: string, overrides?: Values<'evaluations'>) => Promise<Selectable<Evaluations>>;
+  createTestAgentResult: (db: Kysely<DB>, evaluationId: string, overrides?: Values<'agentResults'>) => Promise<Selectable<AgentResults>>;
 }
 
 /**
@@ -97,7 +97,7 @@ export function createFactories(seed: string | number = 'test-factories'): Facto
         passwordHash: factories.fakePasswordHash(),
         name: `${at(FIRST, n)} ${at(LAST, n + 3)}`,
         ...overrides,
-      } as Insertable<Users> & { id: string };
+      };
     },
     buildIdea: (userId, overrides = {}) => {
       const n = next();
@@ -107,7 +107,7 @@ export function createFactories(seed: string | number = 'test-factories'): Facto
         title: `${at(TITLES, n)} #${n}`,
         description: factories.ideaDescription(n),
         ...overrides,
-      } as Insertable<BusinessIdeas> & { id: string };
+      };
     },
     buildEvaluation: (businessIdeaId, overrides = {}) =>
       ({ id: random.uuid(), businessIdeaId, ...overrides }) as InsertObject<DB, 'evaluations'> & { id: string },

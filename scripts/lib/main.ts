@@ -30,7 +30,7 @@ export function parseCommandLine<T extends ParseArgsConfig>(
 ): ReturnType<typeof parseArgs<T & typeof HELP>> | number {
   let parsed: ReturnType<typeof parseArgs<T & typeof HELP>>;
   try {
-    parsed = parseArgs({ ...config, options: { ...config.options, ...HELP.options } } as T & typeof HELP);
+    parsed = parseArgs({ ...config, options: { ...config.options, ...HELP.options } });
   } catch (error) {
     console.error(`error: ${(error as Error).message}\n\n${usage}`);
     return 2;

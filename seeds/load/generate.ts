@@ -548,7 +548,7 @@ class LoadGenerator {
   *agentResults(): Generator<LoadRow> {
     for (const evaluation of this.evaluationCores()) {
       const idea = evaluation.idea;
-      const region = JSON.stringify(REGION_CODES[idea.region] as string);
+      const region = JSON.stringify(REGION_CODES[idea.region]);
       // Shared by the evaluation's eight agents: serialised once. The payloads below are built as
       // JSON text directly (every free text goes through JSON.stringify); this is the hot loop of
       // the whole load, and a test parses every payload back.

@@ -15,9 +15,9 @@ export interface Checkout {
   /** The pool as Kysely's dialect takes it. */
   pool: PostgresPool;
   /** See `Database.close()`. */
-  close(options?: { timeoutMs?: number }): Promise<void>;
+  close: (options?: { timeoutMs?: number }) => Promise<void>;
   /** True once `close()` was called. */
-  isClosed(): boolean;
+  isClosed: () => boolean;
 }
 
 /**
@@ -29,7 +29,7 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
   const checkedOut = new Set<pg.PoolClient>();
   pool.on('acquire', (client) => checkedOut.add(client));
   pool.on('release', (_err, client) => checkedOut.delete(client));
-  pool.on('remove', (client) => checkedOut.delete(client as pg.PoolClient));
+  pool.on('remove', (client) => checkedOut.delete(client));
   // Checkouts still queued when close() begins: pg-pool stops serving its queue once ending, so
   // they would wait out the connection timeout; close() refuses them at once instead. (Those
   // already opening a connection are in flight: they are served and drained like the rest.)

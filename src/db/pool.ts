@@ -30,7 +30,7 @@ const parsers = new Map<number, (value: string) => unknown>([
 ]);
 
 export const typeParsers: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
     (format ?? 'text') === 'text' && parsers.has(oid)
       ? parsers.get(oid)
       : types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],

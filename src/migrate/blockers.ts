@@ -38,11 +38,13 @@ export function describeBlockers(blockers: readonly Blocker[]): string {
 }
 
 /** A statement failure together with the blockers seen while it ran. */
-export class WatchedFailure {
+export class WatchedFailure extends Error {
   constructor(
-    readonly cause: unknown,
+    override readonly cause: unknown,
     readonly blockers: readonly Blocker[],
-  ) {}
+  ) {
+    super('a watched statement failed', { cause });
+  }
 }
 
 export class BlockerWatch {

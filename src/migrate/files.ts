@@ -42,7 +42,7 @@ export function checksumOf(content: string): string {
 /** Whether a 14-digit timestamp is a real calendar date and time. */
 function isValidTimestamp(version: string): boolean {
   const [y, mo, d, h, mi, s] = [0, 4, 6, 8, 10, 12].map((at, k) => Number(version.slice(at, at + (k === 0 ? 4 : 2))));
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  const date = new Date(Date.UTC(y!, mo! - 1, d, h, mi, s));
   return (
     date.getUTCFullYear() === y &&
     date.getUTCMonth() === mo! - 1 &&

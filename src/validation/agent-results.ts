@@ -4,7 +4,7 @@
  * format, the score's range, JSON objects for the payloads.
  */
 import { z } from 'zod';
-import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, JsonPrimitive, KnownAgentType } from '../schema/json.js';
+import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, KnownAgentType } from '../schema/json.js';
 import { charLength, enumLabels, hasLoneSurrogate, id, jsonObject, limit } from './common.js';
 import { cursor } from './cursor.js';
 import { errorMessage, typedJson } from './evaluations.js';
@@ -101,7 +101,7 @@ export const findByOutputSchema = z.strictObject({
     .max(16, { error: 'must be at most 16 keys deep' }),
   equals: z.union([jsonText(1000), z.number().refine(Number.isFinite, { error: 'must be a finite number' }), z.boolean(), z.null()], {
     error: 'must be a string, a finite number, a boolean or null',
-  }) as z.ZodType<JsonPrimitive, JsonPrimitive>,
+  }),
   ...finderFilters,
 });
 

@@ -2,7 +2,7 @@
  * Server acquisition and throwaway databases: a bad TEST_DATABASE_URL fails fast and clearly,
  * Docker detection gives up quickly when no engine answers, and withThrowawayDatabase always drops.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/embedded.js';

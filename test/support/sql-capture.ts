@@ -12,9 +12,9 @@ export interface Capture {
   /** The owner's path (every repository function takes it), over DummyDriver. */
   db: Executor<'owner'>;
   /** Runs `fn` and returns the SQL it sent (errors from empty results are ignored). */
-  sqlOf(fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<string>;
+  sqlOf: (fn: (db: Executor<'owner'>) => Promise<unknown>) => Promise<string>;
   /** Runs `fn` and returns the queries it sent, with their parameters. */
-  queriesOf(fn: (db: Executor<'owner'>) => Promise<unknown>): Promise<CompiledQuery[]>;
+  queriesOf: (fn: (db: Executor<'owner'>) => Promise<unknown>) => Promise<CompiledQuery[]>;
 }
 
 export function captureSql(): Capture {
