@@ -10,44 +10,20 @@ export type { Executor, Scope } from './repositories/executor.js';
 export { ACTOR_SETTING, USER_SETTING } from './db/transaction.js';
 export type { TransactionOptions } from './db/transaction.js';
 
-// The repositories, one namespace per table: `users.createUser(database.anonymous, input)`.
+// The repositories, one namespace per table of functions and their input types:
+// `users.createUser(database.anonymous, input)`.
 export * as users from './repositories/users.js';
 export * as businessIdeas from './repositories/business-ideas.js';
 export * as evaluations from './repositories/evaluations.js';
 export * as agentResults from './repositories/agent-results.js';
 export * as auditLog from './repositories/audit-log.js';
 export type { Page } from './repositories/page.js';
-export type { User, UserCredentials, CreateUserInput, ListUsersInput, UpdateUserInput } from './repositories/users.js';
-export type {
-  BusinessIdea,
-  IdeaStats,
-  CreateIdeaInput,
-  ListIdeasInput,
-  SetIdeaStatusOptions,
-  UpdateIdeaContentInput,
-} from './repositories/business-ideas.js';
-export type {
-  Evaluation,
-  EvaluationWithAgentResults,
-  ClaimNextInput,
-  CompleteEvaluationInput,
-  CreateEvaluationInput,
-  FailEvaluationInput,
-  ListEvaluationsInput,
-  ReleaseLeaseInput,
-  RenewLeaseInput,
-} from './repositories/evaluations.js';
-export type {
-  AgentResult,
-  ScoreStats,
-  ScoreSummary,
-  AgentRunSpec,
-  CompleteAgentRunInput,
-  FailAgentRunInput,
-  FindByInsightsInput,
-  FindByOutputInput,
-} from './repositories/agent-results.js';
-export type { AuditEntry, ListAuditEntriesInput } from './repositories/audit-log.js';
+// The rows they return; their input types are in the namespaces (`users.CreateUserInput`).
+export type { User, UserCredentials } from './repositories/users.js';
+export type { BusinessIdea, IdeaStats } from './repositories/business-ideas.js';
+export type { Evaluation, EvaluationWithAgentResults } from './repositories/evaluations.js';
+export type { AgentResult, ScoreStats, ScoreSummary } from './repositories/agent-results.js';
+export type { AuditEntry } from './repositories/audit-log.js';
 
 // The schema: generated table types and enum unions, JSONB payload types, the enum label lists.
 export type * from './schema/generated.js';

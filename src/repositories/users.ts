@@ -5,9 +5,9 @@
  * `password_hash` is read by exactly one function, `getUserCredentials`; every other query names
  * its columns (`USER_COLUMNS`), so a hash cannot leak through a `select *`.
  */
-import { sql, type Selectable } from 'kysely';
+import { sql, type Selectable, type UpdateObject } from 'kysely';
 import { NotFoundError } from '../errors.js';
-import type { Users } from '../schema/generated.js';
+import type { DB, Users } from '../schema/generated.js';
 import { parseId, parseInput } from '../validation/common.js';
 import {
   createUserSchema,
@@ -22,6 +22,7 @@ import type { Executor, Scope } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 
 export type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../validation/users.js';
+
 
 /** A user as ordinary reads return it: never the password hash. `deletedAt` is set only for closed accounts (listUsers with includeDeleted). */
 export type User = Pick<Selectable<Users>, 'id' | 'email' | 'name' | 'createdAt' | 'updatedAt' | 'deletedAt'>;
@@ -147,16 +148,7 @@ export async function listUsers(db: UsersExecutor, options: ListUsersInput = {})
  */
 export async function updateUser(db: UsersExecutor, id: string, input: UpdateUserInput): Promise<User> {
   const key = parseId(id, 'id', ENTITY);
-  const changes = parseInput(updateUserSchema, input, ENTITY);
-  const user = await db
-    .updateTable('users')
-    .set(changes)
-    .where('users.id', '=', key)
-    .where('users.deletedAt', 'is', null)
-    .returning(USER_COLUMNS)
-    .executeTakeFirst();
-  if (!user) throw new NotFoundError(ENTITY, key);
-  return user;
+  return updateLive(db, key, parseInput(updateUserSchema, input, ENTITY));
 }
 
 /**
@@ -170,16 +162,7 @@ export async function updateUser(db: UsersExecutor, id: string, input: UpdateUse
  * ```
  */
 export async function softDeleteUser(db: UsersExecutor, id: string): Promise<User> {
-  const key = parseId(id, 'id', ENTITY);
-  const user = await db
-    .updateTable('users')
-    .set({ deletedAt: sql<Date>`now()` })
-    .where('users.id', '=', key)
-    .where('users.deletedAt', 'is', null)
-    .returning(USER_COLUMNS)
-    .executeTakeFirst();
-  if (!user) throw new NotFoundError(ENTITY, key);
-  return user;
+  return updateLive(db, parseId(id, 'id', ENTITY), { deletedAt: sql<Date>`now()` });
 }
 
 /**
@@ -201,15 +184,7 @@ export async function restoreUser(db: UsersExecutor, id: string): Promise<User> 
     .where('users.deletedAt', 'is not', null)
     .returning(USER_COLUMNS)
     .executeTakeFirst();
-  if (restored) return restored;
-  const live = await db
-    .selectFrom('users')
-    .select(USER_COLUMNS)
-    .where('users.id', '=', key)
-    .where('users.deletedAt', 'is', null)
-    .executeTakeFirst();
-  if (!live) throw new NotFoundError(ENTITY, key);
-  return live;
+  return restored ?? getUser(db, key);
 }
 
 /**
@@ -225,4 +200,17 @@ export async function hardDeleteUser(db: UsersExecutor, id: string): Promise<voi
   const key = parseId(id, 'id', ENTITY);
   const deleted = await db.deleteFrom('users').where('users.id', '=', key).returning('users.id').executeTakeFirst();
   if (!deleted) throw new NotFoundError(ENTITY, key);
+}
+
+/** Changes a live account, or throws `NotFoundError` when there is none with that id. */
+async function updateLive(db: UsersExecutor, key: string, changes: UpdateObject<DB, 'users'>): Promise<User> {
+  const user = await db
+    .updateTable('users')
+    .set(changes)
+    .where('users.id', '=', key)
+    .where('users.deletedAt', 'is', null)
+    .returning(USER_COLUMNS)
+    .executeTakeFirst();
+  if (!user) throw new NotFoundError(ENTITY, key);
+  return user;
 }

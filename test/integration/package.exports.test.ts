@@ -41,7 +41,7 @@ beforeAll(async () => {
   );
   writeFileSync(
     join(consumer, 'main.ts'),
-    `import { createDatabase, defaultMigrationsDir, ConfigError, type BusinessIdeas, type DB } from '@ai-validation/data-layer';
+    `import { businessIdeas, createDatabase, defaultMigrationsDir, ConfigError, users, type BusinessIdeas, type DB, type Page, type User } from '@ai-validation/data-layer';
 import type { Selectable } from 'kysely';
 
 const database = createDatabase({ connectionString: process.argv[2]!, env: {} });
@@ -51,7 +51,13 @@ const tables: (keyof DB)[] = ['users', 'businessIdeas', 'evaluations', 'agentRes
 // The types are real, not any: a column that does not exist must be a compile error.
 // @ts-expect-error noSuchColumn is not a column of business_ideas
 void database.db.selectFrom('businessIdeas').select('noSuchColumn').compile();
-console.log(JSON.stringify({ ideas: ideas.length, tables, migrations: defaultMigrationsDir(), configError: typeof ConfigError }));
+// The calling style: a repository takes a path that names who it acts as, never the raw handle.
+// @ts-expect-error database.db says nothing about who is calling
+void businessIdeas.getIdea(database.db, '00000000-0000-4000-8000-000000000000').catch(() => undefined);
+const page: Page<User> = await users.listUsers(database.owner, { limit: 5 });
+const user = await users.createUser(database.anonymous, { email: 'consumer@example.com', name: 'Consumer', passwordHash: 'scrypt$consumer$0123456789abcdef' });
+const idea = await database.withUser(user.id, (trx) => businessIdeas.createIdea(trx, user.id, { title: 'Consumer idea', description: 'A description that is long enough to pass the fifty character minimum.' }));
+console.log(JSON.stringify({ ideas: ideas.length, tables, migrations: defaultMigrationsDir(), configError: typeof ConfigError, users: page.items.length, idea: idea.status }));
 await database.close();
 `,
   );
@@ -78,6 +84,8 @@ describe('the built package', () => {
       tables: ['users', 'businessIdeas', 'evaluations', 'agentResults'],
       migrations: join(pkg, 'migrations'),
       configError: 'function',
+      users: 0,
+      idea: 'draft',
     });
   }, 60_000);
 
