@@ -23,7 +23,6 @@ import { newestFirstPage, type Page } from './page.js';
 
 export type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../validation/users.js';
 
-
 /** A user as ordinary reads return it: never the password hash. `deletedAt` is set only for closed accounts (listUsers with includeDeleted). */
 export type User = Pick<Selectable<Users>, 'id' | 'email' | 'name' | 'createdAt' | 'updatedAt' | 'deletedAt'>;
 
