@@ -11,16 +11,18 @@ import {
   failAgentRunSchema,
   findByInsightsSchema,
   findByOutputSchema,
+  listAgentResultsSchema,
   type AgentRunSpec,
   type CompleteAgentRunInput,
   type FailAgentRunInput,
   type FindByInsightsInput,
   type FindByOutputInput,
+  type ListAgentResultsInput,
 } from '../validation/agent-results.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
-import type { CursorKey } from '../validation/cursor.js';
+import { encodeKeyCursor, type CursorKey } from '../validation/cursor.js';
 import type { Executor } from './executor.js';
-import { newestFirstPage, type Page } from './page.js';
+import { newestFirstPage, pageOf, type Page } from './page.js';
 import { transitioned } from './transition.js';
 
 /** An agent result row. */
@@ -31,6 +33,7 @@ export type {
   FailAgentRunInput,
   FindByInsightsInput,
   FindByOutputInput,
+  ListAgentResultsInput,
 } from '../validation/agent-results.js';
 
 /** Score figures over a set of agent results; the figures are null when none is scored. */
@@ -99,17 +102,26 @@ export async function getAgentResult(db: Executor, id: string): Promise<AgentRes
 }
 
 /**
- * Lists an evaluation's agent results, ordered by agent type (empty for an unknown evaluation).
+ * Lists an evaluation's agent results by agent type, a page at a time (empty for an unknown
+ * evaluation). An evaluation has one result per agent type, so the type is the page key.
  *
  * @example
  * ```ts
- * const results = await listAgentResults(database.worker, evaluation.id);
- * const pending = results.filter((r) => r.status === 'pending');
+ * const { items } = await listAgentResults(database.worker, evaluation.id, { limit: 50 });
+ * const pending = items.filter((r) => r.status === 'pending');
  * ```
  */
-export async function listAgentResults(db: Executor, evaluationId: string): Promise<AgentResult[]> {
-  parseId(evaluationId, 'evaluationId', 'agent results');
-  return db.selectFrom('agentResults').selectAll().where('evaluationId', '=', evaluationId).orderBy('agentType').execute();
+export async function listAgentResults(db: Executor, evaluationId: string, input: ListAgentResultsInput = {}): Promise<Page<AgentResult>> {
+  const { limit, cursor } = parseInput(listAgentResultsSchema, withKeys(input, { evaluationId }), 'agent results');
+  const rows = await db
+    .selectFrom('agentResults')
+    .selectAll()
+    .where('evaluationId', '=', evaluationId)
+    .$if(cursor !== undefined, (qb) => qb.where('agentType', '>', cursor!))
+    .orderBy('agentType')
+    .limit(limit + 1)
+    .execute();
+  return pageOf(rows, limit, (row) => encodeKeyCursor(row.agentType));
 }
 
 /**

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, KnownAgentType } from '../schema/json.js';
 import { charLength, enumLabels, hasLoneSurrogate, id, jsonObject, limit } from './common.js';
-import { cursor } from './cursor.js';
+import { cursor, keyCursor } from './cursor.js';
 import { errorMessage, typedJson } from './evaluations.js';
 
 /**
@@ -55,6 +55,9 @@ export const createAgentRunsSchema = z
       seen.add(type);
     });
   });
+
+/** `listAgentResults` input: an evaluation's agent results, by agent type, a page at a time. */
+export const listAgentResultsSchema = z.strictObject({ evaluationId: id, limit, cursor: keyCursor.optional() });
 
 /** `completeAgentRun` input: the output is required; insights and score may come later or never. */
 export const completeAgentRunSchema = z.strictObject({
@@ -107,6 +110,8 @@ export const findByOutputSchema = z.strictObject({
 
 /** What `createAgentRuns` accepts as its runs. */
 export type AgentRunSpec = z.input<typeof agentRunSpec>;
+/** What `listAgentResults` accepts besides the evaluation id. */
+export type ListAgentResultsInput = Omit<z.input<typeof listAgentResultsSchema>, 'evaluationId'>;
 /** What `completeAgentRun` accepts besides the agent result id. */
 export type CompleteAgentRunInput = Omit<z.input<typeof completeAgentRunSchema>, 'id'>;
 /** What `failAgentRun` accepts besides the agent result id. */

@@ -6,7 +6,7 @@
  * Newest-first lists sort by (created_at, id) and keep created_at as text with microseconds,
  * straight from PostgreSQL: a JS `Date` has only milliseconds, and rows created within the same
  * millisecond would otherwise be repeated or skipped at a page boundary. The audit log pages by
- * its sequence id.
+ * its sequence id, and an evaluation's agent results by their agent type (unique per evaluation).
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
@@ -83,6 +83,18 @@ function tryDecodeSequence(cursor: string): number | undefined {
   return Object.keys(rest).length === 0 && Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined;
 }
 
+/** Encodes the last unique text key of a page (an agent type) as an opaque cursor. */
+export function encodeKeyCursor(key: string): string {
+  return encode({ k: key });
+}
+
+function tryDecodeKey(cursor: string): string | undefined {
+  const payload = payloadOf(cursor);
+  if (!payload) return undefined;
+  const { k, ...rest } = payload;
+  return Object.keys(rest).length === 0 && typeof k === 'string' && k !== '' ? k : undefined;
+}
+
 /** A zod schema for a `cursor` input field that `decode` turns into its key. */
 function cursorSchema<K>(decode: (cursor: string) => K | undefined) {
   return z.string({ error: 'must be a cursor string from a previous page' }).transform((value, ctx): K => {
@@ -98,3 +110,6 @@ export const cursor = cursorSchema(tryDecode);
 
 /** The `cursor` field of the audit log, parsed into the sequence id it continues after. */
 export const sequenceCursor = cursorSchema(tryDecodeSequence);
+
+/** The `cursor` field of a list ordered by a unique text key, parsed into the key it continues after. */
+export const keyCursor = cursorSchema(tryDecodeKey);

@@ -191,13 +191,25 @@ describe('listAgentResults', () => {
     await createAgentRuns(t.db, evaluation.id, ['market-research', 'competitive-analysis', 'customer-research']);
     const other = await newEvaluation();
     await createAgentRuns(t.db, other.id, ['market-research']);
-    expect((await listAgentResults(t.db, evaluation.id)).map((r) => r.agentType)).toEqual([
+    expect((await listAgentResults(t.db, evaluation.id)).items.map((r) => r.agentType)).toEqual([
       'competitive-analysis',
       'customer-research',
       'market-research',
     ]);
-    expect(await listAgentResults(t.db, MISSING)).toEqual([]);
+    expect(await listAgentResults(t.db, MISSING)).toEqual({ items: [], nextCursor: null });
     await expect(listAgentResults(t.db, 'x')).rejects.toMatchObject({ issues: [{ path: 'evaluationId' }] });
+  });
+
+  it('pages by agent type with limit and cursor, and refuses a cursor it did not make', async () => {
+    const evaluation = await newEvaluation();
+    const types = ['agent-a', 'agent-b', 'agent-c', 'agent-d', 'agent-e'];
+    await createAgentRuns(t.db, evaluation.id, [...types].reverse());
+    const first = await listAgentResults(t.db, evaluation.id, { limit: 2 });
+    const second = await listAgentResults(t.db, evaluation.id, { limit: 2, cursor: first.nextCursor! });
+    const third = await listAgentResults(t.db, evaluation.id, { limit: 2, cursor: second.nextCursor! });
+    expect([first, second, third].flatMap((page) => page.items.map((r) => r.agentType))).toEqual(types);
+    expect(third.nextCursor).toBeNull();
+    await expect(listAgentResults(t.db, evaluation.id, { cursor: 'not-a-cursor' })).rejects.toMatchObject({ issues: [{ path: 'cursor' }] });
   });
 });
 

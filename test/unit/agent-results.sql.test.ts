@@ -1,7 +1,7 @@
 /** The SQL every agent results repository function sends, committed as test/unit/__sql__/agent_results.sql. */
 import { expect, it } from 'vitest';
 import * as agentResults from '../../src/repositories/agent-results.js';
-import { encodeCursor } from '../../src/validation/cursor.js';
+import { encodeCursor, encodeKeyCursor } from '../../src/validation/cursor.js';
 import { captureSql, sqlDocument } from '../support/sql-capture.js';
 
 const ID = '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11';
@@ -23,6 +23,9 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
     ),
     getAgentResult: await sqlOf((db) => agentResults.getAgentResult(db, ID)),
     listAgentResults: await sqlOf((db) => agentResults.listAgentResults(db, EVALUATION)),
+    'listAgentResults (cursor)': await sqlOf((db) =>
+      agentResults.listAgentResults(db, EVALUATION, { limit: 10, cursor: encodeKeyCursor('market-research') }),
+    ),
     'startAgentRun (then, when nothing matched, the status lookup)': await sqlOf((db) => agentResults.startAgentRun(db, ID)),
     completeAgentRun: await sqlOf((db) =>
       agentResults.completeAgentRun(db, ID, {

@@ -8,7 +8,10 @@ insert into "agent_results" ("evaluation_id", "agent_type", "input_data") values
 select * from "agent_results" where "id" = $1;
 
 -- listAgentResults
-select * from "agent_results" where "evaluation_id" = $1 order by "agent_type";
+select * from "agent_results" where "evaluation_id" = $1 order by "agent_type" limit $2;
+
+-- listAgentResults (cursor)
+select * from "agent_results" where "evaluation_id" = $1 and "agent_type" > $2 order by "agent_type" limit $3;
 
 -- startAgentRun (then, when nothing matched, the status lookup)
 update "agent_results" set "status" = $1, "started_at" = now() where "id" = $2 and "status" = $3 returning *;
