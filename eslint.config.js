@@ -57,6 +57,12 @@ export default tseslint.config(
               from: ['./seeds', './scripts', './test', './kysely.config.ts'],
               message: 'the library never imports seeds/, scripts/, test/ or kysely.config.ts (codegen settings only).',
             },
+            {
+              target: './seeds',
+              from: ['./scripts', './test'],
+              message: 'seeds/ builds on the library only; the CLI (scripts/) calls the seeds.',
+            },
+            { target: './scripts', from: ['./test'], message: 'scripts/ never imports the tests.' },
           ],
         },
       ],
