@@ -20,6 +20,12 @@ export interface PoolSettings {
   maxLifetimeSeconds: number;
   /** Server-side `statement_timeout` for every session (0 = none). */
   statementTimeoutMs: number;
+  /**
+   * Client-side backstop for one query's answer: past it the call fails with a `TimeoutError` and
+   * its connection is destroyed, even when the network has gone silent (0 = none). Absent: the
+   * statement timeout plus 5 s (none when there is no statement timeout).
+   */
+  queryTimeoutMs?: number;
   /** Server-side `idle_in_transaction_session_timeout` (0 = none). */
   idleInTransactionTimeoutMs: number;
   /** `application_name`, shown in `pg_stat_activity`. */
@@ -79,6 +85,8 @@ const tunables = {
   DATABASE_IDLE_TIMEOUT_MS: [int(0, 86_400_000), '10000'],
   DATABASE_MAX_LIFETIME_SECONDS: [int(0, 604_800), '1800'],
   DATABASE_STATEMENT_TIMEOUT_MS: [int(0, 86_400_000), '30000'],
+  // Empty: derived from the statement timeout (see PoolSettings.queryTimeoutMs).
+  DATABASE_QUERY_TIMEOUT_MS: [int(0, 86_400_000).optional(), undefined],
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: [int(0, 86_400_000), '60000'],
   DATABASE_KEEPALIVE_INITIAL_DELAY_MS: [int(0, 3_600_000), '10000'],
   DATABASE_APPLICATION_NAME: [
@@ -155,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleTimeoutMs: values.DATABASE_IDLE_TIMEOUT_MS,
       maxLifetimeSeconds: values.DATABASE_MAX_LIFETIME_SECONDS,
       statementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
+      ...(values.DATABASE_QUERY_TIMEOUT_MS === undefined ? {} : { queryTimeoutMs: values.DATABASE_QUERY_TIMEOUT_MS }),
       idleInTransactionTimeoutMs: values.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
       applicationName: values.DATABASE_APPLICATION_NAME,
       keepAliveInitialDelayMs: values.DATABASE_KEEPALIVE_INITIAL_DELAY_MS,

@@ -47,10 +47,13 @@ export class ConnectionError extends DataLayerError {
   }
 }
 
-/** A statement, lock wait or connection attempt ran out of time. */
+/**
+ * A statement, lock wait, checkout or connection attempt ran out of time. `code` is `TIMEOUT`, or
+ * `POOL_EXHAUSTED` when every pool connection stayed in use (the server was not the problem).
+ */
 export class TimeoutError extends DataLayerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('TIMEOUT', message, options);
+  constructor(message: string, options?: { cause?: unknown; code?: 'TIMEOUT' | 'POOL_EXHAUSTED' }) {
+    super(options?.code ?? 'TIMEOUT', message, options);
   }
 }
 
@@ -99,15 +102,32 @@ export const PgErrorCode = {
   deadlockDetected: '40P01',
 } as const;
 
+/** node-postgres' client-side query timeout (`query_timeout`): the server did not answer in time. */
+export const QUERY_READ_TIMEOUT_MESSAGE = 'Query read timeout';
+
 /**
- * Whether an error means the session is gone (FATAL/PANIC from the server, a connection
- * exception, or the socket closing), so the connection must not be reused.
+ * Whether `error` came from the PostgreSQL server (a protocol error message: it has a severity
+ * and a five-character SQLSTATE), as opposed to a socket error (`ECONNRESET`, `EPIPE`, ...) or one
+ * raised by node-postgres itself.
+ */
+export function isServerError(error: unknown): error is Error & { code: string; severity: string } {
+  const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+/**
+ * Whether an error means the session is gone, so the connection must not be reused: FATAL or
+ * PANIC from the server, a connection exception (08xxx) or shutdown (57P0x), a socket error
+ * (`ECONNRESET`, `EPIPE`, `ETIMEDOUT`, ...: Node's system errors carry `syscall`), the socket
+ * closing, or a client-side query timeout (the answer may still arrive on that connection).
  */
 export function isSessionFatal(error: unknown): boolean {
-  const { severity, code, message } = (error ?? {}) as { severity?: string; code?: string; message?: string };
+  const { severity, code, message, syscall } = (error ?? {}) as { severity?: string; code?: string; message?: string; syscall?: string };
   if (severity === 'FATAL' || severity === 'PANIC') return true;
+  if (isServerError(error)) return code!.startsWith('08') || code!.startsWith('57P0');
   if (code?.startsWith('08') || code?.startsWith('57P0')) return true;
-  return !code && /Connection terminated|not queryable|ECONNRESET|EPIPE/i.test(message ?? '');
+  if (typeof syscall === 'string' || (typeof code === 'string' && /^E[A-Z]+$/.test(code))) return true;
+  return !code && /Connection terminated|not queryable|ECONNRESET|EPIPE|Query read timeout/i.test(message ?? '');
 }
 
 /**
@@ -300,14 +320,17 @@ interface PgErrorFields {
 /**
  * The one place that turns a database error into a typed error. Parameter values are never
  * copied into the message: PostgreSQL's `detail` ("Key (email)=(...)") is read for column names only.
- * Errors that are already typed, and errors that are not from the server, pass through.
+ * Errors that are already typed pass through; a lost session (server, socket or client-side
+ * timeout) is a `ConnectionError`; only server errors are read for a SQLSTATE, and what
+ * node-postgres raises itself otherwise (a value it cannot parse, such as an unsafe int8) passes
+ * through.
  */
 export function mapDatabaseError(error: unknown): unknown {
   if (error instanceof DataLayerError || !(error instanceof Error)) return error;
   const e = error as Error & PgErrorFields;
   if (isSessionFatal(error)) return new ConnectionError(`the database session ended: ${e.message}`, { cause: error });
-  const code = e.code;
-  if (!code || !/^[0-9A-Z]{5}$/.test(code)) return error;
+  if (!isServerError(error)) return error;
+  const code = error.code;
   const table = e.table;
   const fields = keyColumns(e.detail) ?? (e.column ? [camel(e.column)] : []);
   switch (code) {

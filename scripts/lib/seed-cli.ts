@@ -43,8 +43,9 @@ export async function openSeedTarget(env: Env): Promise<SeedCliTarget> {
 
 /**
  * A Database on the migration (owner) connection: seeds and cleaning write every table, so they
- * run as the schema owner, like migrations.
+ * run as the schema owner, like migrations. No client-side query timeout: the load set's COPY runs
+ * as long as it takes (it sets its own statement_timeout).
  */
 export function openOwnerDatabase(config: Config, max = 4): Database {
-  return createDatabase({ config: { ...config, connection: config.migrationConnection }, pool: { max } });
+  return createDatabase({ config: { ...config, connection: config.migrationConnection }, pool: { max, queryTimeoutMs: 0 } });
 }

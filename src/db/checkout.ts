@@ -1,14 +1,34 @@
 /**
  * The adapter Kysely checks connections out through, and the orderly shutdown it makes possible.
- * A failed connect names the server and the cause; every query error becomes a typed error
- * (`mapDatabaseError`); a client whose session died (pg_terminate_backend, failover) is destroyed
- * on release rather than handed to the next query, because the FATAL error can arrive before the
- * socket closes; and `close()` refuses new and queued checkouts, waits for the rest, then cuts them.
+ *
+ * - A failed connect names the server and the cause; a checkout that waited out the timeout
+ *   because every connection stayed in use says so, with the pool's figures.
+ * - Every query error becomes a typed error (`mapDatabaseError`).
+ * - A client whose session died (pg_terminate_backend, failover, a socket error) or that gave no
+ *   answer within the query timeout is destroyed on release, never handed to the next query; after
+ *   a timeout every later query on it fails at once (a ROLLBACK must not wait out the timeout again).
+ * - A query that timed out means the path to the server may be silent: every connection opened
+ *   before it is discarded at its next checkout, so new calls use new connections.
+ * - A plain SELECT outside a transaction whose connection was lost in transit (reset, closed, or
+ *   silent past the query timeout) is retried once on another connection: reads are idempotent.
+ *   Writes are never retried (their outcome is unknown), nor is a read whose session the server
+ *   ended on purpose (57P01: pg_terminate_backend or a shutdown, which may be a runaway query's end).
+ * - `close()` refuses new and queued checkouts, waits for the rest, then cuts them.
  */
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import type { PoolSettings } from '../config.js';
-import { connectError, DatabaseClosedError, isSessionFatal, mapDatabaseError, TimeoutError } from '../errors.js';
+import {
+  connectError,
+  ConnectionError,
+  DatabaseClosedError,
+  isServerError,
+  isSessionFatal,
+  mapDatabaseError,
+  QUERY_READ_TIMEOUT_MESSAGE,
+  TimeoutError,
+} from '../errors.js';
+import { queryTimeoutMs } from './pool.js';
 
 /** What `createCheckout()` returns. */
 export interface Checkout {
@@ -20,16 +40,37 @@ export interface Checkout {
   isClosed: () => boolean;
 }
 
+type QueryArgs = Parameters<pg.PoolClient['query']>;
+
+/** A connection lost on the way (socket error, closed, silent), not a session the server ended on purpose. */
+const lostInTransit = (error: unknown): boolean => {
+  if (!(error instanceof ConnectionError || error instanceof TimeoutError)) return false;
+  return !isServerError(error.cause) || !error.cause.code.startsWith('57P01');
+};
+
+/** The statement text of a `client.query()` call, or undefined for a submittable (a cursor, a COPY stream). */
+const textOf = (args: QueryArgs): string | undefined => {
+  const [first] = args as unknown[];
+  if (typeof first === 'string') return first;
+  const config = first as { text?: unknown; submit?: unknown } | undefined;
+  return typeof config?.submit === 'function' ? undefined : typeof config?.text === 'string' ? config.text : undefined;
+};
+
 /**
  * Wraps `pool` for Kysely. `target` (from `describeConnection`, so never a password) names the
  * server in connection errors.
  */
 export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: string): Checkout {
+  const answerWithinMs = queryTimeoutMs(settings);
   // Track checked-out clients so close() can cut them loose after its grace period.
   const checkedOut = new Set<pg.PoolClient>();
   pool.on('acquire', (client) => checkedOut.add(client));
   pool.on('release', (_err, client) => checkedOut.delete(client));
   pool.on('remove', (client) => checkedOut.delete(client));
+  // When each client was opened, and the moment before which clients are no longer trusted.
+  const openedAt = new WeakMap<pg.PoolClient, number>();
+  pool.on('connect', (client) => openedAt.set(client, performance.now()));
+  let distrustBefore = -Infinity;
   // Checkouts still queued when close() begins: pg-pool stops serving its queue once ending, so
   // they would wait out the connection timeout; close() refuses them at once instead. (Those
   // already opening a connection are in flight: they are served and drained like the rest.)
@@ -43,7 +84,16 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
   const endPool = (): Promise<void> => (ended ??= pool.end());
   let closing: Promise<void> | undefined;
 
-  const connect = async (): Promise<PostgresPoolClient> => {
+  /** A pool client that is not distrusted, or a typed error. */
+  const acquire = async (): Promise<pg.PoolClient> => {
+    for (;;) {
+      const client = await checkoutOnce();
+      if ((openedAt.get(client) ?? -Infinity) >= distrustBefore) return client;
+      client.release(true); // opened before a silent failure: discard it, take the next
+    }
+  };
+
+  const checkoutOnce = async (): Promise<pg.PoolClient> => {
     if (closing) throw new DatabaseClosedError();
     // Queued when no connection is idle and no new one may be opened; else it is served.
     const waits = pool.idleCount === 0 && pool.totalCount >= settings.max;
@@ -52,12 +102,8 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     const refused = new Promise<never>((_, reject) => (refuse = reject));
     refused.catch(() => undefined);
     if (waits) queued.add(refuse);
-    let client: pg.PoolClient;
     try {
-      client = await Promise.race([
-        attempt.catch((error: unknown) => Promise.reject(connectError(error, target, settings.connectionTimeoutMs))),
-        refused,
-      ]);
+      return await Promise.race([attempt.catch((error: unknown) => Promise.reject(checkoutError(error, waits))), refused]);
     } catch (error) {
       if (error instanceof DatabaseClosedError)
         attempt.then(
@@ -68,16 +114,70 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     } finally {
       queued.delete(refuse);
     }
+  };
+
+  /** A failed checkout: a pool that stayed saturated, or a server that could not be reached. */
+  const checkoutError = (error: unknown, waited: boolean): Error => {
+    if (waited && /timeout/i.test((error as Error | undefined)?.message ?? '') && !(error as { code?: string }).code) {
+      return new TimeoutError(
+        `no pool connection became free within ${settings.connectionTimeoutMs} ms (DATABASE_CONNECTION_TIMEOUT_MS): ` +
+          `the pool was saturated, ${pool.totalCount} of ${settings.max} connections in use (DATABASE_POOL_MAX) and ` +
+          `${pool.waitingCount} checkouts waiting; the server was not what failed`,
+        { cause: error, code: 'POOL_EXHAUSTED' },
+      );
+    }
+    return connectError(error, target, settings.connectionTimeoutMs);
+  };
+
+  /** The typed error of a failed query; a query timeout also distrusts every connection opened before it. */
+  const queryError = (error: unknown, client: pg.PoolClient): unknown => {
+    if (cut.has(client))
+      return new DatabaseClosedError('close() ended its grace period while this query was running: its connection was closed');
+    if ((error as Error | undefined)?.message === QUERY_READ_TIMEOUT_MESSAGE) {
+      distrustBefore = performance.now();
+      return new TimeoutError(
+        `the server gave no answer within ${answerWithinMs} ms (DATABASE_QUERY_TIMEOUT_MS): the connection was closed, ` +
+          'and a write may or may not have taken effect',
+        { cause: error },
+      );
+    }
+    return mapDatabaseError(error);
+  };
+
+  const connect = async (): Promise<PostgresPoolClient> => {
+    let client = await acquire();
     let dead = false;
+    // A connection that went silent would make the next statement (Kysely's ROLLBACK) wait out
+    // the query timeout again: it fails at once, with the timeout (which Kysely then reports).
+    let silence: Error | undefined;
+    let inTransaction = false;
+    const run = async (args: QueryArgs): Promise<unknown> => {
+      if (silence !== undefined) throw silence;
+      try {
+        const send = client.query.bind(client) as (...query: QueryArgs) => Promise<unknown>;
+        return await send(...args);
+      } catch (error) {
+        dead = isSessionFatal(error);
+        const typed = queryError(error, client);
+        if ((error as Error | undefined)?.message === QUERY_READ_TIMEOUT_MESSAGE) silence = typed as Error;
+        throw typed;
+      }
+    };
     return {
-      query: ((...args: Parameters<pg.PoolClient['query']>) => {
-        const result = client.query(...args) as unknown;
-        if (!(result instanceof Promise)) return result; // a cursor
-        return result.catch((error: unknown) => {
-          dead ||= isSessionFatal(error);
-          if (cut.has(client))
-            throw new DatabaseClosedError('close() ended its grace period while this query was running: its connection was closed');
-          throw mapDatabaseError(error);
+      query: ((...args: QueryArgs) => {
+        const text = textOf(args);
+        if (text === undefined) return client.query(...args); // a cursor: it reports its own errors
+        if (/^(begin|start transaction)\b/i.test(text)) inTransaction = true;
+        else if (/^(commit|rollback)\b/i.test(text)) inTransaction = false;
+        const retriable = !inTransaction && /^select\b/i.test(text);
+        return run(args).catch(async (error: unknown) => {
+          if (!retriable || !dead || closing || cut.has(client) || !lostInTransit(error)) throw error;
+          // The read never changed anything: run it once more on another connection.
+          client.release(true);
+          client = await acquire();
+          dead = false;
+          silence = undefined;
+          return run(args);
         });
       }) as PostgresPoolClient['query'],
       // close() may have released it already (cut loose); pg throws on a second release.

@@ -42,12 +42,22 @@ function parseSafeInteger(value: string): number {
   return n;
 }
 
+/** How long a query may wait for its answer before the client gives up on it (0 = no bound). */
+export function queryTimeoutMs(pool: PoolSettings): number {
+  return pool.queryTimeoutMs ?? (pool.statementTimeoutMs > 0 ? pool.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS : 0);
+}
+
+/** How much longer than the server's statement timeout the client waits by default. */
+const QUERY_TIMEOUT_MARGIN_MS = 5000;
+
 /** The settings of an application session: the connection, the pool's timeouts and keepalive, the type parsers. */
 export function sessionOptions(connection: ConnectionSettings, pool: PoolSettings): pg.ClientConfig {
+  const queryTimeout = queryTimeoutMs(pool);
   return {
     ...connectionOptions(connection),
     application_name: pool.applicationName,
     statement_timeout: pool.statementTimeoutMs,
+    ...(queryTimeout > 0 ? { query_timeout: queryTimeout } : {}),
     idle_in_transaction_session_timeout: pool.idleInTransactionTimeoutMs,
     connectionTimeoutMillis: pool.connectionTimeoutMs,
     keepAlive: true,

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { connectError, ConnectionError, DataLayerError, isSessionFatal, TimeoutError } from '../../src/errors.js';
+import {
+  connectError,
+  ConnectionError,
+  DataLayerError,
+  isSessionFatal,
+  mapDatabaseError,
+  QueryError,
+  TimeoutError,
+} from '../../src/errors.js';
 
 const target = 'postgres://app@db:5432/ideas';
 
@@ -37,11 +45,35 @@ describe('isSessionFatal', () => {
     [{ code: '08006' }, true],
     [{ message: 'Connection terminated unexpectedly' }, true],
     [{ message: 'Client has encountered a connection error and is not queryable' }, true],
+    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' }), true],
+    [Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' }), true],
+    [{ code: 'ETIMEDOUT', message: 'connect ETIMEDOUT' }, true],
+    [{ message: 'Query read timeout' }, true],
     [{ severity: 'ERROR', code: '57014', message: 'canceling statement due to statement timeout' }, false],
     [{ severity: 'ERROR', code: '23505', message: 'duplicate key value' }, false],
     [{ severity: 'ERROR', code: '40001', message: 'Connection terminated is just text here' }, false],
     [undefined, false],
   ])('%o -> %s', (error, fatal) => {
     expect(isSessionFatal(error)).toBe(fatal);
+  });
+});
+
+describe('mapDatabaseError', () => {
+  it('maps socket errors to ConnectionError, never to a QueryError with a made-up SQLSTATE', () => {
+    for (const [code, syscall] of [
+      ['ECONNRESET', 'read'],
+      ['EPIPE', 'write'],
+      ['ETIMEDOUT', 'read'],
+    ] as const) {
+      const mapped = mapDatabaseError(Object.assign(new Error(`${syscall} ${code}`), { code, syscall }));
+      expect(mapped, code).toBeInstanceOf(ConnectionError);
+      expect(mapped).not.toBeInstanceOf(QueryError);
+    }
+  });
+
+  it('reads a SQLSTATE only from a server error', () => {
+    expect(mapDatabaseError(Object.assign(new Error('boom'), { code: 'XX000', severity: 'ERROR' }))).toMatchObject({ sqlState: 'XX000' });
+    const unsafe = new RangeError('int8 value 9007199254740993 exceeds Number.MAX_SAFE_INTEGER');
+    expect(mapDatabaseError(unsafe)).toBe(unsafe);
   });
 });
