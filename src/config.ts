@@ -224,7 +224,8 @@ export interface ConfigOptions extends CredentialOptions {
  * const { config } = resolveConfig({ connectionString: 'postgres://app@db:5432/app', pool: { max: 5 } });
  * ```
  */
-export function resolveConfig(options: ConfigOptions = {}): { config: Config; warnings: string[] } {
+export function resolveConfig(given?: ConfigOptions | null): { config: Config; warnings: string[] } {
+  const options = given ?? {};
   const env = options.env ?? process.env;
   const base = options.config ?? loadConfig(options.connectionString ? { ...env, DATABASE_URL: options.connectionString } : env);
   let connection = base.connection;

@@ -187,7 +187,8 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     };
   };
 
-  const close = ({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> => {
+  const close = (options?: { timeoutMs?: number } | null): Promise<void> => {
+    const timeoutMs = options?.timeoutMs ?? 10_000;
     closing ??= (async () => {
       // Not db.destroy(): Kysely would then answer later queries with a bare "driver has already
       // been destroyed"; ending the pool is all it would do, and connect() above refuses instead.

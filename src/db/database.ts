@@ -148,7 +148,8 @@ export interface Database {
  * await database.close();
  * ```
  */
-export function createDatabase(options: CreateDatabaseOptions = {}): Database {
+export function createDatabase(given?: CreateDatabaseOptions | null): Database {
+  const options = given ?? {};
   const { config, warnings } = resolveConfig(options);
   const { connection, pool: poolSettings } = config;
   const logger = options.logger ?? silentLogger;

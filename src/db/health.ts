@@ -81,7 +81,7 @@ const INSUFFICIENT_PRIVILEGE = '42501';
 const DEFAULT_MIGRATIONS_TTL_MS = 10_000;
 
 /** Builds `database.health()`. */
-export function createHealthCheck(deps: HealthDependencies, defaults: HealthOptions = {}) {
+export function createHealthCheck(deps: HealthDependencies, defaults?: HealthOptions | null) {
   const redact = redactor(deps.connection, deps.migrationConnection);
   let ping: Promise<{ serverVersion: string; latencyMs: number }> | undefined;
   const filesByDir = new Map<string, MigrationFile[]>(); // parsed once per folder
@@ -137,7 +137,7 @@ export function createHealthCheck(deps: HealthDependencies, defaults: HealthOpti
     return reading;
   };
 
-  return async function health(overrides: HealthOptions = {}): Promise<HealthReport> {
+  return async function health(overrides?: HealthOptions | null): Promise<HealthReport> {
     const options: Required<HealthOptions> = {
       timeoutMs: DEFAULT_TIMEOUT_MS,
       migrationsTtlMs: DEFAULT_MIGRATIONS_TTL_MS,

@@ -38,8 +38,9 @@ export interface TransactionOptions {
 export async function runTransaction<T>(
   db: Kysely<DB>,
   fn: (trx: Transaction<DB>) => Promise<T>,
-  options: TransactionOptions & { userId?: string } = {},
+  given?: (TransactionOptions & { userId?: string }) | null,
 ): Promise<T> {
+  const options = given ?? {};
   const maxAttempts = options.maxAttempts ?? 3;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
     throw new ValidationError([{ path: 'maxAttempts', message: 'must be a whole number from 1 to 20' }], { subject: 'transaction' });

@@ -111,7 +111,11 @@ export async function getAgentResult(db: Executor, id: string): Promise<AgentRes
  * const pending = items.filter((r) => r.status === 'pending');
  * ```
  */
-export async function listAgentResults(db: Executor, evaluationId: string, input: ListAgentResultsInput = {}): Promise<Page<AgentResult>> {
+export async function listAgentResults(
+  db: Executor,
+  evaluationId: string,
+  input?: ListAgentResultsInput | null,
+): Promise<Page<AgentResult>> {
   const { limit, cursor } = parseInput(listAgentResultsSchema, withKeys(input, { evaluationId }), 'agent results');
   const rows = await db
     .selectFrom('agentResults')

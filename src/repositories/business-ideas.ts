@@ -21,7 +21,7 @@ import {
   type ListIdeasInput,
   type UpdateIdeaContentInput,
 } from '../validation/business-ideas.js';
-import { parseId, parseInput } from '../validation/common.js';
+import { parseId, parseInput, withKeys } from '../validation/common.js';
 import type { Executor } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 import { transitioned } from './transition.js';
@@ -127,9 +127,9 @@ export async function getIdea(db: Executor, id: string): Promise<BusinessIdea> {
  * const next = page.nextCursor && (await database.withUser(userId, (trx) => listIdeasByUser(trx, userId, { ...filter, cursor: page.nextCursor! })));
  * ```
  */
-export async function listIdeasByUser(db: Executor, userId: string, options: ListIdeasInput = {}): Promise<Page<BusinessIdea>> {
+export async function listIdeasByUser(db: Executor, userId: string, options?: ListIdeasInput | null): Promise<Page<BusinessIdea>> {
   const owner = parseId(userId, 'userId', ENTITY);
-  const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options, ENTITY);
+  const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options ?? {}, ENTITY);
   const query = db
     .selectFrom('businessIdeas')
     .select(IDEA_COLUMNS)
@@ -183,9 +183,14 @@ export async function updateIdeaContent(db: Executor, id: string, input: UpdateI
  * await setIdeaStatus(database.owner, ideaId, 'evaluating', { from: ['submitted', 'evaluating'] });
  * ```
  */
-export async function setIdeaStatus(db: Executor, id: string, to: IdeaStatus, options: SetIdeaStatusOptions = {}): Promise<BusinessIdea> {
+export async function setIdeaStatus(
+  db: Executor,
+  id: string,
+  to: IdeaStatus,
+  options?: SetIdeaStatusOptions | null,
+): Promise<BusinessIdea> {
   const key = parseId(id, 'id', ENTITY);
-  const parsed = parseInput(setIdeaStatusSchema, { to, ...(options.from ? { from: [...options.from] } : {}) }, ENTITY);
+  const parsed = parseInput(setIdeaStatusSchema, withKeys(options, { to }), ENTITY);
   const allowed = ideaPredecessors(parsed.to);
   const from = parsed.from ?? allowed;
   const outside = from.filter((status) => status !== parsed.to && !allowed.includes(status));

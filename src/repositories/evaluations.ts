@@ -71,7 +71,7 @@ const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as cons
  * const evaluation = await database.withUser(userId, (trx) => createEvaluation(trx, idea.id, { priority: 'high' }));
  * ```
  */
-export async function createEvaluation(db: Executor, businessIdeaId: string, input: CreateEvaluationInput = {}): Promise<Evaluation> {
+export async function createEvaluation(db: Executor, businessIdeaId: string, input?: CreateEvaluationInput | null): Promise<Evaluation> {
   const { priority } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
   // One statement: the idea's checks and the insert cannot be separated by another change.
   const created = await db
@@ -129,7 +129,7 @@ export async function getEvaluation(db: Executor, id: string): Promise<Evaluatio
 export async function listEvaluationsByIdea(
   db: Executor,
   businessIdeaId: string,
-  input: ListEvaluationsInput = {},
+  input?: ListEvaluationsInput | null,
 ): Promise<Page<Evaluation>> {
   const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
   return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', {
@@ -149,7 +149,7 @@ export async function listEvaluationsByIdea(
 export async function listEvaluationsByStatus(
   db: Executor,
   status: EvaluationStatus,
-  input: ListEvaluationsInput = {},
+  input?: ListEvaluationsInput | null,
 ): Promise<Page<Evaluation>> {
   const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
   const { limit, cursor } = parsed;
@@ -172,7 +172,7 @@ export async function listEvaluationsByStatus(
  * if (evaluation) await runAgents(evaluation); // renewLease() while working, then completeEvaluation()
  * ```
  */
-export async function claimNext(db: Executor, workerId: string, input: ClaimNextInput = {}): Promise<Evaluation | null> {
+export async function claimNext(db: Executor, workerId: string, input?: ClaimNextInput | null): Promise<Evaluation | null> {
   const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
   return inTransaction(db, async (trx) => {
     const claimed = await trx

@@ -127,8 +127,8 @@ export async function getUserCredentials(db: UsersExecutor, email: string): Prom
  * while (page.nextCursor) page = await listUsers(database.owner, { limit: 50, cursor: page.nextCursor });
  * ```
  */
-export async function listUsers(db: UsersExecutor, options: ListUsersInput = {}): Promise<Page<User>> {
-  const { limit, cursor, includeDeleted } = parseInput(listUsersSchema, options, ENTITY);
+export async function listUsers(db: UsersExecutor, options?: ListUsersInput | null): Promise<Page<User>> {
+  const { limit, cursor, includeDeleted } = parseInput(listUsersSchema, options ?? {}, ENTITY);
   const query = db
     .selectFrom('users')
     .select(USER_COLUMNS)

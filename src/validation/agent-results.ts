@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, KnownAgentType } from '../schema/json.js';
-import { charLength, enumLabels, hasLoneSurrogate, id, jsonObject, limit } from './common.js';
+import { charLength, enumLabels, hasLoneSurrogate, id, limit } from './common.js';
+import { jsonObject } from './json.js';
 import { cursor, keyCursor } from './cursor.js';
 import { errorMessage, typedJson } from './evaluations.js';
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { IdeaStatus } from '../schema/generated.js';
-import { boundedText, charLength, enumLabels, limit } from './common.js';
+import { boundedText, charLength, EARLIEST_TIMESTAMP_MS, enumLabels, limit } from './common.js';
 import { cursor } from './cursor.js';
 
 /** Every idea status, in the enum's order (draft -> submitted -> evaluating -> completed, archived). */
@@ -45,13 +45,16 @@ export const updateIdeaContentSchema = z
     error: 'must change at least one of title, description',
   });
 
-/** A point in time: a `Date` or an ISO 8601 string with a time zone. */
+/** A point in time: a `Date` or an ISO 8601 string with a time zone, within PostgreSQL's range. */
 const instant = z
   .union([
     z.date({ error: 'must be a valid Date' }),
     z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' }),
   ])
-  .transform((value) => new Date(value));
+  .transform((value) => new Date(value))
+  .refine((date) => date.getTime() >= EARLIEST_TIMESTAMP_MS, {
+    error: "must be within PostgreSQL's timestamptz range (from 4714-11-24 BC)",
+  });
 
 /**
  * Full-text search input, handed to `websearch_to_tsquery('english', ...)`, which never fails on

@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the input schemas: the parse step that turns zod issues into a
- * `ValidationError`, ids, text rules that mirror PostgreSQL's, JSONB payloads with a size cap,
- * pagination limits, and the exhaustive lists of enum labels.
+ * `ValidationError`, ids, text rules that mirror PostgreSQL's, pagination limits, and the
+ * exhaustive lists of enum labels. JSONB payloads are checked in json.ts.
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
@@ -9,42 +9,14 @@ import { ValidationError } from '../errors.js';
 /** The largest JSONB payload accepted, as UTF-8 JSON text. Larger documents belong in object storage. */
 export const MAX_JSON_BYTES = 256 * 1024;
 
+/**
+ * The earliest instant PostgreSQL's timestamptz holds (4714-11-24 BC, proleptic Gregorian, UTC).
+ * Its latest (294276 AD) is beyond what a JS `Date` can hold, so every valid `Date` is below it.
+ */
+export const EARLIEST_TIMESTAMP_MS = Date.UTC(-4713, 10, 24);
+
 /** A row id (uuid). */
 export const id = z.uuid({ error: 'must be a UUID' });
-
-/** A JSON value: what survives JSON.stringify and jsonb unchanged. */
-export const jsonValue: z.ZodType<unknown> = z.lazy(() =>
-  z.union([
-    z.string(),
-    z.number().refine(Number.isFinite, 'must be a finite number'),
-    z.boolean(),
-    z.null(),
-    z.array(jsonValue),
-    z.record(z.string(), jsonValue),
-  ]),
-);
-
-// JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX, and a backslash in the data
-// as \\: an escape is the real thing only after an even number of backslashes (the text "\u0000"
-// is fine). jsonb refuses both; text would silently turn a lone surrogate into U+FFFD.
-const jsonEscape = (hex: string) => new RegExp(String.raw`(?:^|[^\\])(?:\\\\)*\\u(?:${hex})`, 'i');
-const NUL_ESCAPE = jsonEscape('0000');
-const LONE_SURROGATE_ESCAPE = jsonEscape('d[89a-f][0-9a-f]{2}');
-
-/**
- * A JSON object of at most `maxBytes` once serialised. PostgreSQL's jsonb refuses the NUL
- * character (\u0000) and lone surrogates in strings, so they are rejected here with a clear message instead.
- */
-export function jsonObject(maxBytes = MAX_JSON_BYTES) {
-  return z.record(z.string(), jsonValue).superRefine((value, ctx) => {
-    const text = JSON.stringify(value);
-    if (Buffer.byteLength(text, 'utf8') > maxBytes) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes as JSON` });
-    }
-    if (NUL_ESCAPE.test(text)) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (\\u0000)' });
-    if (LONE_SURROGATE_ESCAPE.test(text)) ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (no lone surrogate)' });
-  });
-}
 
 // --- text, as PostgreSQL counts and stores it: `char_length` counts code points (not UTF-16
 // units), `btrim(x)` strips spaces only, and `text` cannot hold the NUL character.
@@ -109,9 +81,13 @@ export function parseId(value: unknown, field: string, subject: string): string 
   );
 }
 
-/** Positional arguments merged into an options object, so one parse reports every field. */
+/**
+ * Positional arguments merged into an options object, so one parse reports every field. Absent
+ * options (`undefined` or `null`) are no options.
+ */
 export function withKeys(input: unknown, keys: Record<string, unknown>): unknown {
-  return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, ...keys } : input;
+  if (input === undefined || input === null) return { ...keys };
+  return typeof input === 'object' && !Array.isArray(input) ? { ...input, ...keys } : input;
 }
 
 /**

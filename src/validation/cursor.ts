@@ -22,6 +22,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A cursor is small; anything much longer was not made here. */
 const MAX_CURSOR_LENGTH = 200;
 
+/**
+ * Whether an ISO 8601 UTC instant names a real date and time: `Date.parse` would roll
+ * 2026-02-30 over into March instead of refusing it.
+ */
+function isCalendarInstant(iso: string): boolean {
+  const ms = Date.parse(iso);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === iso.slice(0, 19);
+}
+
 const encode = (payload: object): string => Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
 
 /** The cursor's JSON object, or undefined when it is not one of ours. */
@@ -53,7 +62,7 @@ function tryDecode(cursor: string): CursorKey | undefined {
   if (!payload) return undefined;
   const { t, i, ...rest } = payload;
   if (Object.keys(rest).length > 0 || typeof t !== 'string' || typeof i !== 'string') return undefined;
-  if (!ISO_MICROS.test(t) || Number.isNaN(Date.parse(t)) || !UUID.test(i)) return undefined;
+  if (!ISO_MICROS.test(t) || !isCalendarInstant(t) || !UUID.test(i)) return undefined;
   return { createdAt: t, id: i.toLowerCase() };
 }
 

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { EvaluationResults } from '../schema/json.js';
 import type { EvaluationPriority, EvaluationStatus } from '../schema/generated.js';
-import { boundedText, enumLabels, id, jsonObject, limit, MAX_JSON_BYTES } from './common.js';
+import { boundedText, enumLabels, id, limit, MAX_JSON_BYTES } from './common.js';
+import { jsonObject } from './json.js';
 import { cursor } from './cursor.js';
 
 /** Every evaluation status, in the enum's order. */

@@ -22,6 +22,8 @@ describe('keyset cursors', () => {
     ['an array', b64([key.createdAt, key.id])],
     ['milliseconds only', b64({ t: '2026-11-25T09:00:00.123Z', i: key.id })],
     ['an impossible date', b64({ t: '2026-13-45T09:00:00.123456Z', i: key.id })],
+    ['a date Date.parse would roll over (February 30)', b64({ t: '2026-02-30T09:00:00.123456Z', i: key.id })],
+    ['an hour that does not exist', b64({ t: '2026-02-10T24:00:00.000000Z', i: key.id })],
     ['an SQL fragment as id', b64({ t: key.createdAt, i: "x' OR 1=1 --" })],
     ['a number as time', b64({ t: 1, i: key.id })],
     ['an extra field', b64({ t: key.createdAt, i: key.id, limit: 1e9 })],

@@ -90,6 +90,11 @@ describe('list options', () => {
     expect(paths({ status: [] }, listIdeasSchema)).toEqual(['status']);
     expect(paths({ status: 7 }, listIdeasSchema)).toEqual(['status']);
     expect(paths({ createdFrom: '2026-01-01' }, listIdeasSchema)).toEqual(['createdFrom']); // no time zone: ambiguous
+    // Outside PostgreSQL's timestamptz range, invalid, or not a calendar date: named, never a 22008 from the server.
+    expect(paths({ createdFrom: new Date(-8.64e15) }, listIdeasSchema)).toEqual(['createdFrom']);
+    expect(paths({ createdTo: new Date(Number.NaN) }, listIdeasSchema)).toEqual(['createdTo']);
+    expect(paths({ createdFrom: '2026-02-30T00:00:00Z' }, listIdeasSchema)).toEqual(['createdFrom']);
+    expect(paths({ createdFrom: new Date(Date.UTC(-4713, 10, 24)), createdTo: new Date(8.64e15) }, listIdeasSchema)).toEqual([]);
     expect(paths({ createdTo: new Date(Number.NaN) }, listIdeasSchema)).toEqual(['createdTo']);
     expect(paths({ createdFrom: '2026-02-01T00:00:00Z', createdTo: '2026-01-01T00:00:00Z' }, listIdeasSchema)).toEqual(['createdTo']);
     expect(paths({ createdFrom: '2026-01-01T00:00:00Z', createdTo: '2026-01-01T00:00:00Z' }, listIdeasSchema)).toEqual([]);

@@ -1,7 +1,8 @@
 /** jsonObject and boundedText: what PostgreSQL cannot hold as sent (NUL, lone surrogates) is refused; look-alike text is not. */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { jsonObject, parseInput } from '../../src/validation/common.js';
+import { parseInput } from '../../src/validation/common.js';
+import { jsonObject, MAX_JSON_DEPTH } from '../../src/validation/json.js';
 import { boundedText, hasLoneSurrogate } from '../../src/validation/common.js';
 import { email } from '../../src/validation/users.js';
 
@@ -30,6 +31,78 @@ describe('jsonObject', () => {
   it('accepts the text of those escapes, and well-formed astral characters', () => {
     expect(check({ a: '\\u0000', b: '\\\\u0000', c: '\\uD800', '\\u0000': '\\\\\\ud83d' })).toEqual([]);
     expect(check({ emoji: '\u{1F680}\u{1F469}\u200D\u{1F4BB}', [`\u{1F600}`]: '\u{10348}' })).toEqual([]);
+  });
+});
+
+describe('jsonObject: what jsonb cannot hold exactly', () => {
+  const schema = jsonObject();
+  const issues = (value: unknown) => {
+    try {
+      parseInput(schema, value, 'payload');
+      return [];
+    } catch (error) {
+      if (error instanceof ValidationError) return error.issues.map((i) => `${i.path}: ${i.message}`);
+      throw error;
+    }
+  };
+  const nested = (levels: number) => {
+    let value: Record<string, unknown> = {};
+    for (let i = 1; i < levels; i++) value = { a: value };
+    return value;
+  };
+
+  it(`refuses nesting deeper than ${MAX_JSON_DEPTH} levels by rule, however deep (no stack overflow)`, () => {
+    expect(issues(nested(MAX_JSON_DEPTH))).toEqual([]);
+    expect(issues(nested(MAX_JSON_DEPTH + 1))).toEqual([`(root): must be at most ${MAX_JSON_DEPTH} levels deep`]);
+    expect(issues(nested(200_000))).toEqual([`(root): must be at most ${MAX_JSON_DEPTH} levels deep`]);
+  });
+
+  it('refuses a cycle by name, and accepts the same object twice', () => {
+    const cyclic: Record<string, unknown> = { list: [] };
+    (cyclic.list as unknown[]).push({ back: cyclic });
+    expect(issues(cyclic)).toEqual(['list.0.back: must not contain a cycle (an object or array inside itself)']);
+    const shared = { x: 1 };
+    expect(issues({ a: shared, b: [shared, shared] })).toEqual([]);
+  });
+
+  it('keeps own __proto__ and constructor keys, and returns the payload as given', () => {
+    const payload = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": 1}, "ok": [1]}') as object;
+    const parsed = parseInput(schema, payload, 'payload');
+    expect(parsed).toBe(payload);
+    expect(Object.keys(parsed)).toEqual(['__proto__', 'constructor', 'ok']);
+    expect(JSON.parse(JSON.stringify(parsed))).toEqual(payload);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  it('refuses what JSON would drop or change, at its path', () => {
+    class Money {
+      amount = 1;
+    }
+    expect(
+      issues({
+        u: undefined,
+        f: () => 1,
+        n: Number.NaN,
+        i: -Infinity,
+        b: 10n,
+        d: new Date(0),
+        m: new Money(),
+        holes: [1, , 3], // eslint-disable-line no-sparse-arrays
+        [Symbol('s')]: 1,
+      }),
+    ).toEqual([
+      '(root): must not have symbol keys (JSON drops them)',
+      'u: must be a JSON value (string, finite number, boolean, null, array or object), not undefined',
+      'f: must be a JSON value (string, finite number, boolean, null, array or object), not a function',
+      'n: must be a finite number',
+      'i: must be a finite number',
+      'b: must be a JSON value (string, finite number, boolean, null, array or object), not a bigint',
+      'd: must be a JSON value, not a Date (send an ISO 8601 string)',
+      'm: must be a plain JSON object or array, not a Money',
+      'holes.1: must not be a hole in an array (JSON turns it into null)',
+    ]);
+    expect(issues([1, 2])).toEqual(['(root): must be a JSON object']);
+    expect(issues(null)).toEqual(['(root): must be a JSON object']);
   });
 });
 

@@ -1,0 +1,128 @@
+/**
+ * JSONB payloads: what can be stored exactly as jsonb and read back as it was written. Checked by
+ * walking the value iteratively (no recursion, so a payload nested thousands of levels deep is
+ * refused by rule instead of overflowing the stack), before anything is serialised, and returned
+ * as given (never rebuilt, so an own `__proto__` or `constructor` key is stored like any other).
+ */
+import { z } from 'zod';
+import type { JsonObject } from '../schema/json.js';
+import { hasLoneSurrogate, MAX_JSON_BYTES } from './common.js';
+
+/** The deepest nesting of objects and arrays a payload may have, the payload itself counted as 1. */
+export const MAX_JSON_DEPTH = 64;
+
+/** One reason a value cannot be stored exactly, at `path` below the payload. */
+export interface JsonProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+const NUL = 'must not contain the NUL character (\\u0000)';
+const LONE_SURROGATE = 'must be well-formed Unicode (no lone surrogate)';
+
+/** What a non-JSON value is, for a message that says what to send instead. */
+function notJson(value: unknown): string {
+  if (value instanceof Date) return 'must be a JSON value, not a Date (send an ISO 8601 string)';
+  if (typeof value === 'object') return `must be a plain JSON object or array, not a ${value?.constructor?.name ?? 'class instance'}`;
+  return `must be a JSON value (string, finite number, boolean, null, array or object), not ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
+}
+
+/**
+ * Everything that keeps `value` (a payload's content) from being stored exactly as jsonb: values
+ * JSON cannot hold (undefined, functions, symbols, bigints, NaN, Infinity, Dates, class
+ * instances, array holes, symbol keys), cycles, nesting deeper than `maxDepth`, text jsonb
+ * refuses (NUL, lone surrogates: reported once, at the payload), and more than `maxBytes` of JSON.
+ * Empty when it can be stored.
+ *
+ * @example
+ * ```ts
+ * jsonProblems({ a: { b: undefined } }); // [{ path: ['a', 'b'], message: 'must be a JSON value (...), not undefined' }]
+ * ```
+ */
+export function jsonProblems(value: unknown, maxBytes = MAX_JSON_BYTES, maxDepth = MAX_JSON_DEPTH): JsonProblem[] {
+  const problems: JsonProblem[] = [];
+  let nul = false;
+  let lone = false;
+  const text = (s: string): void => {
+    nul ||= s.includes('\u0000');
+    lone ||= hasLoneSurrogate(s);
+  };
+  // Depth-first with explicit frames; `leave` frames take a container off the current path.
+  type Frame = { value: unknown; path: (string | number)[]; depth: number } | { leave: object };
+  const stack: Frame[] = [{ value, path: [], depth: 1 }];
+  const onPath = new Set<object>();
+  let values = 0;
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    if ('leave' in frame) {
+      onPath.delete(frame.leave);
+      continue;
+    }
+    // Every value takes at least one byte of JSON: past maxBytes of them, the payload is too large.
+    if (++values > maxBytes) return [{ path: [], message: `must be at most ${maxBytes} bytes as JSON` }];
+    const { value: v, path, depth } = frame;
+    if (typeof v === 'string') {
+      text(v);
+      continue;
+    }
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) problems.push({ path, message: 'must be a finite number' });
+      continue;
+    }
+    if (typeof v === 'boolean' || v === null) continue;
+    if (typeof v !== 'object') {
+      problems.push({ path, message: notJson(v) });
+      continue;
+    }
+    if (onPath.has(v)) {
+      problems.push({ path, message: 'must not contain a cycle (an object or array inside itself)' });
+      continue;
+    }
+    if (depth > maxDepth) return [...problems, { path: [], message: `must be at most ${maxDepth} levels deep` }];
+    const isArray = Array.isArray(v);
+    const prototype: unknown = Object.getPrototypeOf(v);
+    if (!isArray && prototype !== Object.prototype && prototype !== null) {
+      problems.push({ path, message: notJson(v) });
+      continue;
+    }
+    if (Object.getOwnPropertySymbols(v).length > 0) problems.push({ path, message: 'must not have symbol keys (JSON drops them)' });
+    onPath.add(v);
+    stack.push({ leave: v });
+    if (isArray) {
+      for (let i = v.length - 1; i >= 0; i--) {
+        if (i in v) stack.push({ value: (v as unknown[])[i], path: [...path, i], depth: depth + 1 });
+        else problems.push({ path: [...path, i], message: 'must not be a hole in an array (JSON turns it into null)' });
+      }
+    } else {
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        text(key);
+        stack.push({ value: (v as Record<string, unknown>)[key], path: [...path, key], depth: depth + 1 });
+      }
+    }
+  }
+  if (problems.length === 0 && Buffer.byteLength(JSON.stringify(value), 'utf8') > maxBytes) {
+    problems.push({ path: [], message: `must be at most ${maxBytes} bytes as JSON` });
+  }
+  if (nul) problems.push({ path: [], message: NUL });
+  if (lone) problems.push({ path: [], message: LONE_SURROGATE });
+  return problems;
+}
+
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A JSON object payload of at most `maxBytes` (and `MAX_JSON_DEPTH` levels), returned as given:
+ * see `jsonProblems` for what is refused, each problem reported at its path.
+ *
+ * @example
+ * ```ts
+ * const schema = z.strictObject({ outputData: jsonObject() });
+ * ```
+ */
+export function jsonObject(maxBytes = MAX_JSON_BYTES) {
+  return z.custom<JsonObject>(isObject, { error: 'must be a JSON object' }).superRefine((value, ctx) => {
+    for (const problem of jsonProblems(value, maxBytes)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  });
+}
