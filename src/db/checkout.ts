@@ -35,7 +35,7 @@ export interface Checkout {
   /** The pool as Kysely's dialect takes it. */
   pool: PostgresPool;
   /** See `Database.close()`. */
-  close: (options?: { timeoutMs?: number }) => Promise<void>;
+  close: (options?: { timeoutMs?: number } | null) => Promise<void>;
   /** True once `close()` was called. */
   isClosed: () => boolean;
 }

@@ -51,7 +51,7 @@ export interface Database {
    * const page = await database.withUser(session.userId, (trx) => businessIdeas.listIdeasByUser(trx, session.userId));
    * ```
    */
-  withUser<T>(userId: string, fn: (trx: Executor<'user'>) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  withUser<T>(userId: string, fn: (trx: Executor<'user'>) => Promise<T>, options?: TransactionOptions | null): Promise<T>;
   /**
    * The evaluation workers' path (a role in `ai_validation_worker`): the queue and the work in
    * flight, for every user. Its first query is refused with a `ConfigError` when the role is
@@ -97,8 +97,12 @@ export interface Database {
    * }, { isolationLevel: 'serializable', actorId: adminUserId });
    * ```
    */
-  transaction<S extends Scope, T>(executor: Executor<S>, fn: (trx: Executor<S>) => Promise<T>, options?: TransactionOptions): Promise<T>;
-  transaction<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  transaction<S extends Scope, T>(
+    executor: Executor<S>,
+    fn: (trx: Executor<S>) => Promise<T>,
+    options?: TransactionOptions | null,
+  ): Promise<T>;
+  transaction<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions | null): Promise<T>;
   /**
    * The typed query builder over the pool, for queries of your own. Repository functions do not
    * take it: through the application role it runs without a user, and row-level security then
@@ -116,7 +120,7 @@ export interface Database {
    * const { status, ready, latencyMs, pool, migrations } = await database.health();
    * ```
    */
-  health(options?: HealthOptions): Promise<HealthReport>;
+  health(options?: HealthOptions | null): Promise<HealthReport>;
   /**
    * Query counters since creation (queries, errors, slow queries), the query duration histogram
    * (`queryDurationMs`: cumulative buckets, sum, count) and the pool gauges (total, idle, waiting, max).
@@ -133,7 +137,7 @@ export interface Database {
    * connections that were still in use. Safe to call more than once. Queries started afterwards
    * reject with a `DatabaseClosedError`, and `health()` reports `down`.
    */
-  close(options?: { timeoutMs?: number }): Promise<void>;
+  close(options?: { timeoutMs?: number } | null): Promise<void>;
 }
 
 /**
@@ -166,7 +170,7 @@ export function createDatabase(given?: CreateDatabaseOptions | null): Database {
     worker: asExecutor(kysely(scopedPool(checkout.pool, 'worker'))),
     owner: asExecutor(kysely(scopedPool(checkout.pool, 'owner'))),
     anonymous: asExecutor(db),
-    transaction: <T>(executor: Kysely<DB>, fn: (trx: never) => Promise<T>, transactionOptions?: TransactionOptions) =>
+    transaction: <T>(executor: Kysely<DB>, fn: (trx: never) => Promise<T>, transactionOptions?: TransactionOptions | null) =>
       runTransaction(executor, fn as (trx: Transaction<DB>) => Promise<T>, transactionOptions),
     db,
     pool,
