@@ -23,6 +23,7 @@ import { parseId, parseInput, withKeys } from '../validation/common.js';
 import { encodeKeyCursor, type CursorKey } from '../validation/cursor.js';
 import type { Executor } from './executor.js';
 import { newestFirstPage, pageOf, type Page } from './page.js';
+import { keyReused } from './idempotency.js';
 import { transitioned } from './transition.js';
 
 /** An agent result row. */
@@ -153,6 +154,8 @@ export async function startAgentRun(db: Executor, id: string): Promise<AgentResu
 /**
  * Completes a running run with its output, and optionally its insights and score (0 to 100, two
  * decimals): running -> completed, `completedAt` now.
+ * With an `idempotencyKey`, a retry after a lost connection returns the run the first attempt
+ * completed; the same key with another result is a `ConflictError` on `idempotencyKey`.
  *
  * @throws NotFoundError when there is no such agent result.
  * @throws InvalidTransitionError when it is not running.
@@ -167,19 +170,39 @@ export async function startAgentRun(db: Executor, id: string): Promise<AgentResu
  */
 export async function completeAgentRun(db: Executor, id: string, input: CompleteAgentRunInput): Promise<AgentResult> {
   const parsed = parseInput(completeAgentRunSchema, withKeys(input, { id }), 'agent result');
+  const result = {
+    outputData: JSON.stringify(parsed.outputData),
+    insights: parsed.insights == null ? null : JSON.stringify(parsed.insights),
+    score: parsed.score ?? null,
+  };
   const completed = await db
     .updateTable('agentResults')
-    .set({
-      status: 'completed',
-      outputData: JSON.stringify(parsed.outputData),
-      insights: parsed.insights == null ? null : JSON.stringify(parsed.insights),
-      score: parsed.score ?? null,
-      completedAt: sql<Date>`now()`,
-    })
+    .set({ status: 'completed', ...result, completedAt: sql<Date>`now()` })
+    .$if(parsed.idempotencyKey !== undefined, (qb) => qb.set({ completionKey: parsed.idempotencyKey! }))
     .where('id', '=', id)
     .where('status', '=', 'running')
     .returningAll()
     .executeTakeFirst();
+  if (completed === undefined && parsed.idempotencyKey !== undefined) {
+    // Nothing matched: the key's first request may already have completed the run.
+    const first = await db
+      .selectFrom('agentResults')
+      .selectAll()
+      .select(
+        sql<boolean>`output_data = ${result.outputData}::jsonb and insights is not distinct from ${result.insights}::jsonb and score is not distinct from ${result.score}::numeric`.as(
+          'sameResult',
+        ),
+      )
+      .where('id', '=', id)
+      .where('status', '=', 'completed')
+      .where('completionKey', '=', parsed.idempotencyKey)
+      .executeTakeFirst();
+    if (first) {
+      const { sameResult, ...run } = first;
+      if (!sameResult) throw keyReused('agent_results');
+      return run;
+    }
+  }
   return transitioned(db, completed, { table: 'agentResults', id, to: 'completed', from: ['running'] });
 }
 

@@ -9,6 +9,7 @@
  */
 import { sql, type Selectable } from 'kysely';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import { keyReused } from './idempotency.js';
 import type { BusinessIdeas, IdeaStatus } from '../schema/generated.js';
 import {
   createIdeaSchema,
@@ -66,6 +67,10 @@ const ENTITY = 'business idea';
  * so an unknown or soft-deleted user is a `NotFoundError` for `user` and nothing is written.
  * (A user hard-deleted concurrently surfaces as the foreign key's `InvalidReferenceError`.)
  *
+ * With an `idempotencyKey` (unique per user), a retry after a lost connection returns the idea
+ * the first attempt created instead of creating a second one; the same key with another title or
+ * description is a `ConflictError` on `idempotencyKey`.
+ *
  * @example
  * ```ts
  * const idea = await database.withUser(user.id, (trx) =>
@@ -76,21 +81,41 @@ const ENTITY = 'business idea';
  */
 export async function createIdea(db: Executor, userId: string, input: CreateIdeaInput): Promise<BusinessIdea> {
   const owner = parseId(userId, 'userId', ENTITY);
-  const { title, description } = parseInput(createIdeaSchema, input, ENTITY);
+  const { title, description, idempotencyKey } = parseInput(createIdeaSchema, input, ENTITY);
+  const keyed = idempotencyKey !== undefined;
   const idea = await db
     .insertInto('businessIdeas')
-    .columns(['userId', 'title', 'description'])
+    .columns(keyed ? ['userId', 'title', 'description', 'idempotencyKey'] : ['userId', 'title', 'description'])
     .expression((eb) =>
       eb
         .selectFrom('users')
         .select(['users.id', sql<string>`${title}::text`.as('title'), sql<string>`${description}::text`.as('description')])
+        .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
         .where('users.id', '=', owner)
         .where('users.deletedAt', 'is', null),
     )
+    .$if(keyed, (qb) => qb.onConflict((oc) => oc.columns(['userId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()))
     .returning(IDEA_COLUMNS)
     .executeTakeFirst();
-  if (!idea) throw new NotFoundError('user', owner);
-  return idea;
+  if (idea) return idea;
+  if (keyed) {
+    // Nothing inserted: the key's first request already did (or the user is gone).
+    const first = await db
+      .selectFrom('businessIdeas')
+      .select([...IDEA_COLUMNS, 'businessIdeas.deletedAt'])
+      .where('businessIdeas.userId', '=', owner)
+      .where('businessIdeas.idempotencyKey', '=', idempotencyKey)
+      .executeTakeFirst();
+    if (first) {
+      const { deletedAt, ...created } = first;
+      if (created.title !== title || created.description !== description) {
+        throw keyReused('business_ideas', 'business_ideas_user_id_idempotency_key_key');
+      }
+      if (deletedAt) throw new NotFoundError(ENTITY, created.id);
+      return created;
+    }
+  }
+  throw new NotFoundError('user', owner);
 }
 
 /**

@@ -41,6 +41,7 @@ import {
 import type { AgentResult } from './agent-results.js';
 import { asExecutor, type Executor } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
+import { keyReused } from './idempotency.js';
 import { transitioned } from './transition.js';
 
 /** An evaluation row. */
@@ -62,7 +63,9 @@ const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as cons
 
 /**
  * Queues an evaluation of an idea. The idea must exist, not be soft-deleted, and be submitted,
- * evaluating or completed (a draft has not been submitted; an archived idea is closed).
+ * evaluating or completed (a draft has not been submitted; an archived idea is closed). With an
+ * `idempotencyKey` (unique per idea), a retry after a lost connection returns the evaluation the
+ * first attempt queued; the same key with another priority is a `ConflictError`.
  *
  * @throws NotFoundError when the idea does not exist or is soft-deleted.
  * @throws InvalidTransitionError when the idea is a draft or archived.
@@ -72,22 +75,38 @@ const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as cons
  * ```
  */
 export async function createEvaluation(db: Executor, businessIdeaId: string, input?: CreateEvaluationInput | null): Promise<Evaluation> {
-  const { priority } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
+  const { priority, idempotencyKey } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
+  const keyed = idempotencyKey !== undefined;
   // One statement: the idea's checks and the insert cannot be separated by another change.
   const created = await db
     .insertInto('evaluations')
-    .columns(['businessIdeaId', 'priority'])
+    .columns(keyed ? ['businessIdeaId', 'priority', 'idempotencyKey'] : ['businessIdeaId', 'priority'])
     .expression((eb) =>
       eb
         .selectFrom('businessIdeas')
         .select(['businessIdeas.id', sql<string>`cast(${priority} as evaluation_priority)`.as('priority')])
+        .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
         .where('businessIdeas.id', '=', businessIdeaId)
         .where('businessIdeas.deletedAt', 'is', null)
         .where('businessIdeas.status', 'in', EVALUABLE_IDEA_STATUSES),
     )
+    .$if(keyed, (qb) =>
+      qb.onConflict((oc) => oc.columns(['businessIdeaId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
+    )
     .returningAll()
     .executeTakeFirst();
   if (created) return created;
+  if (keyed) {
+    // Nothing inserted: the key's first request may already have queued it.
+    const first = await db
+      .selectFrom('evaluations')
+      .selectAll()
+      .where('businessIdeaId', '=', businessIdeaId)
+      .where('idempotencyKey', '=', idempotencyKey)
+      .executeTakeFirst();
+    if (first?.priority === priority) return first;
+    if (first) throw keyReused('evaluations', 'evaluations_business_idea_id_idempotency_key_key');
+  }
   const idea = await db.selectFrom('businessIdeas').select(['status', 'deletedAt']).where('id', '=', businessIdeaId).executeTakeFirst();
   if (!idea || idea.deletedAt !== null) throw new NotFoundError('business idea', businessIdeaId);
   throw new InvalidTransitionError({

@@ -28,6 +28,10 @@ export interface AgentResults {
    */
   agentType: string;
   completedAt: Timestamp | null;
+  /**
+   * The client's key for the request that completed the run: a retried completeAgentRun returns the completed run.
+   */
+  completionKey: string | null;
   createdAt: Generated<Timestamp>;
   errorMessage: string | null;
   evaluationId: string;
@@ -94,6 +98,10 @@ export interface BusinessIdeas {
    */
   description: string;
   id: Generated<string>;
+  /**
+   * The client's key for the request that created the idea (unique per user): a retried createIdea returns this idea.
+   */
+  idempotencyKey: string | null;
   status: Generated<IdeaStatus>;
   title: string;
   updatedAt: Generated<Timestamp>;
@@ -116,6 +124,10 @@ export interface Evaluations {
    */
   errorMessage: string | null;
   id: Generated<string>;
+  /**
+   * The client's key for the request that queued the evaluation (unique per idea): a retried createEvaluation returns this evaluation.
+   */
+  idempotencyKey: string | null;
   /**
    * Until when the claim holds; set exactly while analyzing. An expired lease may be claimed again.
    */

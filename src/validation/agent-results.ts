@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, KnownAgentType } from '../schema/json.js';
-import { charLength, enumLabels, hasLoneSurrogate, id, limit } from './common.js';
+import { charLength, enumLabels, hasLoneSurrogate, id, idempotencyKey, limit } from './common.js';
 import { jsonObject } from './json.js';
 import { cursor, keyCursor } from './cursor.js';
 import { errorMessage, typedJson } from './evaluations.js';
@@ -66,6 +66,7 @@ export const completeAgentRunSchema = z.strictObject({
   outputData: typedJson<AgentOutputData>(),
   insights: typedJson<AgentInsights>().nullable().optional(),
   score: score.nullable().optional(),
+  idempotencyKey: idempotencyKey().optional(),
 });
 
 /** `failAgentRun` input. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { IdeaStatus } from '../schema/generated.js';
-import { boundedText, charLength, EARLIEST_TIMESTAMP_MS, enumLabels, limit } from './common.js';
+import { boundedText, charLength, EARLIEST_TIMESTAMP_MS, enumLabels, idempotencyKey, limit } from './common.js';
 import { cursor } from './cursor.js';
 
 /** Every idea status, in the enum's order (draft -> submitted -> evaluating -> completed, archived). */
@@ -36,7 +36,7 @@ export const title = boundedText(3, 200);
 export const description = boundedText(50, 5000);
 
 /** `createIdea` input. */
-export const createIdeaSchema = z.strictObject({ title, description });
+export const createIdeaSchema = z.strictObject({ title, description, idempotencyKey: idempotencyKey().optional() });
 
 /** `updateIdeaContent` input: the fields to change, at least one. */
 export const updateIdeaContentSchema = z

@@ -18,6 +18,15 @@ export const EARLIEST_TIMESTAMP_MS = Date.UTC(-4713, 10, 24);
 /** A row id (uuid). */
 export const id = z.uuid({ error: 'must be a UUID' });
 
+/**
+ * A client's key for a write it may retry after a lost connection (`*_idempotency_key_length_check`,
+ * migration 20261201090000): 1 to 200 characters. A retry with the same key returns the first
+ * outcome instead of writing twice.
+ */
+export function idempotencyKey() {
+  return boundedText(1, 200);
+}
+
 // --- text, as PostgreSQL counts and stores it: `char_length` counts code points (not UTF-16
 // units), `btrim(x)` strips spaces only, and `text` cannot hold the NUL character.
 

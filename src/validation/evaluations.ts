@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { EvaluationResults } from '../schema/json.js';
 import type { EvaluationPriority, EvaluationStatus } from '../schema/generated.js';
-import { boundedText, enumLabels, id, limit, MAX_JSON_BYTES } from './common.js';
+import { boundedText, enumLabels, id, idempotencyKey, limit, MAX_JSON_BYTES } from './common.js';
 import { jsonObject } from './json.js';
 import { cursor } from './cursor.js';
 
@@ -49,6 +49,7 @@ export function typedJson<T>(maxBytes = MAX_JSON_BYTES): z.ZodType<T, T> {
 export const createEvaluationSchema = z.strictObject({
   businessIdeaId: id,
   priority: evaluationPriority.default('normal'),
+  idempotencyKey: idempotencyKey().optional(),
 });
 
 /** `listEvaluationsByIdea` input. */

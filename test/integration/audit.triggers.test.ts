@@ -53,6 +53,7 @@ describe('audit triggers', () => {
       created_at: expect.any(String),
       updated_at: expect.any(String),
       deleted_at: null,
+      idempotency_key: null,
     });
     expect(new Date(entry!.newRow!.created_at as string)).toEqual(idea.createdAt);
     // The transaction's time, so it equals the updated_at that the change wrote.

@@ -150,7 +150,7 @@ describe('on a cluster without the group roles', () => {
       expect(created).toEqual(groups.map((rolname) => ({ rolname, rolcanlogin: false })));
 
       // Down revokes what it granted here and leaves the cluster-wide roles alone.
-      await createMigrator({ connection: scratch.connection, migrationsDir: dir }).down();
+      await createMigrator({ connection: scratch.connection, migrationsDir: dir }).down({ to: '20261125100000' });
       const [after] = await adminQuery(
         scratch.connection,
         `SELECT count(*)::int AS roles,

@@ -34,6 +34,13 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
         score: 78.5,
       }),
     ),
+    'completeAgentRun (idempotency key; then the run the key completed, then the status lookup)': await sqlOf((db) =>
+      agentResults.completeAgentRun(db, ID, {
+        outputData: { version: 1, summary: 'secret summary', findings: [] },
+        score: 78.5,
+        idempotencyKey: 'request-1',
+      }),
+    ),
     'completeAgentRun (invalid score)': await sqlOf((db) =>
       agentResults.completeAgentRun(db, ID, { outputData: { version: 1, summary: '', findings: [] }, score: 100.001 }),
     ),

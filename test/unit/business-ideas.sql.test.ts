@@ -13,6 +13,9 @@ it('compiles every business ideas query as committed in __sql__/business_ideas.s
   const { sqlOf } = captureSql();
   const entries = {
     createIdea: await sqlOf((db) => ideas.createIdea(db, USER, { title: 'Clinic scheduler', description: DESCRIPTION })),
+    'createIdea (idempotency key; then, when nothing was inserted, the first idea)': await sqlOf((db) =>
+      ideas.createIdea(db, USER, { title: 'Clinic scheduler', description: DESCRIPTION, idempotencyKey: 'request-1' }),
+    ),
     'createIdea (invalid input)': await sqlOf((db) => ideas.createIdea(db, USER, { title: 'ab', description: 'too short' })),
     getIdea: await sqlOf((db) => ideas.getIdea(db, ID)),
     listIdeasByUser: await sqlOf((db) => ideas.listIdeasByUser(db, USER)),

@@ -80,6 +80,9 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
   const successOf = captureSuccessSql(ROW);
   const entries = {
     createEvaluation: await sqlOf((db) => evaluations.createEvaluation(db, IDEA, { priority: 'high' })),
+    'createEvaluation (idempotency key; then the first evaluation, then the idea)': await sqlOf((db) =>
+      evaluations.createEvaluation(db, IDEA, { priority: 'high', idempotencyKey: 'request-1' }),
+    ),
     'createEvaluation (invalid input)': await sqlOf((db) =>
       evaluations.createEvaluation(db, 'not-a-uuid', { priority: 'urgent' as 'high' }),
     ),

@@ -21,6 +21,11 @@ select "status" from "agent_results" where "id" = $1;
 update "agent_results" set "status" = $1, "output_data" = $2, "insights" = $3, "score" = $4, "completed_at" = now() where "id" = $5 and "status" = $6 returning *;
 select "status" from "agent_results" where "id" = $1;
 
+-- completeAgentRun (idempotency key; then the run the key completed, then the status lookup)
+update "agent_results" set "status" = $1, "output_data" = $2, "insights" = $3, "score" = $4, "completed_at" = now(), "completion_key" = $5 where "id" = $6 and "status" = $7 returning *;
+select *, output_data = $1::jsonb and insights is not distinct from $2::jsonb and score is not distinct from $3::numeric as "same_result" from "agent_results" where "id" = $4 and "status" = $5 and "completion_key" = $6;
+select "status" from "agent_results" where "id" = $1;
+
 -- completeAgentRun (invalid score)
 -- (no query: rejected before the database)
 

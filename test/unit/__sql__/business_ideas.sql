@@ -1,6 +1,10 @@
 -- createIdea
 insert into "business_ideas" ("user_id", "title", "description") select "users"."id", $1::text as "title", $2::text as "description" from "users" where "users"."id" = $3 and "users"."deleted_at" is null returning "business_ideas"."id", "business_ideas"."user_id", "business_ideas"."title", "business_ideas"."description", "business_ideas"."status", "business_ideas"."created_at", "business_ideas"."updated_at";
 
+-- createIdea (idempotency key; then, when nothing was inserted, the first idea)
+insert into "business_ideas" ("user_id", "title", "description", "idempotency_key") select "users"."id", $1::text as "title", $2::text as "description", $3::text as "idempotency_key" from "users" where "users"."id" = $4 and "users"."deleted_at" is null on conflict ("user_id", "idempotency_key") where "idempotency_key" is not null do nothing returning "business_ideas"."id", "business_ideas"."user_id", "business_ideas"."title", "business_ideas"."description", "business_ideas"."status", "business_ideas"."created_at", "business_ideas"."updated_at";
+select "business_ideas"."id", "business_ideas"."user_id", "business_ideas"."title", "business_ideas"."description", "business_ideas"."status", "business_ideas"."created_at", "business_ideas"."updated_at", "business_ideas"."deleted_at" from "business_ideas" where "business_ideas"."user_id" = $1 and "business_ideas"."idempotency_key" = $2;
+
 -- createIdea (invalid input)
 -- (no query: rejected before the database)
 

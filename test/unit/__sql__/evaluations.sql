@@ -2,6 +2,11 @@
 insert into "evaluations" ("business_idea_id", "priority") select "business_ideas"."id", cast($1 as evaluation_priority) as "priority" from "business_ideas" where "business_ideas"."id" = $2 and "business_ideas"."deleted_at" is null and "business_ideas"."status" in ($3, $4, $5) returning *;
 select "status", "deleted_at" from "business_ideas" where "id" = $1;
 
+-- createEvaluation (idempotency key; then the first evaluation, then the idea)
+insert into "evaluations" ("business_idea_id", "priority", "idempotency_key") select "business_ideas"."id", cast($1 as evaluation_priority) as "priority", $2::text as "idempotency_key" from "business_ideas" where "business_ideas"."id" = $3 and "business_ideas"."deleted_at" is null and "business_ideas"."status" in ($4, $5, $6) on conflict ("business_idea_id", "idempotency_key") where "idempotency_key" is not null do nothing returning *;
+select * from "evaluations" where "business_idea_id" = $1 and "idempotency_key" = $2;
+select "status", "deleted_at" from "business_ideas" where "id" = $1;
+
 -- createEvaluation (invalid input)
 -- (no query: rejected before the database)
 
