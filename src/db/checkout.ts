@@ -28,6 +28,7 @@ import {
   QUERY_READ_TIMEOUT_MESSAGE,
   TimeoutError,
 } from '../errors.js';
+import type { PoolInstruments } from './instruments.js';
 import { queryTimeoutMs } from './pool.js';
 
 /** What `createCheckout()` returns. */
@@ -60,7 +61,7 @@ const textOf = (args: QueryArgs): string | undefined => {
  * Wraps `pool` for Kysely. `target` (from `describeConnection`, so never a password) names the
  * server in connection errors.
  */
-export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: string): Checkout {
+export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: string, instruments?: PoolInstruments): Checkout {
   const answerWithinMs = queryTimeoutMs(settings);
   // Track checked-out clients so close() can cut them loose after its grace period.
   const checkedOut = new Set<pg.PoolClient>();
@@ -102,9 +103,13 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     const refused = new Promise<never>((_, reject) => (refuse = reject));
     refused.catch(() => undefined);
     if (waits) queued.add(refuse);
+    const started = performance.now();
     try {
-      return await Promise.race([attempt.catch((error: unknown) => Promise.reject(checkoutError(error, waits))), refused]);
+      const client = await Promise.race([attempt.catch((error: unknown) => Promise.reject(checkoutError(error, waits))), refused]);
+      instruments?.waited((performance.now() - started) / 1000);
+      return client;
     } catch (error) {
+      if (error instanceof TimeoutError) instruments?.timedOut();
       if (error instanceof DatabaseClosedError)
         attempt.then(
           (late) => late.release(),
@@ -146,6 +151,7 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
 
   const connect = async (): Promise<PostgresPoolClient> => {
     let client = await acquire();
+    const borrowed = performance.now();
     let dead = false;
     // A connection that went silent would make the next statement (Kysely's ROLLBACK) wait out
     // the query timeout again: it fails at once, with the timeout (which Kysely then reports).
@@ -182,6 +188,7 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
       }) as PostgresPoolClient['query'],
       // close() may have released it already (cut loose); pg throws on a second release.
       release: (destroy?: boolean) => {
+        instruments?.used((performance.now() - borrowed) / 1000);
         if (checkedOut.has(client)) client.release(destroy || dead);
       },
     };
@@ -193,6 +200,7 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
       // Not db.destroy(): Kysely would then answer later queries with a bare "driver has already
       // been destroyed"; ending the pool is all it would do, and connect() above refuses instead.
       const done = endPool();
+      instruments?.stop();
       for (const refuse of queued) refuse(new DatabaseClosedError());
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([

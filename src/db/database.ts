@@ -3,15 +3,17 @@
  * the four calling paths (see src/repositories/executor.ts), transactions, health, stats and an
  * orderly `close()`.
  */
-import { Kysely, type PostgresPool, type Transaction } from 'kysely';
+import { Kysely, type LogEvent, type PostgresPool, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { resolveConfig, type ConfigOptions } from '../config.js';
 import { describeConnection } from '../connection.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { asExecutor, type Executor, type Scope } from '../repositories/executor.js';
+import { identify, identityOf } from '../telemetry.js';
 import type { DB } from '../schema/generated.js';
 import { createCheckout } from './checkout.js';
 import { createHealthCheck, type HealthOptions, type HealthReport } from './health.js';
+import { poolInstruments, queryInstruments } from './instruments.js';
 import { createDialect, createPlugins } from './kysely.js';
 import { poolGauges, type PoolGauges } from './metrics.js';
 import { createPool } from './pool.js';
@@ -159,19 +161,45 @@ export function createDatabase(given?: CreateDatabaseOptions | null): Database {
   const logger = options.logger ?? silentLogger;
   for (const warning of warnings) logger.warn({}, warning);
   const pool = createPool(connection, poolSettings, logger);
-  const checkout = createCheckout(pool, poolSettings, describeConnection(connection));
+  const checkout = createCheckout(pool, poolSettings, describeConnection(connection), poolInstruments(pool, poolSettings, connection));
   const queryLog = createQueryLog(logger, config.queryLog);
+  const recordQuery = queryInstruments(connection);
+  const log = recordQuery
+    ? (event: LogEvent) => {
+        queryLog.log(event);
+        recordQuery(event);
+      }
+    : queryLog.log;
   // One pool; a Kysely instance per check on it (the owner and worker paths verify the role once).
-  const kysely = (over: PostgresPool) => new Kysely<DB>({ dialect: createDialect(over), plugins: createPlugins(), log: queryLog.log });
+  const kysely = (over: PostgresPool) => new Kysely<DB>({ dialect: createDialect(over), plugins: createPlugins(), log });
   const db = kysely(checkout.pool);
+  const path = <S extends Scope>(handle: Kysely<DB>, scope: S): Executor<S> => {
+    identify(handle, { path: scope });
+    return asExecutor<S>(handle);
+  };
 
   return {
-    withUser: (userId, fn, transactionOptions) => runTransaction(db, (trx) => fn(asExecutor(trx)), { ...transactionOptions, userId }),
-    worker: asExecutor(kysely(scopedPool(checkout.pool, 'worker'))),
-    owner: asExecutor(kysely(scopedPool(checkout.pool, 'owner'))),
-    anonymous: asExecutor(db),
+    withUser: (userId, fn, transactionOptions) =>
+      runTransaction(
+        db,
+        (trx) => {
+          identify(trx, { path: 'user', userId });
+          return fn(asExecutor(trx));
+        },
+        { ...transactionOptions, userId },
+      ),
+    worker: path(kysely(scopedPool(checkout.pool, 'worker')), 'worker'),
+    owner: path(kysely(scopedPool(checkout.pool, 'owner')), 'owner'),
+    anonymous: path(kysely(checkout.pool), 'anonymous'),
     transaction: <T>(executor: Kysely<DB>, fn: (trx: never) => Promise<T>, transactionOptions?: TransactionOptions | null) =>
-      runTransaction(executor, fn as (trx: Transaction<DB>) => Promise<T>, transactionOptions),
+      runTransaction(
+        executor,
+        (trx) => {
+          identify(trx, identityOf(executor));
+          return (fn as (trx: Transaction<DB>) => Promise<T>)(trx);
+        },
+        transactionOptions,
+      ),
     db,
     pool,
     health: createHealthCheck(

@@ -21,6 +21,7 @@ import {
 } from '../validation/agent-results.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
 import { encodeKeyCursor, type CursorKey } from '../validation/cursor.js';
+import { traced } from '../telemetry.js';
 import type { Executor } from './executor.js';
 import { newestFirstPage, pageOf, type Page } from './page.js';
 import { keyReused } from './idempotency.js';
@@ -71,20 +72,23 @@ export interface ScoreSummary {
  * ]);
  * ```
  */
-export async function createAgentRuns(db: Executor, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> {
-  const parsed = parseInput(createAgentRunsSchema, { evaluationId, runs }, 'agent runs');
-  const specs = parsed.runs.map((run) =>
-    typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} },
-  );
-  const rows = await db
-    .insertInto('agentResults')
-    .values(specs.map((spec) => ({ evaluationId, agentType: spec.agentType, inputData: JSON.stringify(spec.inputData) })))
-    .returningAll()
-    .execute();
-  // RETURNING order is not promised by SQL; the caller's order is.
-  const byType = new Map(rows.map((row) => [row.agentType, row]));
-  return specs.map((spec) => byType.get(spec.agentType)!);
-}
+export const createAgentRuns = traced(
+  'agentResults.createAgentRuns',
+  async (db: Executor, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> => {
+    const parsed = parseInput(createAgentRunsSchema, { evaluationId, runs }, 'agent runs');
+    const specs = parsed.runs.map((run) =>
+      typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} },
+    );
+    const rows = await db
+      .insertInto('agentResults')
+      .values(specs.map((spec) => ({ evaluationId, agentType: spec.agentType, inputData: JSON.stringify(spec.inputData) })))
+      .returningAll()
+      .execute();
+    // RETURNING order is not promised by SQL; the caller's order is.
+    const byType = new Map(rows.map((row) => [row.agentType, row]));
+    return specs.map((spec) => byType.get(spec.agentType)!);
+  },
+);
 
 /**
  * Reads one agent result.
@@ -95,12 +99,12 @@ export async function createAgentRuns(db: Executor, evaluationId: string, runs: 
  * const { status, outputData } = await database.withUser(userId, (trx) => getAgentResult(trx, agentResultId));
  * ```
  */
-export async function getAgentResult(db: Executor, id: string): Promise<AgentResult> {
+export const getAgentResult = traced('agentResults.getAgentResult', async (db: Executor, id: string): Promise<AgentResult> => {
   parseId(id, 'id', 'agent result');
   const row = await db.selectFrom('agentResults').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError('agent result', id);
   return row;
-}
+});
 
 /**
  * Lists an evaluation's agent results by agent type, a page at a time (empty for an unknown
@@ -112,22 +116,21 @@ export async function getAgentResult(db: Executor, id: string): Promise<AgentRes
  * const pending = items.filter((r) => r.status === 'pending');
  * ```
  */
-export async function listAgentResults(
-  db: Executor,
-  evaluationId: string,
-  input?: ListAgentResultsInput | null,
-): Promise<Page<AgentResult>> {
-  const { limit, cursor } = parseInput(listAgentResultsSchema, withKeys(input, { evaluationId }), 'agent results');
-  const rows = await db
-    .selectFrom('agentResults')
-    .selectAll()
-    .where('evaluationId', '=', evaluationId)
-    .$if(cursor !== undefined, (qb) => qb.where('agentType', '>', cursor!))
-    .orderBy('agentType')
-    .limit(limit + 1)
-    .execute();
-  return pageOf(rows, limit, (row) => encodeKeyCursor(row.agentType));
-}
+export const listAgentResults = traced(
+  'agentResults.listAgentResults',
+  async (db: Executor, evaluationId: string, input?: ListAgentResultsInput | null): Promise<Page<AgentResult>> => {
+    const { limit, cursor } = parseInput(listAgentResultsSchema, withKeys(input, { evaluationId }), 'agent results');
+    const rows = await db
+      .selectFrom('agentResults')
+      .selectAll()
+      .where('evaluationId', '=', evaluationId)
+      .$if(cursor !== undefined, (qb) => qb.where('agentType', '>', cursor!))
+      .orderBy('agentType')
+      .limit(limit + 1)
+      .execute();
+    return pageOf(rows, limit, (row) => encodeKeyCursor(row.agentType));
+  },
+);
 
 /**
  * Starts a pending run (pending -> running, `startedAt` now).
@@ -139,7 +142,7 @@ export async function listAgentResults(
  * const run = await startAgentRun(database.worker, runId);
  * ```
  */
-export async function startAgentRun(db: Executor, id: string): Promise<AgentResult> {
+export const startAgentRun = traced('agentResults.startAgentRun', async (db: Executor, id: string): Promise<AgentResult> => {
   parseId(id, 'id', 'agent result');
   const started = await db
     .updateTable('agentResults')
@@ -149,7 +152,7 @@ export async function startAgentRun(db: Executor, id: string): Promise<AgentResu
     .returningAll()
     .executeTakeFirst();
   return transitioned(db, started, { table: 'agentResults', id, to: 'running', from: ['pending'] });
-}
+});
 
 /**
  * Completes a running run with its output, and optionally its insights and score (0 to 100, two
@@ -168,43 +171,46 @@ export async function startAgentRun(db: Executor, id: string): Promise<AgentResu
  * });
  * ```
  */
-export async function completeAgentRun(db: Executor, id: string, input: CompleteAgentRunInput): Promise<AgentResult> {
-  const parsed = parseInput(completeAgentRunSchema, withKeys(input, { id }), 'agent result');
-  const result = {
-    outputData: JSON.stringify(parsed.outputData),
-    insights: parsed.insights == null ? null : JSON.stringify(parsed.insights),
-    score: parsed.score ?? null,
-  };
-  const completed = await db
-    .updateTable('agentResults')
-    .set({ status: 'completed', ...result, completedAt: sql<Date>`now()` })
-    .$if(parsed.idempotencyKey !== undefined, (qb) => qb.set({ completionKey: parsed.idempotencyKey! }))
-    .where('id', '=', id)
-    .where('status', '=', 'running')
-    .returningAll()
-    .executeTakeFirst();
-  if (completed === undefined && parsed.idempotencyKey !== undefined) {
-    // Nothing matched: the key's first request may already have completed the run.
-    const first = await db
-      .selectFrom('agentResults')
-      .selectAll()
-      .select(
-        sql<boolean>`output_data = ${result.outputData}::jsonb and insights is not distinct from ${result.insights}::jsonb and score is not distinct from ${result.score}::numeric`.as(
-          'sameResult',
-        ),
-      )
+export const completeAgentRun = traced(
+  'agentResults.completeAgentRun',
+  async (db: Executor, id: string, input: CompleteAgentRunInput): Promise<AgentResult> => {
+    const parsed = parseInput(completeAgentRunSchema, withKeys(input, { id }), 'agent result');
+    const result = {
+      outputData: JSON.stringify(parsed.outputData),
+      insights: parsed.insights == null ? null : JSON.stringify(parsed.insights),
+      score: parsed.score ?? null,
+    };
+    const completed = await db
+      .updateTable('agentResults')
+      .set({ status: 'completed', ...result, completedAt: sql<Date>`now()` })
+      .$if(parsed.idempotencyKey !== undefined, (qb) => qb.set({ completionKey: parsed.idempotencyKey! }))
       .where('id', '=', id)
-      .where('status', '=', 'completed')
-      .where('completionKey', '=', parsed.idempotencyKey)
+      .where('status', '=', 'running')
+      .returningAll()
       .executeTakeFirst();
-    if (first) {
-      const { sameResult, ...run } = first;
-      if (!sameResult) throw keyReused('agent_results');
-      return run;
+    if (completed === undefined && parsed.idempotencyKey !== undefined) {
+      // Nothing matched: the key's first request may already have completed the run.
+      const first = await db
+        .selectFrom('agentResults')
+        .selectAll()
+        .select(
+          sql<boolean>`output_data = ${result.outputData}::jsonb and insights is not distinct from ${result.insights}::jsonb and score is not distinct from ${result.score}::numeric`.as(
+            'sameResult',
+          ),
+        )
+        .where('id', '=', id)
+        .where('status', '=', 'completed')
+        .where('completionKey', '=', parsed.idempotencyKey)
+        .executeTakeFirst();
+      if (first) {
+        const { sameResult, ...run } = first;
+        if (!sameResult) throw keyReused('agent_results');
+        return run;
+      }
     }
-  }
-  return transitioned(db, completed, { table: 'agentResults', id, to: 'completed', from: ['running'] });
-}
+    return transitioned(db, completed, { table: 'agentResults', id, to: 'completed', from: ['running'] });
+  },
+);
 
 /**
  * Fails a pending or running run with `errorMessage` (-> failed, `completedAt` now).
@@ -216,17 +222,20 @@ export async function completeAgentRun(db: Executor, id: string, input: Complete
  * await failAgentRun(database.worker, runId, { errorMessage: 'rate limited by the model provider' });
  * ```
  */
-export async function failAgentRun(db: Executor, id: string, input: FailAgentRunInput): Promise<AgentResult> {
-  const parsed = parseInput(failAgentRunSchema, withKeys(input, { id }), 'agent result');
-  const failed = await db
-    .updateTable('agentResults')
-    .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()` })
-    .where('id', '=', id)
-    .where('status', 'in', ['pending', 'running'])
-    .returningAll()
-    .executeTakeFirst();
-  return transitioned(db, failed, { table: 'agentResults', id, to: 'failed', from: ['pending', 'running'] });
-}
+export const failAgentRun = traced(
+  'agentResults.failAgentRun',
+  async (db: Executor, id: string, input: FailAgentRunInput): Promise<AgentResult> => {
+    const parsed = parseInput(failAgentRunSchema, withKeys(input, { id }), 'agent result');
+    const failed = await db
+      .updateTable('agentResults')
+      .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'running'])
+      .returningAll()
+      .executeTakeFirst();
+    return transitioned(db, failed, { table: 'agentResults', id, to: 'failed', from: ['pending', 'running'] });
+  },
+);
 
 /**
  * Finds agent results whose insights contain `contains` (`insights @> contains`, served by a GIN
@@ -238,10 +247,13 @@ export async function failAgentRun(db: Executor, id: string, input: FailAgentRun
  * const page = await findAgentResultsByInsights(database.owner, { contains: { items: [{ kind: 'threat', impact: 'high' }] } });
  * ```
  */
-export async function findAgentResultsByInsights(db: Executor, input: FindByInsightsInput): Promise<Page<AgentResult>> {
-  const parsed = parseInput(findByInsightsSchema, input, 'agent result search');
-  return findPage(db, sql<boolean>`${sql.ref('agentResults.insights')} @> ${JSON.stringify(parsed.contains)}::jsonb`, parsed);
-}
+export const findAgentResultsByInsights = traced(
+  'agentResults.findAgentResultsByInsights',
+  async (db: Executor, input: FindByInsightsInput): Promise<Page<AgentResult>> => {
+    const parsed = parseInput(findByInsightsSchema, input, 'agent result search');
+    return findPage(db, sql<boolean>`${sql.ref('agentResults.insights')} @> ${JSON.stringify(parsed.contains)}::jsonb`, parsed);
+  },
+);
 
 /**
  * Finds agent results whose output has `equals` at `path` (`output_data @? '$."a"."b" ? (@ == v)'`,
@@ -253,10 +265,13 @@ export async function findAgentResultsByInsights(db: Executor, input: FindByInsi
  * const page = await findAgentResultsByOutput(database.owner, { path: ['findings', 'topic'], equals: 'market-size', agentType: 'market-research' });
  * ```
  */
-export async function findAgentResultsByOutput(db: Executor, input: FindByOutputInput): Promise<Page<AgentResult>> {
-  const parsed = parseInput(findByOutputSchema, input, 'agent result search');
-  return findPage(db, sql<boolean>`${sql.ref('agentResults.outputData')} @? ${outputPath(parsed.path, parsed.equals)}::jsonpath`, parsed);
-}
+export const findAgentResultsByOutput = traced(
+  'agentResults.findAgentResultsByOutput',
+  async (db: Executor, input: FindByOutputInput): Promise<Page<AgentResult>> => {
+    const parsed = parseInput(findByOutputSchema, input, 'agent result search');
+    return findPage(db, sql<boolean>`${sql.ref('agentResults.outputData')} @? ${outputPath(parsed.path, parsed.equals)}::jsonpath`, parsed);
+  },
+);
 
 /**
  * Score figures of an evaluation's agent results, computed in SQL: per agent type and overall,
@@ -269,7 +284,7 @@ export async function findAgentResultsByOutput(db: Executor, input: FindByOutput
  * console.log(overall.average, byAgentType.map((s) => `${s.agentType}: ${s.max}`));
  * ```
  */
-export async function scoreSummary(db: Executor, evaluationId: string): Promise<ScoreSummary> {
+export const scoreSummary = traced('agentResults.scoreSummary', async (db: Executor, evaluationId: string): Promise<ScoreSummary> => {
   parseId(evaluationId, 'evaluationId', 'score summary');
   // GROUPING SETS: one row per agent type plus the overall row, which exists even for an
   // evaluation without agent results; evaluationExists tells that case from an unknown id.
@@ -298,7 +313,7 @@ export async function scoreSummary(db: Executor, evaluationId: string): Promise<
     overall: stats(overall),
     byAgentType: rows.filter((row) => !row.isOverall).map((row) => ({ agentType: row.agentType, ...stats(row) })),
   };
-}
+});
 
 // -----------------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import type { AuditLog } from '../schema/generated.js';
 import { parseInput } from '../validation/common.js';
 import { encodeSequenceCursor } from '../validation/cursor.js';
 import { listAuditEntriesSchema, type ListAuditEntriesInput } from '../validation/audit-log.js';
+import { traced } from '../telemetry.js';
 import type { Executor } from './executor.js';
 import { pageOf, type Page } from './page.js';
 
@@ -31,16 +32,19 @@ export type { ListAuditEntriesInput };
  * for (const e of page.items) console.log(e.changedAt, e.operation, e.actor, e.newRow?.status);
  * ```
  */
-export async function listAuditEntries(db: Executor<'owner'>, input: ListAuditEntriesInput): Promise<Page<AuditEntry>> {
-  const { tableName, rowId, limit, cursor } = parseInput(listAuditEntriesSchema, input, 'audit log filter');
-  const rows = await db
-    .selectFrom('auditLog')
-    .selectAll()
-    .where('tableName', '=', tableName)
-    .where('rowId', '=', rowId)
-    .$if(cursor !== undefined, (qb) => qb.where('id', '>', cursor!))
-    .orderBy('id')
-    .limit(limit + 1)
-    .execute();
-  return pageOf(rows, limit, (entry) => encodeSequenceCursor(entry.id));
-}
+export const listAuditEntries = traced(
+  'auditLog.listAuditEntries',
+  async (db: Executor<'owner'>, input: ListAuditEntriesInput): Promise<Page<AuditEntry>> => {
+    const { tableName, rowId, limit, cursor } = parseInput(listAuditEntriesSchema, input, 'audit log filter');
+    const rows = await db
+      .selectFrom('auditLog')
+      .selectAll()
+      .where('tableName', '=', tableName)
+      .where('rowId', '=', rowId)
+      .$if(cursor !== undefined, (qb) => qb.where('id', '>', cursor!))
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
+    return pageOf(rows, limit, (entry) => encodeSequenceCursor(entry.id));
+  },
+);

@@ -23,6 +23,7 @@ import {
   type UpdateIdeaContentInput,
 } from '../validation/business-ideas.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
+import { traced } from '../telemetry.js';
 import type { Executor } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 import { transitioned } from './transition.js';
@@ -79,44 +80,49 @@ const ENTITY = 'business idea';
  * idea.status; // 'draft'
  * ```
  */
-export async function createIdea(db: Executor, userId: string, input: CreateIdeaInput): Promise<BusinessIdea> {
-  const owner = parseId(userId, 'userId', ENTITY);
-  const { title, description, idempotencyKey } = parseInput(createIdeaSchema, input, ENTITY);
-  const keyed = idempotencyKey !== undefined;
-  const idea = await db
-    .insertInto('businessIdeas')
-    .columns(keyed ? ['userId', 'title', 'description', 'idempotencyKey'] : ['userId', 'title', 'description'])
-    .expression((eb) =>
-      eb
-        .selectFrom('users')
-        .select(['users.id', sql<string>`${title}::text`.as('title'), sql<string>`${description}::text`.as('description')])
-        .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
-        .where('users.id', '=', owner)
-        .where('users.deletedAt', 'is', null),
-    )
-    .$if(keyed, (qb) => qb.onConflict((oc) => oc.columns(['userId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()))
-    .returning(IDEA_COLUMNS)
-    .executeTakeFirst();
-  if (idea) return idea;
-  if (keyed) {
-    // Nothing inserted: the key's first request already did (or the user is gone).
-    const first = await db
-      .selectFrom('businessIdeas')
-      .select([...IDEA_COLUMNS, 'businessIdeas.deletedAt'])
-      .where('businessIdeas.userId', '=', owner)
-      .where('businessIdeas.idempotencyKey', '=', idempotencyKey)
+export const createIdea = traced(
+  'businessIdeas.createIdea',
+  async (db: Executor, userId: string, input: CreateIdeaInput): Promise<BusinessIdea> => {
+    const owner = parseId(userId, 'userId', ENTITY);
+    const { title, description, idempotencyKey } = parseInput(createIdeaSchema, input, ENTITY);
+    const keyed = idempotencyKey !== undefined;
+    const idea = await db
+      .insertInto('businessIdeas')
+      .columns(keyed ? ['userId', 'title', 'description', 'idempotencyKey'] : ['userId', 'title', 'description'])
+      .expression((eb) =>
+        eb
+          .selectFrom('users')
+          .select(['users.id', sql<string>`${title}::text`.as('title'), sql<string>`${description}::text`.as('description')])
+          .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
+          .where('users.id', '=', owner)
+          .where('users.deletedAt', 'is', null),
+      )
+      .$if(keyed, (qb) =>
+        qb.onConflict((oc) => oc.columns(['userId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
+      )
+      .returning(IDEA_COLUMNS)
       .executeTakeFirst();
-    if (first) {
-      const { deletedAt, ...created } = first;
-      if (created.title !== title || created.description !== description) {
-        throw keyReused('business_ideas', 'business_ideas_user_id_idempotency_key_key');
+    if (idea) return idea;
+    if (keyed) {
+      // Nothing inserted: the key's first request already did (or the user is gone).
+      const first = await db
+        .selectFrom('businessIdeas')
+        .select([...IDEA_COLUMNS, 'businessIdeas.deletedAt'])
+        .where('businessIdeas.userId', '=', owner)
+        .where('businessIdeas.idempotencyKey', '=', idempotencyKey)
+        .executeTakeFirst();
+      if (first) {
+        const { deletedAt, ...created } = first;
+        if (created.title !== title || created.description !== description) {
+          throw keyReused('business_ideas', 'business_ideas_user_id_idempotency_key_key');
+        }
+        if (deletedAt) throw new NotFoundError(ENTITY, created.id);
+        return created;
       }
-      if (deletedAt) throw new NotFoundError(ENTITY, created.id);
-      return created;
     }
-  }
-  throw new NotFoundError('user', owner);
-}
+    throw new NotFoundError('user', owner);
+  },
+);
 
 /**
  * An idea by id; a missing or soft-deleted one is a `NotFoundError`.
@@ -126,7 +132,7 @@ export async function createIdea(db: Executor, userId: string, input: CreateIdea
  * const idea = await database.withUser(userId, (trx) => getIdea(trx, ideaId));
  * ```
  */
-export async function getIdea(db: Executor, id: string): Promise<BusinessIdea> {
+export const getIdea = traced('businessIdeas.getIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
   const key = parseId(id, 'id', ENTITY);
   const idea = await db
     .selectFrom('businessIdeas')
@@ -136,7 +142,7 @@ export async function getIdea(db: Executor, id: string): Promise<BusinessIdea> {
     .executeTakeFirst();
   if (!idea) throw new NotFoundError(ENTITY, key);
   return idea;
-}
+});
 
 /**
  * A user's ideas, newest first (created_at DESC, id DESC), one keyset page at a time, optionally
@@ -152,25 +158,28 @@ export async function getIdea(db: Executor, id: string): Promise<BusinessIdea> {
  * const next = page.nextCursor && (await database.withUser(userId, (trx) => listIdeasByUser(trx, userId, { ...filter, cursor: page.nextCursor! })));
  * ```
  */
-export async function listIdeasByUser(db: Executor, userId: string, options?: ListIdeasInput | null): Promise<Page<BusinessIdea>> {
-  const owner = parseId(userId, 'userId', ENTITY);
-  const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options ?? {}, ENTITY);
-  const query = db
-    .selectFrom('businessIdeas')
-    .select(IDEA_COLUMNS)
-    .where('businessIdeas.userId', '=', owner)
-    .where('businessIdeas.deletedAt', 'is', null)
-    .$if(status !== undefined, (qb) => qb.where('businessIdeas.status', 'in', status!))
-    .$if(createdFrom !== undefined, (qb) => qb.where('businessIdeas.createdAt', '>=', createdFrom!))
-    .$if(createdTo !== undefined, (qb) => qb.where('businessIdeas.createdAt', '<', createdTo!))
-    // The same expression as business_ideas_search_idx, so the GIN index can serve it.
-    .$if(search !== undefined, (qb) =>
-      qb.where(
-        sql<boolean>`business_idea_search_vector(${sql.ref('businessIdeas.title')}, ${sql.ref('businessIdeas.description')}) @@ websearch_to_tsquery('english', ${search!})`,
-      ),
-    );
-  return newestFirstPage(query, 'businessIdeas', { limit, cursor });
-}
+export const listIdeasByUser = traced(
+  'businessIdeas.listIdeasByUser',
+  async (db: Executor, userId: string, options?: ListIdeasInput | null): Promise<Page<BusinessIdea>> => {
+    const owner = parseId(userId, 'userId', ENTITY);
+    const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options ?? {}, ENTITY);
+    const query = db
+      .selectFrom('businessIdeas')
+      .select(IDEA_COLUMNS)
+      .where('businessIdeas.userId', '=', owner)
+      .where('businessIdeas.deletedAt', 'is', null)
+      .$if(status !== undefined, (qb) => qb.where('businessIdeas.status', 'in', status!))
+      .$if(createdFrom !== undefined, (qb) => qb.where('businessIdeas.createdAt', '>=', createdFrom!))
+      .$if(createdTo !== undefined, (qb) => qb.where('businessIdeas.createdAt', '<', createdTo!))
+      // The same expression as business_ideas_search_idx, so the GIN index can serve it.
+      .$if(search !== undefined, (qb) =>
+        qb.where(
+          sql<boolean>`business_idea_search_vector(${sql.ref('businessIdeas.title')}, ${sql.ref('businessIdeas.description')}) @@ websearch_to_tsquery('english', ${search!})`,
+        ),
+      );
+    return newestFirstPage(query, 'businessIdeas', { limit, cursor });
+  },
+);
 
 /**
  * Edits the title and/or description, only while the idea is a draft: one conditional UPDATE,
@@ -182,19 +191,22 @@ export async function listIdeasByUser(db: Executor, userId: string, options?: Li
  * const idea = await database.withUser(userId, (trx) => updateIdeaContent(trx, ideaId, { title: 'Clinic scheduler for physiotherapists' }));
  * ```
  */
-export async function updateIdeaContent(db: Executor, id: string, input: UpdateIdeaContentInput): Promise<BusinessIdea> {
-  const key = parseId(id, 'id', ENTITY);
-  const changes = parseInput(updateIdeaContentSchema, input, ENTITY);
-  const idea = await db
-    .updateTable('businessIdeas')
-    .set(changes)
-    .where('businessIdeas.id', '=', key)
-    .where('businessIdeas.deletedAt', 'is', null)
-    .where('businessIdeas.status', '=', 'draft')
-    .returning(IDEA_COLUMNS)
-    .executeTakeFirst();
-  return transitioned(db, idea, { table: 'businessIdeas', id: key, from: ['draft'], reason: 'content can be edited only while draft' });
-}
+export const updateIdeaContent = traced(
+  'businessIdeas.updateIdeaContent',
+  async (db: Executor, id: string, input: UpdateIdeaContentInput): Promise<BusinessIdea> => {
+    const key = parseId(id, 'id', ENTITY);
+    const changes = parseInput(updateIdeaContentSchema, input, ENTITY);
+    const idea = await db
+      .updateTable('businessIdeas')
+      .set(changes)
+      .where('businessIdeas.id', '=', key)
+      .where('businessIdeas.deletedAt', 'is', null)
+      .where('businessIdeas.status', '=', 'draft')
+      .returning(IDEA_COLUMNS)
+      .executeTakeFirst();
+    return transitioned(db, idea, { table: 'businessIdeas', id: key, from: ['draft'], reason: 'content can be edited only while draft' });
+  },
+);
 
 /**
  * Moves an idea to `to` if, and only if, it is in one of `from` (default: every status the
@@ -208,41 +220,39 @@ export async function updateIdeaContent(db: Executor, id: string, input: UpdateI
  * await setIdeaStatus(database.owner, ideaId, 'evaluating', { from: ['submitted', 'evaluating'] });
  * ```
  */
-export async function setIdeaStatus(
-  db: Executor,
-  id: string,
-  to: IdeaStatus,
-  options?: SetIdeaStatusOptions | null,
-): Promise<BusinessIdea> {
-  const key = parseId(id, 'id', ENTITY);
-  const parsed = parseInput(setIdeaStatusSchema, withKeys(options, { to }), ENTITY);
-  const allowed = ideaPredecessors(parsed.to);
-  const from = parsed.from ?? allowed;
-  const outside = from.filter((status) => status !== parsed.to && !allowed.includes(status));
-  if (outside.length > 0) {
-    throw new ValidationError(
-      [
-        {
-          path: 'from',
-          message: `the workflow does not allow ${outside.join(', ')} -> ${parsed.to} (allowed from: ${allowed.join(', ') || 'nothing'})`,
-        },
-      ],
-      { subject: ENTITY },
-    );
-  }
-  if (from.length === 0) {
-    throw new InvalidTransitionError({ entity: ENTITY, id: key, to: parsed.to, reason: 'no status may move there' });
-  }
-  const idea = await db
-    .updateTable('businessIdeas')
-    .set({ status: parsed.to })
-    .where('businessIdeas.id', '=', key)
-    .where('businessIdeas.deletedAt', 'is', null)
-    .where('businessIdeas.status', 'in', from)
-    .returning(IDEA_COLUMNS)
-    .executeTakeFirst();
-  return transitioned(db, idea, { table: 'businessIdeas', id: key, to: parsed.to, from });
-}
+export const setIdeaStatus = traced(
+  'businessIdeas.setIdeaStatus',
+  async (db: Executor, id: string, to: IdeaStatus, options?: SetIdeaStatusOptions | null): Promise<BusinessIdea> => {
+    const key = parseId(id, 'id', ENTITY);
+    const parsed = parseInput(setIdeaStatusSchema, withKeys(options, { to }), ENTITY);
+    const allowed = ideaPredecessors(parsed.to);
+    const from = parsed.from ?? allowed;
+    const outside = from.filter((status) => status !== parsed.to && !allowed.includes(status));
+    if (outside.length > 0) {
+      throw new ValidationError(
+        [
+          {
+            path: 'from',
+            message: `the workflow does not allow ${outside.join(', ')} -> ${parsed.to} (allowed from: ${allowed.join(', ') || 'nothing'})`,
+          },
+        ],
+        { subject: ENTITY },
+      );
+    }
+    if (from.length === 0) {
+      throw new InvalidTransitionError({ entity: ENTITY, id: key, to: parsed.to, reason: 'no status may move there' });
+    }
+    const idea = await db
+      .updateTable('businessIdeas')
+      .set({ status: parsed.to })
+      .where('businessIdeas.id', '=', key)
+      .where('businessIdeas.deletedAt', 'is', null)
+      .where('businessIdeas.status', 'in', from)
+      .returning(IDEA_COLUMNS)
+      .executeTakeFirst();
+    return transitioned(db, idea, { table: 'businessIdeas', id: key, to: parsed.to, from });
+  },
+);
 
 /**
  * draft -> submitted: the owner hands the idea in for evaluation; its content is frozen from now.
@@ -252,9 +262,9 @@ export async function setIdeaStatus(
  * const idea = await database.withUser(userId, (trx) => submitIdea(trx, ideaId)); // idea.status === 'submitted'
  * ```
  */
-export async function submitIdea(db: Executor, id: string): Promise<BusinessIdea> {
+export const submitIdea = traced('businessIdeas.submitIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
   return setIdeaStatus(db, id, 'submitted', { from: ['draft'] });
-}
+});
 
 /**
  * submitted -> evaluating.
@@ -264,9 +274,9 @@ export async function submitIdea(db: Executor, id: string): Promise<BusinessIdea
  * await startIdeaEvaluation(database.worker, ideaId);
  * ```
  */
-export async function startIdeaEvaluation(db: Executor, id: string): Promise<BusinessIdea> {
+export const startIdeaEvaluation = traced('businessIdeas.startIdeaEvaluation', async (db: Executor, id: string): Promise<BusinessIdea> => {
   return setIdeaStatus(db, id, 'evaluating', { from: ['submitted'] });
-}
+});
 
 /**
  * evaluating -> completed.
@@ -276,9 +286,9 @@ export async function startIdeaEvaluation(db: Executor, id: string): Promise<Bus
  * await completeIdea(database.worker, ideaId);
  * ```
  */
-export async function completeIdea(db: Executor, id: string): Promise<BusinessIdea> {
+export const completeIdea = traced('businessIdeas.completeIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
   return setIdeaStatus(db, id, 'completed', { from: ['evaluating'] });
-}
+});
 
 /**
  * Any status except archived -> archived. Archiving an archived idea is an `InvalidTransitionError`.
@@ -288,9 +298,9 @@ export async function completeIdea(db: Executor, id: string): Promise<BusinessId
  * await database.withUser(userId, (trx) => archiveIdea(trx, ideaId));
  * ```
  */
-export async function archiveIdea(db: Executor, id: string): Promise<BusinessIdea> {
+export const archiveIdea = traced('businessIdeas.archiveIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
   return setIdeaStatus(db, id, 'archived');
-}
+});
 
 /**
  * Soft-deletes an idea: from then on it is hidden from every get, list, change and statistic
@@ -301,7 +311,7 @@ export async function archiveIdea(db: Executor, id: string): Promise<BusinessIde
  * await database.withUser(userId, (trx) => softDeleteIdea(trx, ideaId));
  * ```
  */
-export async function softDeleteIdea(db: Executor, id: string): Promise<void> {
+export const softDeleteIdea = traced('businessIdeas.softDeleteIdea', async (db: Executor, id: string): Promise<void> => {
   const key = parseId(id, 'id', ENTITY);
   const deleted = await db
     .updateTable('businessIdeas')
@@ -311,7 +321,7 @@ export async function softDeleteIdea(db: Executor, id: string): Promise<void> {
     .returning('businessIdeas.id')
     .executeTakeFirst();
   if (!deleted) throw new NotFoundError(ENTITY, key);
-}
+});
 
 /**
  * Counts of a user's live ideas per status (every status present, zero-filled), the total and
@@ -324,7 +334,7 @@ export async function softDeleteIdea(db: Executor, id: string): Promise<void> {
  * stats.counts.draft; // 2
  * ```
  */
-export async function ideaStatsForUser(db: Executor, userId: string): Promise<IdeaStats> {
+export const ideaStatsForUser = traced('businessIdeas.ideaStatsForUser', async (db: Executor, userId: string): Promise<IdeaStats> => {
   const owner = parseId(userId, 'userId', ENTITY);
   const rows = await db
     .selectFrom(sql<{ status: IdeaStatus | null }>`unnest(enum_range(null::idea_status))`.as<'s'>(sql`s(status)`))
@@ -351,4 +361,4 @@ export async function ideaStatsForUser(db: Executor, userId: string): Promise<Id
     }
   }
   return { counts, total, averageDescriptionLength };
-}
+});

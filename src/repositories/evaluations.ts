@@ -39,6 +39,7 @@ import {
   type RenewLeaseInput,
 } from '../validation/evaluations.js';
 import type { AgentResult } from './agent-results.js';
+import { traced } from '../telemetry.js';
 import { asExecutor, type Executor } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 import { keyReused } from './idempotency.js';
@@ -74,49 +75,52 @@ const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as cons
  * const evaluation = await database.withUser(userId, (trx) => createEvaluation(trx, idea.id, { priority: 'high' }));
  * ```
  */
-export async function createEvaluation(db: Executor, businessIdeaId: string, input?: CreateEvaluationInput | null): Promise<Evaluation> {
-  const { priority, idempotencyKey } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
-  const keyed = idempotencyKey !== undefined;
-  // One statement: the idea's checks and the insert cannot be separated by another change.
-  const created = await db
-    .insertInto('evaluations')
-    .columns(keyed ? ['businessIdeaId', 'priority', 'idempotencyKey'] : ['businessIdeaId', 'priority'])
-    .expression((eb) =>
-      eb
-        .selectFrom('businessIdeas')
-        .select(['businessIdeas.id', sql<string>`cast(${priority} as evaluation_priority)`.as('priority')])
-        .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
-        .where('businessIdeas.id', '=', businessIdeaId)
-        .where('businessIdeas.deletedAt', 'is', null)
-        .where('businessIdeas.status', 'in', EVALUABLE_IDEA_STATUSES),
-    )
-    .$if(keyed, (qb) =>
-      qb.onConflict((oc) => oc.columns(['businessIdeaId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
-    )
-    .returningAll()
-    .executeTakeFirst();
-  if (created) return created;
-  if (keyed) {
-    // Nothing inserted: the key's first request may already have queued it.
-    const first = await db
-      .selectFrom('evaluations')
-      .selectAll()
-      .where('businessIdeaId', '=', businessIdeaId)
-      .where('idempotencyKey', '=', idempotencyKey)
+export const createEvaluation = traced(
+  'evaluations.createEvaluation',
+  async (db: Executor, businessIdeaId: string, input?: CreateEvaluationInput | null): Promise<Evaluation> => {
+    const { priority, idempotencyKey } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
+    const keyed = idempotencyKey !== undefined;
+    // One statement: the idea's checks and the insert cannot be separated by another change.
+    const created = await db
+      .insertInto('evaluations')
+      .columns(keyed ? ['businessIdeaId', 'priority', 'idempotencyKey'] : ['businessIdeaId', 'priority'])
+      .expression((eb) =>
+        eb
+          .selectFrom('businessIdeas')
+          .select(['businessIdeas.id', sql<string>`cast(${priority} as evaluation_priority)`.as('priority')])
+          .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
+          .where('businessIdeas.id', '=', businessIdeaId)
+          .where('businessIdeas.deletedAt', 'is', null)
+          .where('businessIdeas.status', 'in', EVALUABLE_IDEA_STATUSES),
+      )
+      .$if(keyed, (qb) =>
+        qb.onConflict((oc) => oc.columns(['businessIdeaId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
+      )
+      .returningAll()
       .executeTakeFirst();
-    if (first?.priority === priority) return first;
-    if (first) throw keyReused('evaluations', 'evaluations_business_idea_id_idempotency_key_key');
-  }
-  const idea = await db.selectFrom('businessIdeas').select(['status', 'deletedAt']).where('id', '=', businessIdeaId).executeTakeFirst();
-  if (!idea || idea.deletedAt !== null) throw new NotFoundError('business idea', businessIdeaId);
-  throw new InvalidTransitionError({
-    entity: 'business idea',
-    id: businessIdeaId,
-    from: idea.status,
-    to: 'evaluating',
-    reason: 'only submitted, evaluating or completed ideas can be evaluated',
-  });
-}
+    if (created) return created;
+    if (keyed) {
+      // Nothing inserted: the key's first request may already have queued it.
+      const first = await db
+        .selectFrom('evaluations')
+        .selectAll()
+        .where('businessIdeaId', '=', businessIdeaId)
+        .where('idempotencyKey', '=', idempotencyKey)
+        .executeTakeFirst();
+      if (first?.priority === priority) return first;
+      if (first) throw keyReused('evaluations', 'evaluations_business_idea_id_idempotency_key_key');
+    }
+    const idea = await db.selectFrom('businessIdeas').select(['status', 'deletedAt']).where('id', '=', businessIdeaId).executeTakeFirst();
+    if (!idea || idea.deletedAt !== null) throw new NotFoundError('business idea', businessIdeaId);
+    throw new InvalidTransitionError({
+      entity: 'business idea',
+      id: businessIdeaId,
+      from: idea.status,
+      to: 'evaluating',
+      reason: 'only submitted, evaluating or completed ideas can be evaluated',
+    });
+  },
+);
 
 /**
  * Reads an evaluation with its agent results (two queries; the results ordered by agent type).
@@ -127,13 +131,13 @@ export async function createEvaluation(db: Executor, businessIdeaId: string, inp
  * const { status, results, agentResults } = await database.withUser(userId, (trx) => getEvaluation(trx, evaluationId));
  * ```
  */
-export async function getEvaluation(db: Executor, id: string): Promise<EvaluationWithAgentResults> {
+export const getEvaluation = traced('evaluations.getEvaluation', async (db: Executor, id: string): Promise<EvaluationWithAgentResults> => {
   parseId(id, 'id', 'evaluation');
   const evaluation = await db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
   if (!evaluation) throw new NotFoundError('evaluation', id);
   const agentResults = await db.selectFrom('agentResults').selectAll().where('evaluationId', '=', id).orderBy('agentType').execute();
   return { ...evaluation, agentResults };
-}
+});
 
 /**
  * Lists an idea's evaluations, newest first, a page at a time (keyset pagination: pass the
@@ -145,17 +149,16 @@ export async function getEvaluation(db: Executor, id: string): Promise<Evaluatio
  * const second = first.nextCursor && (await database.withUser(userId, (trx) => listEvaluationsByIdea(trx, ideaId, { cursor: first.nextCursor! })));
  * ```
  */
-export async function listEvaluationsByIdea(
-  db: Executor,
-  businessIdeaId: string,
-  input?: ListEvaluationsInput | null,
-): Promise<Page<Evaluation>> {
-  const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
-  return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', {
-    limit,
-    cursor,
-  });
-}
+export const listEvaluationsByIdea = traced(
+  'evaluations.listEvaluationsByIdea',
+  async (db: Executor, businessIdeaId: string, input?: ListEvaluationsInput | null): Promise<Page<Evaluation>> => {
+    const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
+    return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', {
+      limit,
+      cursor,
+    });
+  },
+);
 
 /**
  * Lists evaluations in one status, newest first, a page at a time.
@@ -165,15 +168,14 @@ export async function listEvaluationsByIdea(
  * const { items, nextCursor } = await listEvaluationsByStatus(database.owner, 'failed', { limit: 50 });
  * ```
  */
-export async function listEvaluationsByStatus(
-  db: Executor,
-  status: EvaluationStatus,
-  input?: ListEvaluationsInput | null,
-): Promise<Page<Evaluation>> {
-  const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
-  const { limit, cursor } = parsed;
-  return newestFirstPage(db.selectFrom('evaluations').selectAll().where('status', '=', parsed.status), 'evaluations', { limit, cursor });
-}
+export const listEvaluationsByStatus = traced(
+  'evaluations.listEvaluationsByStatus',
+  async (db: Executor, status: EvaluationStatus, input?: ListEvaluationsInput | null): Promise<Page<Evaluation>> => {
+    const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
+    const { limit, cursor } = parsed;
+    return newestFirstPage(db.selectFrom('evaluations').selectAll().where('status', '=', parsed.status), 'evaluations', { limit, cursor });
+  },
+);
 
 /**
  * Hands the next evaluation to `workerId`, or returns null when there is none. The next one is
@@ -191,51 +193,55 @@ export async function listEvaluationsByStatus(
  * if (evaluation) await runAgents(evaluation); // renewLease() while working, then completeEvaluation()
  * ```
  */
-export async function claimNext(db: Executor, workerId: string, input?: ClaimNextInput | null): Promise<Evaluation | null> {
-  const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
-  return inTransaction(db, async (trx) => {
-    const claimed = await trx
-      .updateTable('evaluations')
-      .set({
-        status: 'analyzing',
-        startedAt: sql<Date>`now()`,
-        claimedBy: parsed.workerId,
-        leaseExpiresAt: leaseUntil(parsed.leaseSeconds),
-      })
-      // One statement. COALESCE evaluates the pending lookup only when no expired lease was found.
-      // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
-      // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
-      .where('id', '=', (eb) =>
-        eb.fn.coalesce(
-          eb
-            .selectFrom('evaluations')
-            .select('id')
-            .where('status', '=', 'analyzing')
-            .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
-            .orderBy('leaseExpiresAt')
-            .orderBy('id')
-            .limit(1)
-            .forNoKeyUpdate()
-            .skipLocked(),
-          eb
-            .selectFrom('evaluations')
-            .select('id')
-            .where('status', '=', 'pending')
-            .orderBy('priority', 'desc')
-            .orderBy('createdAt')
-            .orderBy('id')
-            .limit(1)
-            .forNoKeyUpdate()
-            .skipLocked(),
-        ),
-      )
-      .returningAll()
-      .executeTakeFirst();
-    if (!claimed) return null;
-    await followEvaluation(trx, claimed.businessIdeaId, 'evaluating');
-    return claimed;
-  });
-}
+export const claimNext = traced(
+  'evaluations.claimNext',
+  async (db: Executor, workerId: string, input?: ClaimNextInput | null): Promise<Evaluation | null> => {
+    const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
+    return inTransaction(db, async (trx) => {
+      const claimed = await trx
+        .updateTable('evaluations')
+        .set({
+          status: 'analyzing',
+          startedAt: sql<Date>`now()`,
+          claimedBy: parsed.workerId,
+          leaseExpiresAt: leaseUntil(parsed.leaseSeconds),
+        })
+        // One statement. COALESCE evaluates the pending lookup only when no expired lease was found.
+        // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
+        // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
+        .where('id', '=', (eb) =>
+          eb.fn.coalesce(
+            eb
+              .selectFrom('evaluations')
+              .select('id')
+              .where('status', '=', 'analyzing')
+              .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
+              .orderBy('leaseExpiresAt')
+              .orderBy('id')
+              .limit(1)
+              .forNoKeyUpdate()
+              .skipLocked(),
+            eb
+              .selectFrom('evaluations')
+              .select('id')
+              .where('status', '=', 'pending')
+              .orderBy('priority', 'desc')
+              .orderBy('createdAt')
+              .orderBy('id')
+              .limit(1)
+              .forNoKeyUpdate()
+              .skipLocked(),
+          ),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      if (!claimed) return null;
+      await followEvaluation(trx, claimed.businessIdeaId, 'evaluating');
+      return claimed;
+    });
+  },
+  (...[, workerId]) => workerAttribute(workerId),
+);
 
 /**
  * Extends the lease of a run `workerId` holds to `leaseSeconds` (default 300) from now. A lease
@@ -248,18 +254,22 @@ export async function claimNext(db: Executor, workerId: string, input?: ClaimNex
  * setInterval(() => renewLease(database.worker, evaluation.id, { workerId, leaseSeconds: 120 }), 60_000);
  * ```
  */
-export async function renewLease(db: Executor, id: string, input: RenewLeaseInput): Promise<Evaluation> {
-  const parsed = parseInput(renewLeaseSchema, withKeys(input, { id }), 'evaluation lease');
-  const renewed = await db
-    .updateTable('evaluations')
-    .set({ leaseExpiresAt: leaseUntil(parsed.leaseSeconds) })
-    .where('id', '=', id)
-    .where('status', '=', 'analyzing')
-    .where('claimedBy', '=', parsed.workerId)
-    .returningAll()
-    .executeTakeFirst();
-  return transitioned(db, renewed, { table: 'evaluations', id, to: 'analyzing', from: ['analyzing'], holder: parsed.workerId });
-}
+export const renewLease = traced(
+  'evaluations.renewLease',
+  async (db: Executor, id: string, input: RenewLeaseInput): Promise<Evaluation> => {
+    const parsed = parseInput(renewLeaseSchema, withKeys(input, { id }), 'evaluation lease');
+    const renewed = await db
+      .updateTable('evaluations')
+      .set({ leaseExpiresAt: leaseUntil(parsed.leaseSeconds) })
+      .where('id', '=', id)
+      .where('status', '=', 'analyzing')
+      .where('claimedBy', '=', parsed.workerId)
+      .returningAll()
+      .executeTakeFirst();
+    return transitioned(db, renewed, { table: 'evaluations', id, to: 'analyzing', from: ['analyzing'], holder: parsed.workerId });
+  },
+  (...[, , input]) => workerAttribute(input?.workerId),
+);
 
 /**
  * Gives a run back to the queue: analyzing -> pending, without a holder or a start time. Only the
@@ -272,18 +282,22 @@ export async function renewLease(db: Executor, id: string, input: RenewLeaseInpu
  * process.on('SIGTERM', () => releaseLease(database.worker, evaluation.id, { workerId }));
  * ```
  */
-export async function releaseLease(db: Executor, id: string, input: ReleaseLeaseInput): Promise<Evaluation> {
-  const parsed = parseInput(releaseLeaseSchema, withKeys(input, { id }), 'evaluation lease');
-  const released = await db
-    .updateTable('evaluations')
-    .set({ status: 'pending', startedAt: null, claimedBy: null, leaseExpiresAt: null })
-    .where('id', '=', id)
-    .where('status', '=', 'analyzing')
-    .where('claimedBy', '=', parsed.workerId)
-    .returningAll()
-    .executeTakeFirst();
-  return transitioned(db, released, { table: 'evaluations', id, to: 'pending', from: ['analyzing'], holder: parsed.workerId });
-}
+export const releaseLease = traced(
+  'evaluations.releaseLease',
+  async (db: Executor, id: string, input: ReleaseLeaseInput): Promise<Evaluation> => {
+    const parsed = parseInput(releaseLeaseSchema, withKeys(input, { id }), 'evaluation lease');
+    const released = await db
+      .updateTable('evaluations')
+      .set({ status: 'pending', startedAt: null, claimedBy: null, leaseExpiresAt: null })
+      .where('id', '=', id)
+      .where('status', '=', 'analyzing')
+      .where('claimedBy', '=', parsed.workerId)
+      .returningAll()
+      .executeTakeFirst();
+    return transitioned(db, released, { table: 'evaluations', id, to: 'pending', from: ['analyzing'], holder: parsed.workerId });
+  },
+  (...[, , input]) => workerAttribute(input?.workerId),
+);
 
 /**
  * Completes an analyzing run with the aggregated `results` (analyzing -> completed, `completedAt`
@@ -297,28 +311,32 @@ export async function releaseLease(db: Executor, id: string, input: ReleaseLease
  * await completeEvaluation(database.worker, evaluation.id, { workerId, results: { version: 1, overallScore: 72.5, ... } });
  * ```
  */
-export async function completeEvaluation(db: Executor, id: string, input: CompleteEvaluationInput): Promise<Evaluation> {
-  const parsed = parseInput(completeEvaluationSchema, withKeys(input, { id }), 'evaluation');
-  return inTransaction(db, async (trx) => {
-    const completed = await trx
-      .updateTable('evaluations')
-      .set({ status: 'completed', results: JSON.stringify(parsed.results), completedAt: sql<Date>`now()`, leaseExpiresAt: null })
-      .where('id', '=', id)
-      .where('status', '=', 'analyzing')
-      .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
-      .returningAll()
-      .executeTakeFirst();
-    const evaluation = await transitioned(trx, completed, {
-      table: 'evaluations',
-      id,
-      to: 'completed',
-      from: ['analyzing'],
-      holder: parsed.workerId,
+export const completeEvaluation = traced(
+  'evaluations.completeEvaluation',
+  async (db: Executor, id: string, input: CompleteEvaluationInput): Promise<Evaluation> => {
+    const parsed = parseInput(completeEvaluationSchema, withKeys(input, { id }), 'evaluation');
+    return inTransaction(db, async (trx) => {
+      const completed = await trx
+        .updateTable('evaluations')
+        .set({ status: 'completed', results: JSON.stringify(parsed.results), completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+        .where('id', '=', id)
+        .where('status', '=', 'analyzing')
+        .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
+        .returningAll()
+        .executeTakeFirst();
+      const evaluation = await transitioned(trx, completed, {
+        table: 'evaluations',
+        id,
+        to: 'completed',
+        from: ['analyzing'],
+        holder: parsed.workerId,
+      });
+      await followEvaluation(trx, evaluation.businessIdeaId, 'completed');
+      return evaluation;
     });
-    await followEvaluation(trx, evaluation.businessIdeaId, 'completed');
-    return evaluation;
-  });
-}
+  },
+  (...[, , input]) => workerAttribute(input?.workerId),
+);
 
 /**
  * Fails a pending or analyzing run with `errorMessage` (-> failed, `completedAt` now, lease
@@ -332,19 +350,23 @@ export async function completeEvaluation(db: Executor, id: string, input: Comple
  * await failEvaluation(database.worker, evaluation.id, { workerId, errorMessage: 'market-research agent timed out' });
  * ```
  */
-export async function failEvaluation(db: Executor, id: string, input: FailEvaluationInput): Promise<Evaluation> {
-  const parsed = parseInput(failEvaluationSchema, withKeys(input, { id }), 'evaluation');
-  const from: EvaluationStatus[] = parsed.workerId === undefined ? ['pending', 'analyzing'] : ['analyzing'];
-  const failed = await db
-    .updateTable('evaluations')
-    .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
-    .where('id', '=', id)
-    .where('status', 'in', from)
-    .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
-    .returningAll()
-    .executeTakeFirst();
-  return transitioned(db, failed, { table: 'evaluations', id, to: 'failed', from, holder: parsed.workerId });
-}
+export const failEvaluation = traced(
+  'evaluations.failEvaluation',
+  async (db: Executor, id: string, input: FailEvaluationInput): Promise<Evaluation> => {
+    const parsed = parseInput(failEvaluationSchema, withKeys(input, { id }), 'evaluation');
+    const from: EvaluationStatus[] = parsed.workerId === undefined ? ['pending', 'analyzing'] : ['analyzing'];
+    const failed = await db
+      .updateTable('evaluations')
+      .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
+      .returningAll()
+      .executeTakeFirst();
+    return transitioned(db, failed, { table: 'evaluations', id, to: 'failed', from, holder: parsed.workerId });
+  },
+  (...[, , input]) => workerAttribute(input?.workerId),
+);
 
 /**
  * Queues a failed run again (failed -> pending). The last error message is kept until the run
@@ -357,7 +379,7 @@ export async function failEvaluation(db: Executor, id: string, input: FailEvalua
  * for (const evaluation of (await listEvaluationsByStatus(database.owner, 'failed')).items) await retryEvaluation(database.owner, evaluation.id);
  * ```
  */
-export async function retryEvaluation(db: Executor, id: string): Promise<Evaluation> {
+export const retryEvaluation = traced('evaluations.retryEvaluation', async (db: Executor, id: string): Promise<Evaluation> => {
   parseId(id, 'id', 'evaluation');
   const queued = await db
     .updateTable('evaluations')
@@ -367,9 +389,14 @@ export async function retryEvaluation(db: Executor, id: string): Promise<Evaluat
     .returningAll()
     .executeTakeFirst();
   return transitioned(db, queued, { table: 'evaluations', id, to: 'pending', from: ['failed'] });
-}
+});
 
 // -----------------------------------------------------------------------------------------------
+
+/** The span attribute naming the worker a queue call is made for (when it is a string at all). */
+function workerAttribute(workerId: unknown): Record<string, string> {
+  return typeof workerId === 'string' ? { 'ai_validation.worker.id': workerId } : {};
+}
 
 /** Runs `fn` in `db` when it is a transaction already, else in a new one. */
 function inTransaction<T>(db: Executor, fn: (trx: Executor) => Promise<T>): Promise<T> {

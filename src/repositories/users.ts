@@ -18,6 +18,7 @@ import {
   type ListUsersInput,
   type UpdateUserInput,
 } from '../validation/users.js';
+import { traced } from '../telemetry.js';
 import type { Executor, Scope } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 
@@ -49,10 +50,10 @@ type UsersExecutor = Executor<Scope>;
  * user.email; // 'ada@example.com'
  * ```
  */
-export async function createUser(db: UsersExecutor, input: CreateUserInput): Promise<User> {
+export const createUser = traced('users.createUser', async (db: UsersExecutor, input: CreateUserInput): Promise<User> => {
   const values = parseInput(createUserSchema, input, ENTITY);
   return db.insertInto('users').values(values).returning(USER_COLUMNS).executeTakeFirstOrThrow();
-}
+});
 
 /**
  * A live account by id; a missing or soft-deleted one is a `NotFoundError`.
@@ -62,7 +63,7 @@ export async function createUser(db: UsersExecutor, input: CreateUserInput): Pro
  * const me = await database.withUser(session.userId, (trx) => getUser(trx, session.userId));
  * ```
  */
-export async function getUser(db: UsersExecutor, id: string): Promise<User> {
+export const getUser = traced('users.getUser', async (db: UsersExecutor, id: string): Promise<User> => {
   const key = parseId(id, 'id', ENTITY);
   const user = await db
     .selectFrom('users')
@@ -72,7 +73,7 @@ export async function getUser(db: UsersExecutor, id: string): Promise<User> {
     .executeTakeFirst();
   if (!user) throw new NotFoundError(ENTITY, key);
   return user;
-}
+});
 
 /**
  * A live account by email (normalised first, so case and surrounding spaces do not matter).
@@ -83,7 +84,7 @@ export async function getUser(db: UsersExecutor, id: string): Promise<User> {
  * const user = await getUserByEmail(database.anonymous, 'ADA@example.com');
  * ```
  */
-export async function getUserByEmail(db: UsersExecutor, email: string): Promise<User> {
+export const getUserByEmail = traced('users.getUserByEmail', async (db: UsersExecutor, email: string): Promise<User> => {
   const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
   const user = await db
     .selectFrom('users')
@@ -93,7 +94,7 @@ export async function getUserByEmail(db: UsersExecutor, email: string): Promise<
     .executeTakeFirst();
   if (!user) throw new NotFoundError(ENTITY);
   return user;
-}
+});
 
 /**
  * The only read that returns `passwordHash`: for verifying a login. Live accounts only; an
@@ -105,7 +106,7 @@ export async function getUserByEmail(db: UsersExecutor, email: string): Promise<
  * if (!(await argon2.verify(passwordHash, form.password))) throw new Unauthorized();
  * ```
  */
-export async function getUserCredentials(db: UsersExecutor, email: string): Promise<UserCredentials> {
+export const getUserCredentials = traced('users.getUserCredentials', async (db: UsersExecutor, email: string): Promise<UserCredentials> => {
   const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
   const credentials = await db
     .selectFrom('users')
@@ -115,7 +116,7 @@ export async function getUserCredentials(db: UsersExecutor, email: string): Prom
     .executeTakeFirst();
   if (!credentials) throw new NotFoundError(ENTITY);
   return credentials;
-}
+});
 
 /**
  * Accounts, newest first (created_at DESC, id DESC), one keyset page at a time. Pass the previous
@@ -127,14 +128,14 @@ export async function getUserCredentials(db: UsersExecutor, email: string): Prom
  * while (page.nextCursor) page = await listUsers(database.owner, { limit: 50, cursor: page.nextCursor });
  * ```
  */
-export async function listUsers(db: UsersExecutor, options?: ListUsersInput | null): Promise<Page<User>> {
+export const listUsers = traced('users.listUsers', async (db: UsersExecutor, options?: ListUsersInput | null): Promise<Page<User>> => {
   const { limit, cursor, includeDeleted } = parseInput(listUsersSchema, options ?? {}, ENTITY);
   const query = db
     .selectFrom('users')
     .select(USER_COLUMNS)
     .$if(!includeDeleted, (qb) => qb.where('users.deletedAt', 'is', null));
   return newestFirstPage(query, 'users', { limit, cursor });
-}
+});
 
 /**
  * Changes a live account's name and/or email (normalised). A missing or soft-deleted account is
@@ -145,10 +146,10 @@ export async function listUsers(db: UsersExecutor, options?: ListUsersInput | nu
  * const user = await database.withUser(session.userId, (trx) => updateUser(trx, session.userId, { name: 'Ada King' }));
  * ```
  */
-export async function updateUser(db: UsersExecutor, id: string, input: UpdateUserInput): Promise<User> {
+export const updateUser = traced('users.updateUser', async (db: UsersExecutor, id: string, input: UpdateUserInput): Promise<User> => {
   const key = parseId(id, 'id', ENTITY);
   return updateLive(db, key, parseInput(updateUserSchema, input, ENTITY));
-}
+});
 
 /**
  * Closes an account: sets `deletedAt`, after which ordinary reads no longer see it and its email
@@ -160,9 +161,9 @@ export async function updateUser(db: UsersExecutor, id: string, input: UpdateUse
  * await database.withUser(session.userId, (trx) => softDeleteUser(trx, session.userId));
  * ```
  */
-export async function softDeleteUser(db: UsersExecutor, id: string): Promise<User> {
+export const softDeleteUser = traced('users.softDeleteUser', async (db: UsersExecutor, id: string): Promise<User> => {
   return updateLive(db, parseId(id, 'id', ENTITY), { deletedAt: sql<Date>`now()` });
-}
+});
 
 /**
  * Reopens a closed account. If its email was registered again meanwhile, the partial unique
@@ -174,7 +175,7 @@ export async function softDeleteUser(db: UsersExecutor, id: string): Promise<Use
  * const user = await restoreUser(database.owner, id); // user.deletedAt === null
  * ```
  */
-export async function restoreUser(db: UsersExecutor, id: string): Promise<User> {
+export const restoreUser = traced('users.restoreUser', async (db: UsersExecutor, id: string): Promise<User> => {
   const key = parseId(id, 'id', ENTITY);
   const restored = await db
     .updateTable('users')
@@ -184,7 +185,7 @@ export async function restoreUser(db: UsersExecutor, id: string): Promise<User> 
     .returning(USER_COLUMNS)
     .executeTakeFirst();
   return restored ?? getUser(db, key);
-}
+});
 
 /**
  * Erases an account, live or closed, and (by ON DELETE CASCADE) its ideas, their evaluations and
@@ -195,11 +196,11 @@ export async function restoreUser(db: UsersExecutor, id: string): Promise<User> 
  * await hardDeleteUser(database.owner, id); // e.g. a GDPR erasure request
  * ```
  */
-export async function hardDeleteUser(db: UsersExecutor, id: string): Promise<void> {
+export const hardDeleteUser = traced('users.hardDeleteUser', async (db: UsersExecutor, id: string): Promise<void> => {
   const key = parseId(id, 'id', ENTITY);
   const deleted = await db.deleteFrom('users').where('users.id', '=', key).returning('users.id').executeTakeFirst();
   if (!deleted) throw new NotFoundError(ENTITY, key);
-}
+});
 
 /** Changes a live account, or throws `NotFoundError` when there is none with that id. */
 async function updateLive(db: UsersExecutor, key: string, changes: UpdateObject<DB, 'users'>): Promise<User> {
