@@ -21,8 +21,9 @@ Commands:
                       it the newest applied; everything with --to 0; or the last --step N)
   redo                Revert and re-apply the last applied migration
   status              List migrations as applied, pending, changed (edited after it was
-                      applied) or missing (applied, file gone); exits 1 when any is changed
-                      or missing
+                      applied), missing (applied, file gone) or started (a transaction:false
+                      section an interrupted run left part-done: the next up or down resumes
+                      it); exits 1 when any is changed or missing, or cannot be resumed
   create <name>       Create migrations/<YYYYMMDDHHMMSS>_<name>.sql with up and down
                       sections (name in snake_case, e.g. add_user_roles)
 
@@ -36,6 +37,10 @@ Options:
   --lock-timeout <ms>        lock_timeout for each statement (MIGRATION_LOCK_TIMEOUT_MS, 5000)
   --statement-timeout <ms>   statement_timeout for each statement
                              (MIGRATION_STATEMENT_TIMEOUT_MS, 900000)
+  --connection-check-interval <ms>
+                             client_connection_check_interval of the migrator's
+                             sessions, so the server ends them within about this
+                             long when the migrator dies (1000; 0 = server's setting)
   --dir <path>               Migrations folder (default: this package's migrations/)
   -h, --help                 Show this help
 
@@ -56,9 +61,9 @@ type CommandName = (typeof COMMANDS)[number];
 
 /** Which options each command accepts; anything else is an error that says so. */
 const ACCEPTS: Record<CommandName, readonly string[]> = {
-  up: ['to', 'step', 'dry-run', 'allow-out-of-order', 'lock-timeout', 'statement-timeout', 'dir'],
-  down: ['to', 'step', 'dry-run', 'lock-timeout', 'statement-timeout', 'dir'],
-  redo: ['dry-run', 'lock-timeout', 'statement-timeout', 'dir'],
+  up: ['to', 'step', 'dry-run', 'allow-out-of-order', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
+  down: ['to', 'step', 'dry-run', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
+  redo: ['dry-run', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
   status: ['json', 'dir'],
   create: ['dir'],
 };
@@ -84,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
         'allow-out-of-order': { type: 'boolean' },
         'lock-timeout': { type: 'string' },
         'statement-timeout': { type: 'string' },
+        'connection-check-interval': { type: 'string' },
         dir: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -128,6 +134,10 @@ async function main(argv: string[]): Promise<number> {
   const lockTimeoutMs = values['lock-timeout'] === undefined ? undefined : wholeNumber('--lock-timeout', values['lock-timeout'], 0);
   const statementTimeoutMs =
     values['statement-timeout'] === undefined ? undefined : wholeNumber('--statement-timeout', values['statement-timeout'], 0);
+  const connectionCheckIntervalMs =
+    values['connection-check-interval'] === undefined
+      ? undefined
+      : wholeNumber('--connection-check-interval', values['connection-check-interval'], 0);
   if (values.to !== undefined && step !== undefined) throw new UsageError('use either --to or --step, not both');
   if (values.to !== undefined && values.to.trim() === '') throw new UsageError('--to needs a migration name or timestamp');
   if (name === 'up' && values.to === '0') throw new UsageError('--to 0 is only accepted by down');
@@ -145,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
       lockTimeoutMs: lockTimeoutMs ?? config.migrations.lockTimeoutMs,
       statementTimeoutMs: statementTimeoutMs ?? config.migrations.statementTimeoutMs,
       lockWaitMs: config.migrations.lockWaitMs,
+      connectionCheckIntervalMs,
       allowOutOfOrder: values['allow-out-of-order'] ?? false,
       logger: progressLogger,
     });
@@ -224,11 +235,18 @@ function report(command: 'up' | 'down' | 'redo', results: MigrationResult[], dry
 }
 
 function printStatus(status: MigrationStatus[], json: boolean, dir: string): number {
-  const problems = status.filter((s) => s.state === 'changed' || s.state === 'missing');
+  const stuck = status.filter((s) => s.started && !s.started.resumable);
+  const problems = status.filter((s) => s.state === 'changed' || s.state === 'missing' || (s.started && !s.started.resumable));
   if (json) {
     console.log(
       JSON.stringify(
-        status.map((s) => ({ ...s, appliedAt: s.appliedAt?.toISOString() })),
+        status.map((s) => ({
+          ...s,
+          appliedAt: s.appliedAt?.toISOString(),
+          ...(s.started
+            ? { started: { ...s.started, startedAt: s.started.startedAt.toISOString(), updatedAt: s.started.updatedAt.toISOString() } }
+            : {}),
+        })),
         null,
         2,
       ),
@@ -242,18 +260,30 @@ function printStatus(status: MigrationStatus[], json: boolean, dir: string): num
   const width = Math.max(...status.map((s) => s.name.length), 4);
   console.log(`${'STATE'.padEnd(8)}  ${'NAME'.padEnd(width)}  APPLIED AT`);
   for (const s of status) {
-    console.log(`${s.state.padEnd(8)}  ${s.name.padEnd(width)}  ${s.appliedAt?.toISOString() ?? ''}`.trimEnd());
+    const started = s.started
+      ? `  (${s.started.direction} interrupted after ${s.started.statementsDone} of ${s.started.statements} statements, ` +
+        `started ${s.started.startedAt.toISOString()}${s.started.resumable ? '; the next ' + s.started.direction + ' resumes it' : '; the file changed since: it cannot resume'})`
+      : '';
+    console.log(
+      `${(s.started ? 'started' : s.state).padEnd(8)}  ${s.name.padEnd(width)}  ${s.appliedAt?.toISOString() ?? ''}${started}`.trimEnd(),
+    );
   }
   const counts = (['applied', 'pending', 'changed', 'missing'] as const)
-    .map((state) => [state, status.filter((s) => s.state === state).length] as const)
+    .map((state) => [state, status.filter((s) => s.state === state && !s.started).length] as const)
     .filter(([, n]) => n > 0)
     .map(([state, n]) => `${n} ${state}`);
+  const started = status.filter((s) => s.started).length;
+  if (started > 0) counts.push(`${started} started`);
   console.log(`\n${counts.join(', ')}`);
-  if (problems.length > 0) {
-    console.error('error: changed or missing migrations: the next up or down will refuse to run until the applied files are restored');
-    return 1;
+  if (stuck.length > 0) {
+    console.error(
+      `error: ${stuck.map((s) => s.name).join(', ')} ${stuck.length === 1 ? 'was' : 'were'} interrupted and the file changed since: the next up or down will refuse to run until the started version is restored`,
+    );
   }
-  return 0;
+  if (problems.length > stuck.length) {
+    console.error('error: changed or missing migrations: the next up or down will refuse to run until the applied files are restored');
+  }
+  return problems.length > 0 ? 1 : 0;
 }
 
 function create(dir: string, name: string): number {

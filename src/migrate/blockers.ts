@@ -54,6 +54,7 @@ export class BlockerWatch {
    * @param config  how to open the polling connection (same server and database as the migrator)
    * @param pid     the migrator's backend pid
    * @param delayMs how long a statement may run before polling starts
+   * @param prepare runs once on the polling connection after it opens (the migrator's session settings)
    */
   constructor(
     private readonly config: pg.ClientConfig,
@@ -61,6 +62,7 @@ export class BlockerWatch {
     private readonly delayMs: number,
     private readonly logger: Logger,
     private readonly intervalMs = 100,
+    private readonly prepare: (client: pg.Client) => Promise<void> = async () => undefined,
   ) {}
 
   /** Runs `fn`; on failure throws a `WatchedFailure` holding the blockers last seen while it ran. */
@@ -129,6 +131,12 @@ export class BlockerWatch {
       });
       client.on('error', (err) => this.logger.debug({ err }, 'blocker polling connection failed'));
       await client.connect();
+      try {
+        await this.prepare(client);
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      }
       return client;
     })();
     return this.client;

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigrationError } from '../errors.js';
 import { splitSql, SqlSplitError, type SqlStatement } from './sql-splitter.js';
+import { planSection, RERUNNABLE_MARK } from './statements.js';
 
 /** `YYYYMMDDHHMMSS_snake_name.sql` */
 export const FILE_NAME_PATTERN = /^(\d{14})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
@@ -14,8 +15,13 @@ export const FILE_NAME_PATTERN = /^(\d{14})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
 /** One direction of a migration. */
 export interface MigrationSection {
   statements: SqlStatement[];
-  /** False for `-- migrate:up transaction:false`: statements run one by one in autocommit mode. */
+  /**
+   * False for `-- migrate:up transaction:false`: statements run one by one, each committed on its
+   * own, and the run can resume after an interruption (see statements.ts).
+   */
   transaction: boolean;
+  /** `transaction:false` only: lines of the statements marked `-- migrate:rerunnable` (absent when none). */
+  rerunnable?: number[];
 }
 
 /** A parsed migration file. */
@@ -83,12 +89,21 @@ export function parseMigration(fileName: string, content: string, path = fileNam
     transaction: boolean;
   }
   const markers: Marker[] = [];
+  // `-- migrate:rerunnable` lines: each marks the statement after it.
+  const marks: number[] = [];
   lines.forEach((raw, index) => {
     const m = MARKER.exec(raw.trimEnd());
     if (!m) return;
     const kind = m[1];
+    if (kind === 'rerunnable') {
+      if ((m[2] ?? '').trim() !== '') fail(`line ${index + 1}: "${RERUNNABLE_MARK}" takes no options (got "${(m[2] ?? '').trim()}")`);
+      marks.push(index + 1);
+      return;
+    }
     if (kind !== 'up' && kind !== 'down')
-      fail(`line ${index + 1}: unknown section "-- migrate:${kind}" (expected migrate:up or migrate:down)`);
+      fail(
+        `line ${index + 1}: unknown section "-- migrate:${kind}" (expected migrate:up or migrate:down, or ${RERUNNABLE_MARK} before a statement)`,
+      );
     let transaction = true;
     for (const option of (m[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
       if (option === 'transaction:false') transaction = false;
@@ -132,6 +147,36 @@ export function parseMigration(fileName: string, content: string, path = fileNam
   const upSection = section(up, down ? down.line : lines.length + 1);
   if (upSection.statements.length === 0) fail('the "-- migrate:up" section holds no statement');
   const downSection = down ? section(down, lines.length + 1) : null;
+
+  // Each mark belongs to the next statement of its section.
+  for (const line of marks) {
+    const [marker, s] = down && line > down.line ? [down, downSection] : [up, upSection];
+    if (line < up.line) fail(`line ${line}: "${RERUNNABLE_MARK}" comes before "-- migrate:up"`);
+    const next = s?.statements.find((st) => st.line > line);
+    if (!s || !next) fail(`line ${line}: "${RERUNNABLE_MARK}" is not followed by a statement in its section`);
+    if (s!.transaction) {
+      fail(
+        `line ${line}: "${RERUNNABLE_MARK}" applies only to a "transaction:false" section; ` +
+          `in "-- migrate:${marker.kind}" (line ${marker.line}) every statement runs in the file's transaction`,
+      );
+    }
+    (s!.rerunnable ??= []).push(next!.line);
+  }
+
+  for (const [marker, s] of [
+    [up, upSection],
+    [down, downSection],
+  ] as const) {
+    if (!s || !marker || s.transaction) continue;
+    const { problems } = planSection(s.statements, new Set(s.rerunnable));
+    if (problems.length > 0) {
+      fail(
+        `the "-- migrate:${marker.kind} transaction:false" section (line ${marker.line}) could not be resumed safely if a run were interrupted; nothing was run:\n` +
+          problems.map((p) => `  - line ${p.line}: ${p.message}`).join('\n') +
+          `\n  (A statement that is safe to run twice may be marked with a "${RERUNNABLE_MARK}" line before it.)`,
+      );
+    }
+  }
 
   for (const s of [upSection, downSection]) {
     if (!s?.transaction) continue;

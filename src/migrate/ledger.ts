@@ -1,8 +1,9 @@
 /**
  * The ledger table `public.schema_migrations`: one row per applied migration, written by the
- * migration's own transaction (see migrator.ts), never by Umzug's storage hooks; and the one rule
- * that compares it with the migration files (applied, pending, changed, missing), which the
- * migrator's `status()` and `database.health()` share.
+ * migration's own transaction (see migrator.ts), never by Umzug's storage hooks. Only finished
+ * migrations have a row (a `transaction:false` section in progress is recorded apart, see
+ * progress.ts). And the one rule that compares it with the migration files (applied, pending,
+ * changed, missing), which the migrator's `status()` and `database.health()` share.
  */
 import type pg from 'pg';
 import { MigrationError } from '../errors.js';
@@ -26,6 +27,27 @@ export interface MigrationStatus {
   /** The ledger's checksum for applied/changed/missing, the file's for pending. */
   checksum?: string;
   executionMs?: number;
+  /**
+   * Set (by the migrator's `status()`) when a run started this migration's `transaction:false`
+   * section and did not finish it: up (the migration stays pending until it finishes) or down (it
+   * stays applied until it finishes). The next `up` (or `down`) resumes it.
+   */
+  started?: StartedSection;
+}
+
+/** A `transaction:false` section that a run started and did not finish (see progress.ts). */
+export interface StartedSection {
+  direction: 'up' | 'down';
+  /** Statements 1..statementsDone took effect. */
+  statementsDone: number;
+  statements: number;
+  startedAt: Date;
+  /** When the last statement completed (or the section started). */
+  updatedAt: Date;
+  /** The `application_name` of the run that started it. */
+  startedBy: string;
+  /** False when the file is missing or differs from the one that was started: the next run refuses until that is fixed. */
+  resumable: boolean;
 }
 
 /** What the ledger is read through: a client or a pool. */

@@ -23,7 +23,19 @@ import {
 } from './ledger.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
 import { defaultMigrationsDir } from './paths.js';
+import {
+  DELETE_PROGRESS,
+  dropProgressTableIfEmpty,
+  ensureProgressTable,
+  INSERT_PROGRESS,
+  PROGRESS_TABLE,
+  readProgress,
+  UPDATE_PROGRESS,
+  type ProgressRow,
+} from './progress.js';
+import { migratorApplicationName, prepareSession } from './session.js';
 import type { SqlStatement } from './sql-splitter.js';
+import { planSection, RERUNNABLE_MARK, type PlannedStatement, type ResumeCheck } from './statements.js';
 
 /** Options for `createMigrator`. */
 export interface MigratorOptions {
@@ -35,8 +47,20 @@ export interface MigratorOptions {
   lockTimeoutMs?: number;
   /** `statement_timeout` for each migration statement (ms, 0 = none). Default 900000. */
   statementTimeoutMs?: number;
-  /** How long to wait for another migrator's advisory lock (ms). Default 300000. */
+  /**
+   * How long to wait for another migrator's advisory lock (ms). Default 300000. A holder whose
+   * migrator process is proven gone (it ran on this machine and its pid no longer exists) is not
+   * waited for: its orphaned session is terminated (see lock.ts).
+   */
   lockWaitMs?: number;
+  /**
+   * `client_connection_check_interval` of the migrator's sessions (ms, 0 = leave the server's
+   * setting). Default 1000: when the migrator dies during a long statement, the server notices
+   * within about a second, ends the session (rolling back its transaction) and releases the
+   * migration lock, instead of running the statement to its end. Needs PostgreSQL 14 or newer;
+   * older servers carry on without it.
+   */
+  connectionCheckIntervalMs?: number;
   /** Apply pending files that sort before the newest applied one instead of refusing. */
   allowOutOfOrder?: boolean;
   /** Progress lines go to `logger.info`. Default: silent. */
@@ -47,6 +71,8 @@ export interface MigrationResult {
   name: string;
   direction: 'up' | 'down';
   durationMs: number;
+  /** A resumed `transaction:false` section: how many of its statements an earlier run had completed. */
+  resumedAfter?: number;
   /** Dry run only: the SQL that would run. */
   sql?: string;
 }
@@ -61,11 +87,14 @@ export interface Migrator {
   down(opts?: { to?: string | 0; step?: number; dryRun?: boolean }): Promise<MigrationResult[]>;
   /** Reverts and re-applies the last applied migration. */
   redo(opts?: { dryRun?: boolean }): Promise<MigrationResult[]>;
-  /** Every migration on disk or in the ledger, with its state. Reads only. */
+  /**
+   * Every migration on disk or in the ledger, with its state, and `started` for a
+   * `transaction:false` section a run started and did not finish. Reads only.
+   */
   status(): Promise<MigrationStatus[]>;
 }
 
-const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000 };
+const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000, connectionCheckIntervalMs: 1000 };
 
 /**
  * Creates a migrator. Each call opens and closes its own connection; nothing needs closing.
@@ -84,10 +113,11 @@ export function createMigrator(options: MigratorOptions): Migrator {
     lockTimeoutMs: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
     statementTimeoutMs: options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
     lockWaitMs: options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+    connectionCheckIntervalMs: options.connectionCheckIntervalMs ?? DEFAULTS.connectionCheckIntervalMs,
     allowOutOfOrder: options.allowOutOfOrder ?? false,
     logger: options.logger ?? silentLogger,
   };
-  for (const key of ['lockTimeoutMs', 'statementTimeoutMs', 'lockWaitMs'] as const) {
+  for (const key of ['lockTimeoutMs', 'statementTimeoutMs', 'lockWaitMs', 'connectionCheckIntervalMs'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 0) {
       throw new MigrationError(`${key} must be a whole number of milliseconds, 0 or more (got ${settings[key]})`, {
         code: 'MIGRATION_OPTIONS',
@@ -108,6 +138,7 @@ type Settings = {
   lockTimeoutMs: number;
   statementTimeoutMs: number;
   lockWaitMs: number;
+  connectionCheckIntervalMs: number;
   allowOutOfOrder: boolean;
   logger: Logger;
 };
@@ -139,6 +170,7 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
     const ledger = await readLedger(client);
     checkIntegrity(files, ledger, command === 'up' && !settings.allowOutOfOrder);
     const steps = plan(command, files, ledger, opts);
+    const resume = await checkProgress(settings, client, files, ledger, await readProgress(client), command, steps, !opts.dryRun);
     for (const s of steps) {
       if (s.direction === 'down' && !s.migration.down) {
         throw new MigrationError(
@@ -148,12 +180,17 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
       }
     }
     if (opts.dryRun)
-      return steps.map((s) => ({ name: s.migration.name, direction: s.direction, durationMs: 0, sql: renderSql(settings, s) }));
+      return steps.map((s, i) => ({
+        name: s.migration.name,
+        direction: s.direction,
+        durationMs: 0,
+        sql: renderSql(settings, s, i === 0 ? resume : undefined),
+      }));
     if (steps.length === 0) {
       settings.logger.info({ command }, command === 'up' ? 'nothing to apply: the database is up to date' : 'nothing to revert');
       return [];
     }
-    return await execute(settings, client, steps);
+    return await execute(settings, client, steps, resume);
   } finally {
     if (locked) await releaseMigrationLock(client).catch(() => undefined);
     await client.end().catch(() => undefined);
@@ -179,14 +216,45 @@ async function status(settings: Settings): Promise<MigrationStatus[]> {
   const files = loadMigrations(settings.dir);
   const client = await connect(settings);
   try {
-    return migrationStates(files, await readLedger(client));
+    const states = migrationStates(files, await readLedger(client));
+    let progress: ProgressRow[] = [];
+    try {
+      progress = await readProgress(client);
+    } catch (err) {
+      // A role that may read the ledger but not the runner's own schema still gets the states.
+      if ((err as { code?: string }).code !== '42501') throw err;
+      settings.logger.warn({ err }, `cannot read ${PROGRESS_TABLE}: transaction:false migrations in progress are not shown`);
+    }
+    return withProgress(states, progress, files);
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
+/** Adds `started` to the states of migrations with a `transaction:false` section in progress. */
+function withProgress(states: MigrationStatus[], progress: readonly ProgressRow[], files: readonly MigrationFile[]): MigrationStatus[] {
+  if (progress.length === 0) return states;
+  const result = [...states];
+  for (const row of progress) {
+    const file = files.find((f) => f.name === row.name);
+    const started = {
+      direction: row.direction,
+      statementsDone: row.statementsDone,
+      statements: row.statements,
+      startedAt: row.startedAt,
+      updatedAt: row.updatedAt,
+      startedBy: row.startedBy,
+      resumable: file?.checksum === row.checksum,
+    };
+    const at = result.findIndex((s) => s.name === row.name);
+    if (at >= 0) result[at] = { ...result[at]!, started };
+    else result.push({ name: row.name, state: 'missing', checksum: row.checksum, started });
+  }
+  return result.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 async function connect(settings: Settings): Promise<pg.Client> {
-  const client = new pg.Client(migrationSessionOptions(settings.connection));
+  const client = new pg.Client(migrationSessionOptions(settings.connection, migratorApplicationName()));
   // Without a listener, a server-side disconnect would crash the process; the failing query reports it.
   client.on('error', (err) => settings.logger.warn({ err }, 'migration connection failed'));
   try {
@@ -195,16 +263,25 @@ async function connect(settings: Settings): Promise<pg.Client> {
     await client.end().catch(() => undefined);
     throw connectError(error, describeConnection(settings.connection), CONNECT_TIMEOUT_MS);
   }
+  try {
+    await prepareSession(client, settings, settings.logger);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
   return client;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-function migrationSessionOptions(connection: ConnectionSettings): pg.ClientConfig {
+/**
+ * @param applicationName shown to whoever waits on our lock, or is blocked by our DDL; the main
+ *   session's carries the host and process identity that lets a waiter tell whether we are alive.
+ */
+function migrationSessionOptions(connection: ConnectionSettings, applicationName: string): pg.ClientConfig {
   return {
     ...connectionOptions(connection), // host, port, user, database, password (or provider), TLS
-    // Shown to whoever waits on our lock, or is blocked by our DDL.
-    application_name: `data-layer migrate (pid ${process.pid})`,
+    application_name: applicationName,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
   };
@@ -253,6 +330,93 @@ function checkIntegrity(files: readonly MigrationFile[], ledger: readonly Ledger
 
 const short = (checksum: string): string => checksum.slice(0, 12);
 
+/** "statements 1-2 (lines 2, 3)", "statement 1 (line 2)" or "no statement": the first `count` statements of a section. */
+function firstStatements(section: MigrationSection | null, count: number): string {
+  if (count === 0) return 'no statement';
+  const lines = section?.statements.slice(0, count).map((s) => s.line) ?? [];
+  const where = lines.length === count ? ` (line${count > 1 ? 's' : ''} ${lines.join(', ')})` : '';
+  return count === 1 ? `statement 1${where}` : `statements 1-${count}${where}`;
+}
+
+/** "statement 3 (line 7)": the `number`th (1-based) statement of a section. */
+function statementAt(section: MigrationSection | null, number: number): string {
+  const line = section?.statements[number - 1]?.line;
+  return `statement ${number}${line === undefined ? '' : ` (line ${line})`}`;
+}
+
+/** What a progress row says, for messages: "started ... at ..., stopped after statement 2 of 3". */
+function describeProgress(row: ProgressRow): string {
+  return (
+    `was started (${row.direction}, transaction:false) by ${row.startedBy} at ${row.startedAt.toISOString()} ` +
+    `and stopped after ${row.statementsDone} of its ${row.statements} statements`
+  );
+}
+
+/**
+ * Compares the sections in progress with the files, the ledger and the planned steps. A section in
+ * progress is resumed when it is the first planned step and its file is the one that was started;
+ * otherwise the run stops with nothing run, naming the command (or the manual step) that finishes
+ * it. Rows left by a migration that was finished some other way are removed (`write`) or ignored.
+ * Returns the row to resume, if any.
+ */
+async function checkProgress(
+  settings: Settings,
+  client: pg.Client,
+  files: readonly MigrationFile[],
+  ledger: readonly LedgerRow[],
+  progress: readonly ProgressRow[],
+  command: Command,
+  steps: readonly Step[],
+  write: boolean,
+): Promise<ProgressRow | undefined> {
+  let resume: ProgressRow | undefined;
+  const applied = new Set(ledger.map((r) => r.name));
+  for (const row of progress) {
+    const file = files.find((f) => f.name === row.name);
+    const fileName = `${row.name}.sql`;
+    const forget = `DELETE FROM ${PROGRESS_TABLE} WHERE name = '${row.name}'`;
+    if (row.direction === 'up' ? applied.has(row.name) : !applied.has(row.name)) {
+      // Finished some other way (by hand, or by a runner that does not know this table).
+      settings.logger.warn(
+        { migration: row.name },
+        `${fileName} ${describeProgress(row)}, but the ledger says it was ${row.direction === 'up' ? 'applied' : 'reverted'} since; ` +
+          `${write ? 'removing' : 'ignoring'} its stale ${PROGRESS_TABLE} row`,
+      );
+      if (write) await client.query(DELETE_PROGRESS, [row.name]);
+      continue;
+    }
+    if (!file || file.checksum !== row.checksum) {
+      throw new MigrationError(
+        `${fileName} ${describeProgress(row)}: statements 1-${row.statementsDone} of the version that was started took effect, ` +
+          `but ${file ? `the file was edited since (checksum ${short(row.checksum)} when started, ${short(file.checksum)} on disk)` : 'the file is missing'}, ` +
+          'so the run cannot resume; nothing was run. Restore the version that was started (from version control) and run the command again, ' +
+          `which resumes at statement ${row.statementsDone + 1}; or finish (or undo) statements ${row.statementsDone + 1}-${row.statements} ` +
+          `of that version by hand, ${row.direction === 'up' ? `insert its ${LEDGER_TABLE} row` : `delete its ${LEDGER_TABLE} row`} if you finished it, and then: ${forget}`,
+        { file: fileName, code: 'MIGRATION_INTEGRITY' },
+      );
+    }
+    const section = row.direction === 'up' ? file.up : file.down;
+    const first = steps[0];
+    if (!resume && first && first.migration.name === row.name && first.direction === row.direction) {
+      resume = row;
+      continue;
+    }
+    const finish =
+      row.direction === 'up'
+        ? `npm run migrate -- up --to ${row.name} (from code: up({ to: '${row.name}' }))`
+        : `npm run migrate -- down (from code: down()), which reverts ${row.name} first`;
+    throw new MigrationError(
+      `${fileName} ${describeProgress(row)}: ${firstStatements(section, row.statementsDone)} took effect. ` +
+        `Finish it before anything else: ${finish} resumes it at ${statementAt(section, row.statementsDone + 1)}. ` +
+        `This ${command} would ${steps.length === 0 ? 'not touch it' : `start with ${steps[0]!.migration.name} (${steps[0]!.direction}) instead`}; nothing was run.`,
+      { file: fileName, code: 'MIGRATION_INTERRUPTED' },
+    );
+  }
+  // An empty table left by an interrupted clean-up goes too (it checks the catalog first).
+  if (write && !resume) await dropProgressTableIfEmpty(client, settings.lockTimeoutMs, settings.logger);
+  return resume;
+}
+
 /** Resolves `to` (full file name, name without .sql, or bare timestamp) to a migration name. */
 function resolveTarget(to: string, files: readonly MigrationFile[], ledger: readonly LedgerRow[]): string {
   const wanted = to
@@ -297,23 +461,34 @@ function plan(command: Command, files: readonly MigrationFile[], ledger: readonl
 }
 
 /** Runs the planned steps through Umzug, which calls back into `applySection`. */
-async function execute(settings: Settings, client: pg.Client, steps: readonly Step[]): Promise<MigrationResult[]> {
+async function execute(
+  settings: Settings,
+  client: pg.Client,
+  steps: readonly Step[],
+  resume: ProgressRow | undefined,
+): Promise<MigrationResult[]> {
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const watch = new BlockerWatch(
-    migrationSessionOptions(settings.connection),
+    migrationSessionOptions(settings.connection, `data-layer migrate blocker watch (pid ${process.pid})`),
     rows[0]!.pid,
     // Start polling early enough to see blockers before a short lock_timeout fires.
     settings.lockTimeoutMs > 0 ? Math.min(100, Math.floor(settings.lockTimeoutMs / 2)) : 100,
     settings.logger,
+    100,
+    (watcher) => prepareSession(watcher, settings, settings.logger),
   );
   const results: MigrationResult[] = [];
   const files = [...new Map(steps.map((s) => [s.migration.name, s.migration])).values()];
+  let pendingResume = resume;
   const section =
     (direction: 'up' | 'down') =>
     async ({ name, context }: { name: string; context: pg.Client }) => {
       const migration = files.find((f) => f.name === name)!;
-      const durationMs = await applySection(settings, context, watch, migration, direction);
-      results.push({ name, direction, durationMs });
+      // Only the first step can be a resumption (see checkProgress).
+      const from = pendingResume?.name === name && pendingResume.direction === direction ? pendingResume : undefined;
+      pendingResume = undefined;
+      const durationMs = await applySection(settings, context, watch, migration, direction, from);
+      results.push(from ? { name, direction, durationMs, resumedAfter: from.statementsDone } : { name, direction, durationMs });
       settings.logger.info(
         { migration: name, direction, durationMs },
         `${direction === 'up' ? 'applied' : 'reverted'} ${name} (${durationMs} ms)`,
@@ -365,6 +540,7 @@ async function applySection(
   watch: BlockerWatch,
   migration: MigrationFile,
   direction: 'up' | 'down',
+  resume: ProgressRow | undefined,
 ): Promise<number> {
   const section = direction === 'up' ? migration.up : migration.down;
   if (!section)
@@ -377,57 +553,317 @@ async function applySection(
   const ledgerWrite = (ms: number): [string, unknown[]] =>
     direction === 'up' ? [INSERT_LEDGER_ROW, [migration.name, migration.checksum, ms]] : [DELETE_LEDGER_ROW, [migration.name]];
 
-  if (section.transaction) {
-    await client.query('BEGIN');
-    try {
-      await client.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)", timeouts);
-      await runStatements(settings, client, watch, migration, direction, section);
-      const ms = Math.round(performance.now() - started);
-      await phase(migration, direction, `writing its ${LEDGER_TABLE} row`, () => client.query(...ledgerWrite(ms)));
-      // Deferred constraints are checked here, so COMMIT can fail too.
-      await phase(migration, direction, 'COMMIT (deferred constraint checks run here)', () => client.query('COMMIT'));
-      return ms;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-  }
+  if (!section.transaction) return applyStepwise(settings, client, watch, migration, direction, section, ledgerWrite, resume);
 
-  await client.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", timeouts);
+  await client.query('BEGIN');
   try {
-    await runStatements(settings, client, watch, migration, direction, section);
-  } finally {
-    await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
-  }
-  const ms = Math.round(performance.now() - started);
-  try {
-    await client.query(...ledgerWrite(ms));
+    await client.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)", timeouts);
+    for (const [index, statement] of section.statements.entries()) {
+      try {
+        await watch.run(() => client.query(statement.sql));
+      } catch (failure) {
+        const { cause, blockers } = failure instanceof WatchedFailure ? failure : new WatchedFailure(failure, []);
+        throw statementError(settings, migration, direction, section, index, cause, blockers, [
+          `  Nothing was changed: the migration's transaction was rolled back and no ${LEDGER_TABLE} row was written.`,
+        ]);
+      }
+    }
+    const ms = Math.round(performance.now() - started);
+    await phase(migration, direction, `writing its ${LEDGER_TABLE} row`, () => client.query(...ledgerWrite(ms)));
+    // Deferred constraints are checked here, so COMMIT can fail too.
+    await phase(migration, direction, 'COMMIT (deferred constraint checks run here)', () => client.query('COMMIT'));
+    return ms;
   } catch (error) {
-    throw new MigrationError(
-      `${migration.fileName} (${direction}, transaction:false): every statement succeeded, but recording it in ${LEDGER_TABLE} failed: ` +
-        `${(error as Error).message}. ${direction === 'up' ? 'Insert' : 'Delete'} the ledger row by hand before running again.`,
-      { file: migration.fileName, cause: error },
-    );
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
-  return ms;
 }
 
-async function runStatements(
+/** The progress write of a stepwise section failed (not the statement itself). */
+class ProgressWriteFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`recording the progress in ${PROGRESS_TABLE} failed`, { cause });
+  }
+}
+
+/**
+ * Runs a `transaction:false` section statement by statement (see statements.ts for how each
+ * kind runs), recording in `data_layer_migrate.progress` how many have completed, and resuming
+ * after `resume.statementsDone` when an earlier run was interrupted. The ledger row is written,
+ * and the progress row deleted, in one transaction at the end.
+ */
+async function applyStepwise(
   settings: Settings,
   client: pg.Client,
   watch: BlockerWatch,
   migration: MigrationFile,
   direction: 'up' | 'down',
   section: MigrationSection,
-): Promise<void> {
-  for (const [index, statement] of section.statements.entries()) {
-    try {
-      await watch.run(() => client.query(statement.sql));
-    } catch (failure) {
-      const { cause, blockers } = failure instanceof WatchedFailure ? failure : new WatchedFailure(failure, []);
-      throw statementError(settings, migration, direction, section, index, cause, blockers);
-    }
+  ledgerWrite: (ms: number) => [string, unknown[]],
+  resume: ProgressRow | undefined,
+): Promise<number> {
+  const started = performance.now();
+  const { plan, problems } = planSection(section.statements, new Set(section.rerunnable));
+  // parseMigration refuses such a file, so this is only a guard for a hand-built MigrationFile.
+  if (problems.length > 0) {
+    throw new MigrationError(`${migration.fileName}: line ${problems[0]!.line}: ${problems[0]!.message}; nothing was run`, {
+      file: migration.fileName,
+      code: 'MIGRATION_INVALID',
+    });
   }
+  const total = plan.length;
+  const logger = settings.logger;
+  if (resume) {
+    logger.info(
+      { migration: migration.name, direction, statementsDone: resume.statementsDone, statements: total },
+      `resuming ${migration.name} (${direction}, transaction:false): it ${describeProgress(resume)}; ` +
+        `${firstStatements(section, resume.statementsDone)} took effect` +
+        (resume.statementsDone < total
+          ? `; continuing at ${statementAt(section, resume.statementsDone + 1)}`
+          : '; only the ledger row is left to write'),
+    );
+  } else {
+    await ensureProgressTable(client, migration.fileName);
+    await client.query(INSERT_PROGRESS, [migration.name, direction, migration.checksum, total, migratorApplicationName()]);
+  }
+  const record = async (done: number): Promise<void> => {
+    try {
+      await client.query(UPDATE_PROGRESS, [migration.name, done]);
+    } catch (error) {
+      throw new ProgressWriteFailure(error);
+    }
+  };
+  const timeouts = [`${settings.lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`];
+  await client.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", timeouts);
+  const first = resume?.statementsDone ?? 0;
+  let blockStart: number | undefined;
+  let index = first;
+  try {
+    // Session settings made by the statements already done hold for the ones still to run.
+    for (const step of plan.slice(0, first)) {
+      if (step.run.mode === 'session') await client.query(step.statement.sql);
+    }
+    for (; index < total; index++) {
+      const { run, statement } = plan[index]!;
+      const exec = () => watch.run(() => client.query(statement.sql));
+      switch (run.mode) {
+        case 'transaction':
+          // Exactly once: the statement and its progress commit together.
+          await client.query('BEGIN');
+          try {
+            await exec();
+            await record(index + 1);
+            await client.query('COMMIT');
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+          break;
+        case 'rerun':
+          // The first statement of a resumed run may have taken effect (fully or partly) already.
+          if (resume && index === first && run.check) {
+            if ((await prepareRerun(settings, client, migration, section, index, run.check)) === 'done') {
+              await record(index + 1);
+              break;
+            }
+          }
+          await exec();
+          await record(index + 1);
+          break;
+        case 'session':
+          await exec();
+          await record(index + 1);
+          break;
+        case 'block-begin':
+          blockStart = index;
+          await exec();
+          break;
+        case 'in-block':
+          await exec();
+          break;
+        case 'block-commit':
+          // Inside the section's own transaction, so the block and its progress commit together.
+          await record(index + 1);
+          await exec();
+          blockStart = undefined;
+          break;
+        case 'block-rollback':
+          await exec();
+          blockStart = undefined;
+          await record(index + 1);
+          break;
+      }
+    }
+  } catch (failure) {
+    const inBlock = blockStart;
+    if (inBlock !== undefined) await client.query('ROLLBACK').catch(() => undefined);
+    throw stepwiseError(settings, migration, direction, section, plan, index, inBlock, first, failure);
+  } finally {
+    await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
+  }
+
+  const ms = Math.round(performance.now() - started);
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT set_config('lock_timeout', $1, true)", [`${settings.lockTimeoutMs}ms`]);
+    await client.query(...ledgerWrite(ms));
+    await client.query(DELETE_PROGRESS, [migration.name]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw new MigrationError(
+      `${migration.fileName} (${direction}, transaction:false): every statement succeeded, but recording it in ${LEDGER_TABLE} failed: ` +
+        `${(error as Error).message}. ${PROGRESS_TABLE} records all ${total} statements as done: run the command again, ` +
+        `and it only ${direction === 'up' ? 'writes' : 'deletes'} the ledger row.`,
+      { file: migration.fileName, cause: error, code: 'MIGRATION_FAILED' },
+    );
+  }
+  await dropProgressTableIfEmpty(client, settings.lockTimeoutMs, logger);
+  return ms;
+}
+
+/**
+ * Before running again the re-runnable statement an interrupted run may have been in: says whether
+ * it had in fact finished (`done`), and removes what an interrupted run leaves behind (an INVALID
+ * index) so that running it again gives the intended result.
+ */
+async function prepareRerun(
+  settings: Settings,
+  client: pg.Client,
+  migration: MigrationFile,
+  section: MigrationSection,
+  index: number,
+  check: ResumeCheck,
+): Promise<'done' | 'run'> {
+  const where = `${migration.fileName}, ${statementAt(section, index + 1)}`;
+  const dropInvalid = async (qualified: string, why: string) => {
+    settings.logger.info(
+      { migration: migration.name, index: qualified },
+      `${where}: ${why}: dropping it (DROP INDEX CONCURRENTLY IF EXISTS ${qualified})`,
+    );
+    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`);
+  };
+  try {
+    switch (check.kind) {
+      case 'create-index': {
+        const { rows } = await client.query<{ qualified: string; valid: boolean; same_table: boolean }>(
+          `SELECT format('%I.%I', n.nspname, c.relname) AS qualified, i.indisvalid AND i.indisready AS valid,
+                  i.indrelid = to_regclass($2) AS same_table
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid
+            WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))`,
+          [check.index, check.table],
+        );
+        const found = rows[0];
+        if (!found?.same_table) return 'run';
+        if (found.valid) {
+          settings.logger.info(
+            { migration: migration.name, index: found.qualified },
+            `${where}: index ${found.qualified} exists and is valid, so the interrupted CREATE INDEX CONCURRENTLY had finished; recording it as done`,
+          );
+          return 'done';
+        }
+        await dropInvalid(
+          found.qualified,
+          `index ${found.qualified} is INVALID (an interrupted CREATE INDEX CONCURRENTLY leaves it so), and IF NOT EXISTS would keep it`,
+        );
+        return 'run';
+      }
+      case 'drop-index': {
+        const { rows } = await client.query<{ gone: boolean }>('SELECT to_regclass($1) IS NULL AS gone', [check.index]);
+        if (!rows[0]?.gone) return 'run';
+        settings.logger.info(
+          { migration: migration.name },
+          `${where}: index ${check.index} no longer exists, so the interrupted DROP INDEX had finished; recording it as done`,
+        );
+        return 'done';
+      }
+      case 'reindex': {
+        const scope =
+          check.target === 'index'
+            ? 'i.indrelid = (SELECT indrelid FROM pg_index WHERE indexrelid = to_regclass($1))'
+            : check.target === 'table'
+              ? 'i.indrelid = to_regclass($1)'
+              : check.target === 'schema'
+                ? 'c.relnamespace = to_regnamespace($1)'
+                : "n.nspname NOT IN ('pg_catalog', 'information_schema')";
+        const { rows } = await client.query<{ qualified: string }>(
+          `SELECT format('%I.%I', n.nspname, c.relname) AS qualified
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$' AND ${scope}
+            ORDER BY 1`,
+          check.target === 'database' ? [] : [check.name ?? null],
+        );
+        for (const { qualified } of rows) {
+          await dropInvalid(qualified, `${qualified} is an INVALID index left by an interrupted REINDEX CONCURRENTLY`);
+        }
+        return 'run';
+      }
+    }
+  } catch (cause) {
+    throw new MigrationError(
+      `${where}: resuming an interrupted run, the check before running the statement again failed: ${(cause as Error).message}. ` +
+        `Nothing more was run; ${PROGRESS_TABLE} still records ${firstStatements(section, index)} as done, so running the command again retries this.`,
+      { file: migration.fileName, cause, code: 'MIGRATION_FAILED' },
+    );
+  }
+}
+
+/** The error for a failed statement of a stepwise section, saying exactly what took effect. */
+function stepwiseError(
+  settings: Settings,
+  migration: MigrationFile,
+  direction: 'up' | 'down',
+  section: MigrationSection,
+  plan: readonly PlannedStatement[],
+  index: number,
+  blockStart: number | undefined,
+  resumedAfter: number,
+  failure: unknown,
+): MigrationError {
+  if (failure instanceof MigrationError) return failure;
+  const done = blockStart ?? index;
+  const run = plan[index]?.run;
+  const lines: string[] = [];
+  lines.push(
+    done === 0
+      ? `  The section runs outside a transaction (transaction:false): no statement had taken effect and no ${LEDGER_TABLE} row was written.`
+      : `  The section runs outside a transaction (transaction:false): ${firstStatements(section, done)} already took effect` +
+          `${resumedAfter > 0 ? ` (${firstStatements(section, resumedAfter).replace(/ \(.*\)$/, '')} in an earlier run)` : ''} and no ${LEDGER_TABLE} row was written.`,
+  );
+  if (blockStart !== undefined) {
+    lines.push(
+      `  The transaction opened by BEGIN at line ${plan[blockStart]!.statement.line} was rolled back (statements ${blockStart + 1}-${index + 1}).`,
+    );
+  } else if (run?.mode === 'rerun') {
+    lines.push(
+      `  Statement ${index + 1} runs on its own (${run.what}) and may have partly taken effect` +
+        (run.check?.kind === 'create-index'
+          ? ': a failed CREATE INDEX CONCURRENTLY leaves an INVALID index, which the next run drops before building it again.'
+          : '.'),
+    );
+  } else if (run?.mode === 'transaction' && !(failure instanceof ProgressWriteFailure)) {
+    lines.push(`  Statement ${index + 1} ran in a transaction of its own, which was rolled back.`);
+  }
+  lines.push(
+    `  ${PROGRESS_TABLE} records this: fix the cause and run the same command again; it resumes at ${statementAt(section, done + 1)}.`,
+  );
+  if (failure instanceof ProgressWriteFailure) {
+    const cause = failure.cause as Partial<pg.DatabaseError>;
+    return new MigrationError(
+      [
+        `${migration.fileName} (${direction}) failed recording its progress in ${PROGRESS_TABLE} after ${statementAt(section, index + 1)}:`,
+        `  PostgreSQL error${cause.code ? ` ${cause.code}` : ''}: ${cause.message ?? String(failure.cause)}`,
+        run?.mode === 'transaction' || blockStart !== undefined
+          ? `  The statement was rolled back with it.`
+          : `  The statement took effect; it is safe to run again.`,
+        ...lines.slice(0, 1),
+        ...lines.slice(-1),
+      ].join('\n'),
+      { file: migration.fileName, cause: failure.cause, code: 'MIGRATION_FAILED' },
+    );
+  }
+  const { cause, blockers } = failure instanceof WatchedFailure ? failure : new WatchedFailure(failure, []);
+  return statementError(settings, migration, direction, section, index, cause, blockers, lines);
 }
 
 function statementError(
@@ -438,6 +874,7 @@ function statementError(
   index: number,
   cause: unknown,
   blockers: readonly Blocker[],
+  outcome: readonly string[],
 ): MigrationError {
   const statement = section.statements[index]!;
   const pgError = cause as Partial<pg.DatabaseError> & { message?: string };
@@ -465,23 +902,16 @@ function statementError(
     );
   } else if (pgError.code === PgErrorCode.queryCanceled && /statement timeout/i.test(pgError.message ?? '')) {
     lines.push(`  statement_timeout is ${settings.statementTimeoutMs} ms (MIGRATION_STATEMENT_TIMEOUT_MS, --statement-timeout)`);
-  } else if (pgError.code === '25001') {
+  } else if (pgError.code === '25001' && section.transaction) {
     lines.push(`  this statement cannot run inside a transaction: mark the section "-- migrate:${direction} transaction:false"`);
-  }
-  if (section.transaction) {
-    lines.push(`  Nothing was changed: the migration's transaction was rolled back and no ${LEDGER_TABLE} row was written.`);
-  } else if (index === 0) {
+  } else if ((pgError.code === '25001' || pgError.code === '2D000') && !section.transaction) {
     lines.push(
-      `  The section runs outside a transaction (transaction:false); no statement had taken effect and no ${LEDGER_TABLE} row was written.`,
-    );
-  } else {
-    const done = section.statements.slice(0, index).map((s) => s.line);
-    lines.push(
-      `  The section runs outside a transaction (transaction:false): statement${index > 1 ? 's' : ''} 1-${index} (line${index > 1 ? 's' : ''} ${done.join(', ')}) ` +
-        `already took effect and no ${LEDGER_TABLE} row was written. Undo them by hand (or make them idempotent, e.g. IF NOT EXISTS) before running again; ` +
-        'a failed CREATE INDEX CONCURRENTLY also leaves an INVALID index that must be dropped.',
+      '  In a transaction:false section the runner runs each statement in a transaction of its own, together with its progress record, ' +
+        `unless it is one it knows must run on its own; ${pgError.code === '25001' ? 'this one cannot run in a transaction' : 'this one ends the transaction itself'}. ` +
+        `If it is safe to run twice, put a "${RERUNNABLE_MARK}" line before it.`,
     );
   }
+  lines.push(...outcome);
   return new MigrationError(lines.join('\n'), { file: migration.fileName, cause, code: 'MIGRATION_FAILED' });
 }
 
@@ -517,18 +947,66 @@ function excerpt(sql: string): string {
 }
 
 /** The SQL a step would run, as the dry run prints it. */
-function renderSql(settings: Settings, step: Step): string {
+function renderSql(settings: Settings, step: Step, resume: ProgressRow | undefined): string {
   const { migration, direction } = step;
   const section = (direction === 'up' ? migration.up : migration.down)!;
   const ledger =
     direction === 'up'
       ? `INSERT INTO ${LEDGER_TABLE} (name, checksum, applied_at, execution_ms) VALUES ('${migration.name}', '${migration.checksum}', clock_timestamp(), <ms>);`
       : `DELETE FROM ${LEDGER_TABLE} WHERE name = '${migration.name}';`;
-  const body = section.statements.map((s) => `${s.sql};`);
   const timeouts = (scope: string) =>
     `SET ${scope}lock_timeout = '${settings.lockTimeoutMs}ms';\nSET ${scope}statement_timeout = '${settings.statementTimeoutMs}ms';`;
   const header = `-- ${migration.fileName} (${direction}${section.transaction ? '' : ', transaction:false'})`;
-  return section.transaction
-    ? [header, 'BEGIN;', timeouts('LOCAL '), ...body, ledger, 'COMMIT;'].join('\n')
-    : [header, timeouts(''), ...body, 'RESET lock_timeout;\nRESET statement_timeout;', ledger].join('\n');
+  if (section.transaction) {
+    return [header, 'BEGIN;', timeouts('LOCAL '), ...section.statements.map((s) => `${s.sql};`), ledger, 'COMMIT;'].join('\n');
+  }
+  const { plan } = planSection(section.statements, new Set(section.rerunnable));
+  const first = resume?.statementsDone ?? 0;
+  const progress = (done: number) =>
+    `UPDATE ${PROGRESS_TABLE} SET statements_done = ${done}, updated_at = clock_timestamp() WHERE name = '${migration.name}';`;
+  const out = [header];
+  if (resume) {
+    out.push(`-- resumes an interrupted run: ${firstStatements(section, first)} took effect; SET/RESET among them are replayed`);
+  } else {
+    out.push(
+      `-- records the section as started (creating ${PROGRESS_TABLE} if needed):`,
+      `INSERT INTO ${PROGRESS_TABLE} (name, direction, checksum, statements, started_by) VALUES ('${migration.name}', '${direction}', '${migration.checksum}', ${plan.length}, '${migratorApplicationName()}');`,
+    );
+  }
+  out.push(timeouts(''));
+  for (const [i, { statement, run }] of plan.entries()) {
+    if (i < first) {
+      if (run.mode === 'session') out.push(`${statement.sql};`);
+      continue;
+    }
+    const sql = `${statement.sql};`;
+    switch (run.mode) {
+      case 'transaction':
+        out.push('BEGIN;', sql, progress(i + 1), 'COMMIT;');
+        break;
+      case 'block-commit':
+        out.push(progress(i + 1), sql);
+        break;
+      case 'block-begin':
+      case 'in-block':
+        out.push(sql);
+        break;
+      case 'rerun':
+        if (resume && i === first && run.check?.kind === 'create-index') {
+          out.push(`-- if index ${run.check.index} exists: valid means this statement had finished; INVALID is dropped first`);
+        }
+        out.push(sql, progress(i + 1));
+        break;
+      default:
+        out.push(sql, progress(i + 1));
+    }
+  }
+  out.push(
+    'RESET lock_timeout;\nRESET statement_timeout;',
+    'BEGIN;',
+    ledger,
+    `DELETE FROM ${PROGRESS_TABLE} WHERE name = '${migration.name}';`,
+    'COMMIT;',
+  );
+  return out.join('\n');
 }
