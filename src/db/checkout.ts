@@ -153,19 +153,28 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     let client = await acquire();
     const borrowed = performance.now();
     let dead = false;
-    // A connection that went silent would make the next statement (Kysely's ROLLBACK) wait out
-    // the query timeout again: it fails at once, with the timeout (which Kysely then reports).
-    let silence: Error | undefined;
+    // The error that lost the connection: Kysely's ROLLBACK after it fails too, and Kysely reports
+    // the ROLLBACK's error; the one that lost the connection is the one worth reporting.
+    let lost: Error | undefined;
+    // A connection that went silent would make the next statement (the ROLLBACK) wait out the query
+    // timeout again: it fails at once instead.
+    let silent = false;
     let inTransaction = false;
-    const run = async (args: QueryArgs): Promise<unknown> => {
-      if (silence !== undefined) throw silence;
+    const run = async (args: QueryArgs, text: string): Promise<unknown> => {
+      if (silent) throw lost!;
       try {
         const send = client.query.bind(client) as (...query: QueryArgs) => Promise<unknown>;
         return await send(...args);
       } catch (error) {
         dead = isSessionFatal(error);
-        const typed = queryError(error, client);
-        if ((error as Error | undefined)?.message === QUERY_READ_TIMEOUT_MESSAGE) silence = typed as Error;
+        if (lost && /^rollback\b/i.test(text)) throw lost;
+        let typed = queryError(error, client);
+        if (dead && typed instanceof ConnectionError && !/^(select|rollback)\b/i.test(text)) {
+          // A write or COMMIT whose answer was lost may have taken effect.
+          typed = new ConnectionError(`${typed.message}; the statement may or may not have taken effect`, { cause: error });
+        }
+        if (dead) lost ??= typed as Error;
+        silent ||= (error as Error | undefined)?.message === QUERY_READ_TIMEOUT_MESSAGE;
         throw typed;
       }
     };
@@ -176,14 +185,14 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
         if (/^(begin|start transaction)\b/i.test(text)) inTransaction = true;
         else if (/^(commit|rollback)\b/i.test(text)) inTransaction = false;
         const retriable = !inTransaction && /^select\b/i.test(text);
-        return run(args).catch(async (error: unknown) => {
+        return run(args, text).catch(async (error: unknown) => {
           if (!retriable || !dead || closing || cut.has(client) || !lostInTransit(error)) throw error;
           // The read never changed anything: run it once more on another connection.
           client.release(true);
           client = await acquire();
-          dead = false;
-          silence = undefined;
-          return run(args);
+          dead = silent = false;
+          lost = undefined;
+          return run(args, text);
         });
       }) as PostgresPoolClient['query'],
       // close() may have released it already (cut loose); pg throws on a second release.

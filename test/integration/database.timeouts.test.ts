@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolSettings } from '../../src/config.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { ConnectionError, TimeoutError } from '../../src/errors.js';
-import { adminConnection, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let testDb: TestDatabase;
 let admin: pg.Client;
@@ -18,7 +18,8 @@ const handles: Database[] = [];
 
 beforeAll(async () => {
   testDb = await createTestDatabase({ migrated: false });
-  admin = new pg.Client({ ...adminConnection(), database: testDb.name });
+  // The superuser's settings for this database (its password is non-enumerable: pass the object as is).
+  admin = new pg.Client(testDb.connection);
   await admin.connect();
   await admin.query('CREATE TABLE marks (n int)');
 });
