@@ -128,6 +128,7 @@ export class BlockerWatch {
         ...this.config,
         application_name: `data-layer migrate blocker watch (pid ${process.pid})`,
         statement_timeout: 5000,
+        query_timeout: 10_000,
       });
       client.on('error', (err) => this.logger.debug({ err }, 'blocker polling connection failed'));
       await client.connect();

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { MigrationError as UmzugMigrationError, Umzug, type UmzugStorage } from 'umzug';
 import { describeConnection, type ConnectionSettings } from '../connection.js';
 import { connectionOptions } from '../connection.js';
-import { connectError, DataLayerError, MigrationError, PgErrorCode } from '../errors.js';
+import { connectError, DataLayerError, isServerError, MigrationError, PgErrorCode, QUERY_READ_TIMEOUT_MESSAGE } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { BlockerWatch, describeBlockers, WatchedFailure, type Blocker } from './blockers.js';
 import { FILE_NAME_PATTERN, loadMigrations, type MigrationFile, type MigrationSection } from './files.js';
@@ -254,7 +254,7 @@ function withProgress(states: MigrationStatus[], progress: readonly ProgressRow[
 }
 
 async function connect(settings: Settings): Promise<pg.Client> {
-  const client = new pg.Client(migrationSessionOptions(settings.connection, migratorApplicationName()));
+  const client = closeWhenSilent(new pg.Client(migrationSessionOptions(settings, migratorApplicationName())));
   // Without a listener, a server-side disconnect would crash the process; the failing query reports it.
   client.on('error', (err) => settings.logger.warn({ err }, 'migration connection failed'));
   try {
@@ -275,15 +275,43 @@ async function connect(settings: Settings): Promise<pg.Client> {
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
+ * `client`, closed at once when a query gets no answer in time: the ROLLBACK and unlock that
+ * follow would each wait out the timeout again on a silent connection, while a closed one fails
+ * them at once (the server releases the lock when it notices the client gone).
+ */
+function closeWhenSilent(client: pg.Client): pg.Client {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    const result = query(...args);
+    if (!(result instanceof Promise)) return result;
+    return result.catch((error: unknown) => {
+      if ((error as Error | undefined)?.message === QUERY_READ_TIMEOUT_MESSAGE) {
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      }
+      throw error;
+    });
+  }) as typeof client.query;
+  return client;
+}
+
+/**
  * @param applicationName shown to whoever waits on our lock, or is blocked by our DDL; the main
  *   session's carries the host and process identity that lets a waiter tell whether we are alive.
+ *
+ * Every query waits for its answer at most the statement (or lock) timeout plus a margin (as long
+ * as that timeout, between 5 and 30 s), so a silent network fails the run within that bound instead
+ * of hanging it; with no statement timeout (0), the operator asked for none.
  */
-function migrationSessionOptions(connection: ConnectionSettings, applicationName: string): pg.ClientConfig {
+function migrationSessionOptions(settings: Settings, applicationName: string): pg.ClientConfig {
+  const timeout = Math.max(settings.statementTimeoutMs, settings.lockTimeoutMs);
+  const answerWithinMs = settings.statementTimeoutMs > 0 ? timeout + Math.min(30_000, Math.max(5_000, timeout)) : 0;
   return {
-    ...connectionOptions(connection), // host, port, user, database, password (or provider), TLS
+    ...connectionOptions(settings.connection), // host, port, user, database, password (or provider), TLS
     application_name: applicationName,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(answerWithinMs > 0 ? { query_timeout: answerWithinMs } : {}),
   };
 }
 
@@ -469,7 +497,7 @@ async function execute(
 ): Promise<MigrationResult[]> {
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const watch = new BlockerWatch(
-    migrationSessionOptions(settings.connection, `data-layer migrate blocker watch (pid ${process.pid})`),
+    migrationSessionOptions(settings, `data-layer migrate blocker watch (pid ${process.pid})`),
     rows[0]!.pid,
     // Start polling early enough to see blockers before a short lock_timeout fires.
     settings.lockTimeoutMs > 0 ? Math.min(100, Math.floor(settings.lockTimeoutMs / 2)) : 100,
@@ -848,11 +876,10 @@ function stepwiseError(
     `  ${PROGRESS_TABLE} records this: fix the cause and run the same command again; it resumes at ${statementAt(section, done + 1)}.`,
   );
   if (failure instanceof ProgressWriteFailure) {
-    const cause = failure.cause as Partial<pg.DatabaseError>;
     return new MigrationError(
       [
         `${migration.fileName} (${direction}) failed recording its progress in ${PROGRESS_TABLE} after ${statementAt(section, index + 1)}:`,
-        `  PostgreSQL error${cause.code ? ` ${cause.code}` : ''}: ${cause.message ?? String(failure.cause)}`,
+        failureLine(failure.cause),
         run?.mode === 'transaction' || blockStart !== undefined
           ? `  The statement was rolled back with it.`
           : `  The statement took effect; it is safe to run again.`,
@@ -889,7 +916,7 @@ function statementError(
     ...(errorLine !== statement.line
       ? [`    (line ${errorLine}: ${statement.sql.split('\n')[errorLine - statement.line]?.trim() ?? ''})`]
       : []),
-    `  PostgreSQL error${pgError.code ? ` ${pgError.code}` : ''}: ${pgError.message ?? String(cause)}`,
+    failureLine(cause),
   ];
   if (pgError.detail) lines.push(`  detail: ${pgError.detail}`);
   if (pgError.hint) lines.push(`  hint: ${pgError.hint}`);
@@ -921,15 +948,22 @@ async function phase(migration: MigrationFile, direction: 'up' | 'down', what: s
     await fn();
   } catch (cause) {
     const pgError = cause as Partial<pg.DatabaseError>;
-    const lines = [
-      `${migration.fileName} (${direction}) failed at ${what}:`,
-      `  PostgreSQL error${pgError.code ? ` ${pgError.code}` : ''}: ${pgError.message ?? String(cause)}`,
-    ];
+    const lines = [`${migration.fileName} (${direction}) failed at ${what}:`, failureLine(cause)];
     if (pgError.detail) lines.push(`  detail: ${pgError.detail}`);
     if (pgError.hint) lines.push(`  hint: ${pgError.hint}`);
     lines.push(`  Nothing was changed: the migration's transaction was rolled back and no ${LEDGER_TABLE} row was written.`);
     throw new MigrationError(lines.join('\n'), { file: migration.fileName, cause, code: 'MIGRATION_FAILED' });
   }
+}
+
+/** The line of a failure message that says what failed: the server, the network, or the client's wait. */
+function failureLine(cause: unknown): string {
+  const { code, message } = (cause ?? {}) as { code?: string; message?: string };
+  if (message === QUERY_READ_TIMEOUT_MESSAGE) {
+    return '  No answer from the server in time (the statement timeout plus a margin): the connection may have gone silent; the run stopped waiting.';
+  }
+  if (isServerError(cause)) return `  PostgreSQL error ${cause.code}: ${cause.message}`;
+  return `  Connection error${code ? ` ${code}` : ''}: ${message ?? String(cause)}`;
 }
 
 /** The file line of a PostgreSQL error position (1-based character offset into the statement). */
