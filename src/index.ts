@@ -25,9 +25,11 @@ export type { Evaluation, EvaluationWithAgentResults } from './repositories/eval
 export type { AgentResult, ScoreStats, ScoreSummary } from './repositories/agent-results.js';
 export type { AuditEntry } from './repositories/audit-log.js';
 
-// The schema: generated table types and enum unions, JSONB payload types, the enum label lists.
+// The schema: generated table types and enum unions, JSONB payload types and their runtime schemas
+// (the repositories validate every payload with them on write), the enum label lists.
 export type * from './schema/generated.js';
 export type * from './schema/json.js';
+export { agentInputDataSchema, agentInsightsSchema, agentOutputDataSchema, evaluationResultsSchema } from './schema/json.js';
 export { IDEA_STATUSES } from './validation/business-ideas.js';
 export { EVALUATION_PRIORITIES, EVALUATION_STATUSES } from './validation/evaluations.js';
 export { KNOWN_AGENT_TYPES } from './validation/agent-results.js';

@@ -13,9 +13,13 @@
  * - Every payload is an object (the database checks `jsonb_typeof(...) = 'object'`), so fields
  *   can be added later without rewriting rows. New fields must be optional; a change that is not
  *   backwards compatible bumps `version`.
- * - The database does not validate payload shape: data from outside (agents, APIs) is checked
- *   with zod before it is written.
+ * - The database does not validate payload shape: the runtime schemas at the bottom of this file
+ *   check it (the repositories validate every payload with them on write, and services can use
+ *   them to check an agent's output before saving it). They are strict: a key a type does not
+ *   declare is refused by name, except inside the open-ended `JsonObject` parts (`details`,
+ *   `parameters`, `context`, `metrics`). A compile-time check keeps each schema and its type equal.
  */
+import { z } from 'zod';
 
 /** A JSON scalar. */
 export type JsonPrimitive = string | number | boolean | null;
@@ -218,4 +222,108 @@ export type JsonPayloads = [
   AssertJson<AgentInputData>,
   AssertJson<AgentOutputData>,
   AssertJson<AgentInsights>,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Runtime schemas: the same shapes, checked. JSON-level safety (depth, size, cycles, NUL, lone
+// surrogates, non-JSON values) is checked separately for the whole payload (validation/json.ts).
+// ---------------------------------------------------------------------------------------------
+
+const plainObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(value) as object);
+
+/** An open-ended JSON object (its content is checked as JSON, not by shape). */
+const openObject = z.custom<JsonObject>(plainObject, { error: 'must be a JSON object' });
+const text = z.string({ error: 'must be a string' });
+const fraction = z.number({ error: 'must be a number' }).min(0, { error: 'must be from 0 to 1' }).max(1, { error: 'must be from 0 to 1' });
+const percent = z
+  .number({ error: 'must be a number' })
+  .min(0, { error: 'must be from 0 to 100' })
+  .max(100, { error: 'must be from 0 to 100' });
+const count = z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(0, { error: 'must not be negative' });
+const isoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' });
+const severity = z.enum(['low', 'medium', 'high'], { error: 'must be low, medium or high' });
+/** agent_results_agent_type_format_check: lowercase kebab-case, at most 64 characters; typed `AgentType` so editors offer the known ones. */
+export const agentTypeSchema = text.refine((value) => value.length <= 64 && /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(value), {
+  error: 'must be lowercase kebab-case (e.g. market-research), at most 64 characters',
+}) as z.ZodType<AgentType, AgentType>;
+
+const agentScore = z.strictObject({
+  agentType: agentTypeSchema,
+  score: percent.nullable(),
+  weight: fraction,
+  status: z.enum(['completed', 'failed'], { error: 'must be completed or failed' }),
+});
+
+const risk = z.strictObject({
+  title: text,
+  description: text.optional(),
+  severity,
+  mitigation: text.optional(),
+  source: agentTypeSchema.optional(),
+});
+
+/** `evaluations.results`, checked: scores 0 to 100, weights and confidence 0 to 1, an ISO 8601 `generatedAt`. */
+export const evaluationResultsSchema = z.strictObject({
+  version: z.literal(1, { error: 'must be 1' }),
+  overallScore: percent,
+  recommendation: z.enum(['strong-go', 'go', 'pivot', 'no-go'], { error: 'must be strong-go, go, pivot or no-go' }),
+  confidence: fraction,
+  summary: text,
+  agentScores: z.array(agentScore),
+  strengths: z.array(text),
+  risks: z.array(risk),
+  nextSteps: z.array(text),
+  generatedAt: isoDateTime,
+});
+
+/** `agent_results.input_data`, checked (every field optional, as the column defaults to `{}`). */
+export const agentInputDataSchema = z.strictObject({
+  idea: z.strictObject({ title: text, description: text, context: openObject.optional() }).optional(),
+  model: text.optional(),
+  promptVersion: text.optional(),
+  parameters: openObject.optional(),
+});
+
+/** `agent_results.output_data`, checked. */
+export const agentOutputDataSchema = z.strictObject({
+  version: z.literal(1, { error: 'must be 1' }),
+  summary: text,
+  findings: z.array(
+    z.strictObject({ topic: text, statement: text, confidence: fraction.optional(), sourceRefs: z.array(count).optional() }),
+  ),
+  sources: z.array(z.strictObject({ title: text, url: text.optional(), retrievedAt: isoDateTime.optional() })).optional(),
+  usage: z.strictObject({ inputTokens: count, outputTokens: count, durationMs: count, costUsd: z.number().min(0).optional() }).optional(),
+  details: openObject.optional(),
+});
+
+/** `agent_results.insights`, checked. */
+export const agentInsightsSchema = z.strictObject({
+  version: z.literal(1, { error: 'must be 1' }),
+  items: z.array(
+    z.strictObject({
+      kind: z.enum(['strength', 'weakness', 'opportunity', 'threat', 'recommendation'], {
+        error: 'must be strength, weakness, opportunity, threat or recommendation',
+      }),
+      title: text,
+      detail: text.optional(),
+      impact: severity.optional(),
+      confidence: fraction.optional(),
+    }),
+  ),
+  metrics: z.record(text, z.union([z.number(), text], { error: 'must be a number or a string' })).optional(),
+});
+
+// Compile-time proof that each schema checks exactly its type: adding a field to one and not the
+// other fails the typecheck here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Check<T extends true> = T;
+export type PayloadSchemasMatchTypes = [
+  Check<Same<z.output<typeof evaluationResultsSchema>, EvaluationResults>>,
+  Check<Same<z.output<typeof agentInputDataSchema>, AgentInputData>>,
+  Check<Same<z.output<typeof agentOutputDataSchema>, AgentOutputData>>,
+  Check<Same<z.output<typeof agentInsightsSchema>, AgentInsights>>,
 ];

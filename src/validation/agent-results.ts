@@ -4,11 +4,11 @@
  * format, the score's range, JSON objects for the payloads.
  */
 import { z } from 'zod';
-import type { AgentInputData, AgentInsights, AgentOutputData, AgentType, KnownAgentType } from '../schema/json.js';
+import { agentInputDataSchema, agentInsightsSchema, agentOutputDataSchema, agentTypeSchema, type KnownAgentType } from '../schema/json.js';
 import { charLength, enumLabels, hasLoneSurrogate, id, idempotencyKey, limit } from './common.js';
-import { jsonObject } from './json.js';
 import { cursor, keyCursor } from './cursor.js';
-import { errorMessage, typedJson } from './evaluations.js';
+import { errorMessage } from './evaluations.js';
+import { jsonObject, payload } from './json.js';
 
 /**
  * The agents the platform runs today. Not exhaustive: any lowercase kebab-case name is a valid
@@ -17,12 +17,8 @@ import { errorMessage, typedJson } from './evaluations.js';
 export const KNOWN_AGENT_TYPES = enumLabels<KnownAgentType>()(['market-research', 'competitive-analysis', 'customer-research']);
 
 /** agent_results_agent_type_format_check: lowercase kebab-case, at most 64 characters. */
-const AGENT_TYPE_FORMAT = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-
-/** An agent type; typed `AgentType` so editors offer the known ones. */
-export const agentType = z.string({ error: 'must be a string' }).refine((value) => value.length <= 64 && AGENT_TYPE_FORMAT.test(value), {
-  error: 'must be lowercase kebab-case (e.g. market-research), at most 64 characters',
-}) as z.ZodType<AgentType, AgentType>;
+/** An agent type (the payloads' own schema: lowercase kebab-case, at most 64 characters). */
+export const agentType = agentTypeSchema;
 
 /** agent_results_score_range_check and numeric(5, 2): 0 to 100 with at most two decimals (never rounded silently). */
 export const score = z
@@ -32,7 +28,7 @@ export const score = z
   .refine((value) => Math.round(value * 100) / 100 === value, { error: 'must have at most two decimals' });
 
 /** One agent run to create: its type alone, or its type and what it is given. */
-export const agentRunSpec = z.union([agentType, z.strictObject({ agentType, inputData: typedJson<AgentInputData>().optional() })], {
+export const agentRunSpec = z.union([agentType, z.strictObject({ agentType, inputData: payload(agentInputDataSchema).optional() })], {
   error: 'must be an agent type or { agentType, inputData }',
 });
 
@@ -63,8 +59,8 @@ export const listAgentResultsSchema = z.strictObject({ evaluationId: id, limit, 
 /** `completeAgentRun` input: the output is required; insights and score may come later or never. */
 export const completeAgentRunSchema = z.strictObject({
   id,
-  outputData: typedJson<AgentOutputData>(),
-  insights: typedJson<AgentInsights>().nullable().optional(),
+  outputData: payload(agentOutputDataSchema),
+  insights: payload(agentInsightsSchema).nullable().optional(),
   score: score.nullable().optional(),
   idempotencyKey: idempotencyKey().optional(),
 });

@@ -4,10 +4,10 @@
  * 20261125090100_evaluation_leases_and_agent_result_indexes.sql), so the constraints are the second line.
  */
 import { z } from 'zod';
-import type { EvaluationResults } from '../schema/json.js';
+import { evaluationResultsSchema } from '../schema/json.js';
 import type { EvaluationPriority, EvaluationStatus } from '../schema/generated.js';
-import { boundedText, enumLabels, id, idempotencyKey, limit, MAX_JSON_BYTES } from './common.js';
-import { jsonObject } from './json.js';
+import { boundedText, enumLabels, id, idempotencyKey, limit } from './common.js';
+import { payload } from './json.js';
 import { cursor } from './cursor.js';
 
 /** Every evaluation status, in the enum's order. */
@@ -36,15 +36,6 @@ export const leaseSeconds = z
 /** Why a run failed. No CHECK in the table; bounded here so a stack dump cannot grow without limit. */
 export const errorMessage = boundedText(1, 10_000);
 
-/**
- * A JSONB payload: checked at run time as a JSON object within the size cap (`jsonObject`), and
- * typed as `T` from src/schema/json.ts at compile time. The database does not check the shape
- * either, so the type is the contract for the fields; the check keeps out what jsonb cannot hold.
- */
-export function typedJson<T>(maxBytes = MAX_JSON_BYTES): z.ZodType<T, T> {
-  return jsonObject(maxBytes) as unknown as z.ZodType<T, T>;
-}
-
 /** `createEvaluation` input. */
 export const createEvaluationSchema = z.strictObject({
   businessIdeaId: id,
@@ -64,7 +55,7 @@ export const claimNextSchema = z.strictObject({ workerId, leaseSeconds: leaseSec
 /** `completeEvaluation` input. With `workerId`, only the worker holding the claim may complete. */
 export const completeEvaluationSchema = z.strictObject({
   id,
-  results: typedJson<EvaluationResults>(),
+  results: payload(evaluationResultsSchema),
   workerId: workerId.optional(),
 });
 

@@ -118,11 +118,34 @@ const isObject = (value: unknown): value is JsonObject => typeof value === 'obje
  *
  * @example
  * ```ts
- * const schema = z.strictObject({ outputData: jsonObject() });
+ * const schema = z.strictObject({ contains: jsonObject(16 * 1024) });
  * ```
  */
 export function jsonObject(maxBytes = MAX_JSON_BYTES) {
+  return checkedObject(maxBytes);
+}
+
+/**
+ * A JSONB payload checked twice: as JSON (`jsonProblems`: depth, size, cycles, text jsonb refuses,
+ * values JSON cannot hold) and, when that holds, by its shape (`schema`, from src/schema/json.ts).
+ * Returned as given, not as zod rebuilt it, so what is stored is exactly what was sent.
+ *
+ * @example
+ * ```ts
+ * const completeAgentRunSchema = z.strictObject({ outputData: payload(agentOutputDataSchema) });
+ * ```
+ */
+export function payload<T>(schema: z.ZodType<T>, maxBytes = MAX_JSON_BYTES): z.ZodType<T, T> {
+  return checkedObject(maxBytes, schema) as unknown as z.ZodType<T, T>;
+}
+
+function checkedObject(maxBytes: number, shape?: z.ZodType) {
   return z.custom<JsonObject>(isObject, { error: 'must be a JSON object' }).superRefine((value, ctx) => {
-    for (const problem of jsonProblems(value, maxBytes)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    const problems = jsonProblems(value, maxBytes);
+    for (const problem of problems) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    if (problems.length > 0 || !shape) return;
+    const parsed = shape.safeParse(value);
+    if (!parsed.success)
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 }

@@ -16,7 +16,18 @@ import { createSubmittedIdea, createTestEvaluation } from '../support/factories.
 
 const t = useTestDatabase();
 
-const RESULTS = { version: 1, overallScore: 50 } as unknown as EvaluationResults;
+const RESULTS: EvaluationResults = {
+  version: 1,
+  overallScore: 50,
+  recommendation: 'pivot',
+  confidence: 0.5,
+  summary: 'Completed by whichever worker held the run.',
+  agentScores: [],
+  strengths: [],
+  risks: [],
+  nextSteps: [],
+  generatedAt: '2026-11-25T09:00:00.000Z',
+};
 
 // Every test starts with an empty queue, so the run it expects is the only candidate.
 beforeEach(async () => {

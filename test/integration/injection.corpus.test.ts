@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../../src/schema/json.js';
+import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults, JsonObject } from '../../src/schema/json.js';
 import { ValidationError } from '../../src/errors.js';
 import * as agentResults from '../../src/repositories/agent-results.js';
 import { listAuditEntries } from '../../src/repositories/audit-log.js';
@@ -69,8 +69,37 @@ function payload(value: string): Record<string, unknown> {
   };
 }
 
-/** A payload of arbitrary shape where the repositories' JSONB types expect their documented fields. */
+/** A payload whose content does not fit its type (only for values refused before any query). */
 const asJson = <T>(value: unknown): T => value as T;
+
+/**
+ * The corpus in every payload, in the fields each payload's schema has for free text and in its
+ * open-ended JSON object (`parameters`, `details`, `metrics`), where it is also keys.
+ */
+const inputOf = (value: string): AgentInputData => ({ parameters: payload(value) as JsonObject });
+const outputOf = (value: string): AgentOutputData => ({
+  version: 1,
+  summary: value,
+  findings: [{ topic: value, statement: value }],
+  details: payload(value) as JsonObject,
+});
+const insightsOf = (value: string): AgentInsights => ({
+  version: 1,
+  items: [{ kind: 'threat', title: value, detail: value }],
+  metrics: { [value]: value },
+});
+const resultsOf = (value: string): EvaluationResults => ({
+  version: 1,
+  overallScore: 50,
+  recommendation: 'pivot',
+  confidence: 0.5,
+  summary: value,
+  agentScores: [],
+  strengths: [value],
+  risks: [{ title: value, severity: 'low', mitigation: value }],
+  nextSteps: [value],
+  generatedAt: '2026-11-25T09:00:00.000Z',
+});
 
 const md5 = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
 
@@ -215,22 +244,22 @@ describe('the injection corpus', () => {
     await expectStoredBytes('evaluations', 'claimed_by', evaluation.id, workerId);
     expect((await evaluations.renewLease(db(), evaluation.id, { workerId, leaseSeconds: 120 })).claimedBy).toBe(workerId);
 
-    const json = payload(value);
+    const [input, output, insights] = [inputOf(value), outputOf(value), insightsOf(value)];
     const runs = await agentResults.createAgentRuns(db(), evaluation.id, [
-      { agentType: 'market-research', inputData: asJson<AgentInputData>(json) },
+      { agentType: 'market-research', inputData: input },
       'customer-research',
     ]);
     expected.agent_results += 2;
     const [research, customers] = runs as [agentResults.AgentResult, agentResults.AgentResult];
-    expect(research.inputData).toEqual(json);
+    expect(research.inputData).toEqual(input);
     await agentResults.startAgentRun(db(), research.id);
     const completed = await agentResults.completeAgentRun(db(), research.id, {
-      outputData: asJson<AgentOutputData>(json),
-      insights: asJson<AgentInsights>(json),
+      outputData: output,
+      insights,
       score: 55.5,
     });
-    expect(completed).toMatchObject({ outputData: json, insights: json, score: 55.5 });
-    expect((await agentResults.getAgentResult(db(), research.id)).outputData).toEqual(json);
+    expect(completed).toMatchObject({ outputData: output, insights, score: 55.5 });
+    expect((await agentResults.getAgentResult(db(), research.id)).outputData).toEqual(output);
 
     const errorMessage = fit(`agent crashed: ${value}`, 1, 10_000);
     await agentResults.startAgentRun(db(), customers.id);
@@ -239,17 +268,24 @@ describe('the injection corpus', () => {
 
     // JSONB containment and jsonpath lookups with the corpus as keys and values find exactly this run.
     const key = [...value].slice(0, 200).join('');
-    const byInsights = await agentResults.findAgentResultsByInsights(db(), { contains: { [value]: value } });
+    const byInsights = await agentResults.findAgentResultsByInsights(db(), { contains: { metrics: { [value]: value } } });
     expect(byInsights.items.map((r) => r.id)).toEqual([research.id]);
-    const byOutput = await agentResults.findAgentResultsByOutput(db(), { path: [key], equals: [...value].slice(0, 1000).join('') });
+    const byOutput = await agentResults.findAgentResultsByOutput(db(), {
+      path: ['details', key],
+      equals: [...value].slice(0, 1000).join(''),
+    });
     expect(byOutput.items.map((r) => r.id)).toEqual([research.id]);
-    const nested = await agentResults.findAgentResultsByOutput(db(), { path: ['nested', `key ${value}`, 'value'], equals: value });
+    const nested = await agentResults.findAgentResultsByOutput(db(), {
+      path: ['details', 'nested', `key ${value}`, 'value'],
+      equals: value,
+    });
     expect(nested.items.map((r) => r.id)).toEqual([research.id]);
 
     // Half the runs complete with the corpus in their results, half fail with it as the message.
     if (CORPUS.findIndex(([, v]) => v === value) % 2 === 0) {
-      const done = await evaluations.completeEvaluation(db(), evaluation.id, { workerId, results: asJson<EvaluationResults>(json) });
-      expect(done.results).toEqual(json);
+      const results = resultsOf(value);
+      const done = await evaluations.completeEvaluation(db(), evaluation.id, { workerId, results });
+      expect(done.results).toEqual(results);
     } else {
       const failed = await evaluations.failEvaluation(db(), evaluation.id, { workerId, errorMessage });
       expect(failed.errorMessage).toBe(errorMessage);

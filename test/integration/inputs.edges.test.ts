@@ -61,19 +61,25 @@ describe('dates', () => {
 });
 
 describe('JSONB payloads', () => {
-  it('keep own __proto__ and constructor keys exactly, and pollute nothing', async () => {
+  it('keep own __proto__ and constructor keys exactly in their open-ended parts, refuse them by name elsewhere, and pollute nothing', async () => {
     const idea = await createSubmittedIdea(t.db);
     const evaluation = await evaluations.createEvaluation(t.db, idea.id);
+    const text = '{"parameters": {"__proto__": {"isAdmin": true}, "constructor": "x"}}';
     const [run] = await agentResults.createAgentRuns(t.db, evaluation.id, [
-      {
-        agentType: 'market-research',
-        inputData: JSON.parse('{"__proto__": {"isAdmin": true}, "parameters": {"constructor": "x"}}') as object,
-      },
+      { agentType: 'market-research', inputData: JSON.parse(text) as object },
     ]);
     const stored = await agentResults.getAgentResult(t.db, run!.id);
-    expect(Object.keys(stored.inputData)).toContain('__proto__');
-    expect(JSON.stringify(stored.inputData)).toBe('{"__proto__": {"isAdmin": true}, "parameters": {"constructor": "x"}}'.replace(/ /g, ''));
+    expect(Object.keys(stored.inputData.parameters!)).toEqual(['__proto__', 'constructor']);
+    expect(JSON.stringify(stored.inputData)).toBe(text.replace(/ /g, ''));
     expect(({} as { isAdmin?: boolean }).isAdmin).toBeUndefined();
+    // At a level the payload's schema declares, the key is not one of its fields: refused by name.
+    const refused = await agentResults
+      .createAgentRuns(t.db, evaluation.id, [
+        { agentType: 'customer-research', inputData: JSON.parse('{"__proto__": {"isAdmin": true}}') as object },
+      ])
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).message).toContain('__proto__');
   });
 
   it('refuse a payload too deep or cyclic by name, and nothing is written', async () => {

@@ -86,7 +86,18 @@ describe('completeEvaluationSchema', () => {
   });
 
   it('keeps the payload as given', () => {
-    const results = { version: 1, overallScore: 72.5, nested: { snake_key: [1, 'two', null] } };
+    const results = {
+      version: 1,
+      overallScore: 72.5,
+      recommendation: 'go',
+      confidence: 0.75,
+      summary: 'Kept as given, snake_key and all.',
+      agentScores: [{ agentType: 'market-research', score: null, weight: 1, status: 'failed' }],
+      strengths: ['one'],
+      risks: [{ title: 'two', severity: 'low' }],
+      nextSteps: [],
+      generatedAt: '2026-11-25T09:00:00+01:00',
+    };
     expect(parseInput(completeEvaluationSchema, { id: ID, results }, 'test').results).toEqual(results);
   });
 });
@@ -112,5 +123,58 @@ describe('listEvaluationsByStatusSchema', () => {
       expect.stringMatching(/^limit: /),
       'cursor: is not a valid cursor',
     ]);
+  });
+});
+
+describe('the payload schemas', () => {
+  const results = {
+    version: 1,
+    overallScore: 72.5,
+    recommendation: 'go',
+    confidence: 0.75,
+    summary: 'A niche.',
+    agentScores: [{ agentType: 'market-research', score: 70, weight: 1, status: 'completed' }],
+    strengths: [],
+    risks: [],
+    nextSteps: [],
+    generatedAt: '2026-11-25T09:00:00.000Z',
+  };
+
+  it('check scores, fractions, enums, instants and unknown keys, each at its path', () => {
+    expect(() => parseInput(completeEvaluationSchema, { id: ID, results }, 'test')).not.toThrow();
+    expect(
+      issues(completeEvaluationSchema, {
+        id: ID,
+        results: {
+          ...results,
+          overallScore: 150,
+          confidence: -0.1,
+          recommendation: 'maybe',
+          generatedAt: 'yesterday',
+          agentScores: [{ agentType: 'Market Research', score: 101, weight: 1, status: 'done' }],
+          extra: true,
+        },
+      }),
+    ).toEqual([
+      'results.overallScore: must be from 0 to 100',
+      'results.recommendation: must be strong-go, go, pivot or no-go',
+      'results.confidence: must be from 0 to 1',
+      'results.agentScores.0.agentType: must be lowercase kebab-case (e.g. market-research), at most 64 characters',
+      'results.agentScores.0.score: must be from 0 to 100',
+      'results.agentScores.0.status: must be completed or failed',
+      'results.generatedAt: must be an ISO 8601 date-time with a time zone',
+      'results: Unrecognized key: "extra"',
+    ]);
+  });
+
+  it('are exported for services to check an agent output before saving it', async () => {
+    const { agentOutputDataSchema, evaluationResultsSchema } = await import('../../src/index.js');
+    expect(evaluationResultsSchema.safeParse(results).success).toBe(true);
+    const output = agentOutputDataSchema.safeParse({
+      version: 1,
+      summary: 'x',
+      findings: [{ topic: 'market-size', statement: 'Big', confidence: 2 }],
+    });
+    expect(output.success ? [] : output.error.issues.map((i) => i.path.join('.'))).toEqual(['findings.0.confidence']);
   });
 });
