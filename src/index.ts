@@ -7,6 +7,8 @@
 export { createDatabase } from './db/database.js';
 export type { CreateDatabaseOptions, Database, DatabaseStats } from './db/database.js';
 export type { Executor, Scope } from './repositories/executor.js';
+export { ROLE_TABLES } from './schema/roles.js';
+export type { Role, RoleDB } from './schema/roles.js';
 export { ACTOR_SETTING, USER_SETTING } from './db/transaction.js';
 export type { TransactionOptions } from './db/transaction.js';
 
@@ -34,6 +36,11 @@ export { IDEA_STATUSES } from './validation/business-ideas.js';
 export { EVALUATION_PRIORITIES, EVALUATION_STATUSES } from './validation/evaluations.js';
 export { KNOWN_AGENT_TYPES } from './validation/agent-results.js';
 export { MAX_JSON_BYTES } from './validation/common.js';
+
+// Kysely, for queries and transactions of your own on `database.db` (kysely is a peer dependency:
+// these are the very copy the handles are typed with).
+export { sql } from 'kysely';
+export type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
 
 // Errors: one base class, a stable `code` each, PostgreSQL's error as `cause`.
 export {

@@ -7,10 +7,12 @@ import { Kysely, type LogEvent, type PostgresPool, type Transaction } from 'kyse
 import type pg from 'pg';
 import { resolveConfig, type ConfigOptions } from '../config.js';
 import { describeConnection } from '../connection.js';
+import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { asExecutor, type Executor, type Scope } from '../repositories/executor.js';
 import { identify, identityOf } from '../telemetry.js';
 import type { DB } from '../schema/generated.js';
+import type { Role, RoleDB } from '../schema/roles.js';
 import { createCheckout } from './checkout.js';
 import { createHealthCheck, type HealthOptions, type HealthReport } from './health.js';
 import { poolInstruments, queryInstruments } from './instruments.js';
@@ -22,14 +24,21 @@ import { scopedPool } from './scopes.js';
 import { runTransaction, type TransactionOptions } from './transaction.js';
 
 /** Options for `createDatabase()`. Everything is optional; the environment fills the rest. */
-export interface CreateDatabaseOptions extends ConfigOptions {
+export interface CreateDatabaseOptions<R extends Role = 'owner'> extends ConfigOptions {
+  /**
+   * The role the connection works as: `owner` (default; every calling path), `app` (`withUser`
+   * and `anonymous`) or `worker` (`worker`). The handle then offers only that role's paths, and
+   * its Kysely types only the tables the role may query (`RoleDB<R>`), so a query the role would
+   * be refused (42501) does not compile.
+   */
+  role?: R | null;
   /**
    * Receives slow queries (warn), every query and failure (debug) and connection errors (warn).
    * Any pino-compatible logger. Default: silent.
    */
-  logger?: Logger;
+  logger?: Logger | null;
   /** Defaults for `health()`: timeout, migration state TTL, migrations folder. */
-  health?: HealthOptions;
+  health?: HealthOptions | null;
 }
 
 /** `database.stats()`: query counters, the query duration histogram and the pool gauges. */
@@ -37,55 +46,11 @@ export interface DatabaseStats extends QueryStats {
   pool: PoolGauges;
 }
 
-/**
- * What `createDatabase()` returns. Repository functions take one of its calling paths first:
- * `withUser`'s transaction, `worker`, `owner` or (users only) `anonymous`.
- */
-export interface Database {
-  /**
-   * Acts for a signed-in user: runs `fn` in a transaction in which, through the application role,
-   * row-level security shows and lets it change only that user's business ideas, evaluations
-   * and agent results. The user (a UUID) is transaction-local and is also the audit actor unless
-   * `options.actorId` names another. Retries like `transaction()`.
-   *
-   * @example
-   * ```ts
-   * const page = await database.withUser(session.userId, (trx) => businessIdeas.listIdeasByUser(trx, session.userId));
-   * ```
-   */
-  withUser<T>(userId: string, fn: (trx: Executor<'user'>) => Promise<T>, options?: TransactionOptions | null): Promise<T>;
-  /**
-   * The evaluation workers' path (a role in `ai_validation_worker`): the queue and the work in
-   * flight, for every user. Its first query is refused with a `ConfigError` when the role is
-   * neither a worker nor the tables' owner, instead of seeing nothing.
-   *
-   * @example
-   * ```ts
-   * const evaluation = await evaluations.claimNext(database.worker, workerId);
-   * ```
-   */
-  worker: Executor<'worker'>;
-  /**
-   * The owner's path (the role that owns the tables: migrations, seeds, operators' tools): every
-   * row, unfiltered. Its first query is refused with a `ConfigError` when row-level security
-   * filters the role, instead of seeing nothing.
-   *
-   * @example
-   * ```ts
-   * const page = await users.listUsers(database.owner, { includeDeleted: true });
-   * ```
-   */
-  owner: Executor<'owner'>;
-  /**
-   * No user yet: sign-up and login. Only the users repository takes it (the users table is not
-   * filtered by row-level security).
-   *
-   * @example
-   * ```ts
-   * const { id, passwordHash } = await users.getUserCredentials(database.anonymous, form.email);
-   * ```
-   */
-  anonymous: Executor<'anonymous'>;
+/** The calling paths of a handle made for role `R`. */
+export type RolePaths<R extends Role> = R extends 'app' ? 'user' | 'anonymous' : R extends 'worker' ? 'worker' : Scope;
+
+/** What every `Database` has, whatever its role: transactions, raw queries, the pool, health, stats, close. */
+export interface DatabaseBase<R extends Role> {
   /**
    * Runs `fn` in a transaction on `executor`'s path and commits, or rolls back if it throws. On a
    * serialization failure or deadlock (40001, 40P01) the whole callback runs again, up to
@@ -99,18 +64,18 @@ export interface Database {
    * }, { isolationLevel: 'serializable', actorId: adminUserId });
    * ```
    */
-  transaction<S extends Scope, T>(
-    executor: Executor<S>,
-    fn: (trx: Executor<S>) => Promise<T>,
+  transaction<E extends Executor<RolePaths<R>>, T>(
+    executor: E,
+    fn: (trx: E) => Promise<T>,
     options?: TransactionOptions | null,
   ): Promise<T>;
-  transaction<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions | null): Promise<T>;
+  transaction<T>(db: Kysely<RoleDB<R>>, fn: (trx: Transaction<RoleDB<R>>) => Promise<T>, options?: TransactionOptions | null): Promise<T>;
   /**
-   * The typed query builder over the pool, for queries of your own. Repository functions do not
-   * take it: through the application role it runs without a user, and row-level security then
-   * shows no ideas, evaluations or agent results.
+   * The typed query builder over the pool, for queries of your own, with the tables role `R` may
+   * query. Repository functions do not take it: through the application role it runs without a
+   * user, and row-level security then shows no ideas, evaluations or agent results.
    */
-  db: Kysely<DB>;
+  db: Kysely<RoleDB<R>>;
   /** The underlying pool, for figures (`totalCount`, `idleCount`, `waitingCount`) or raw access. */
   pool: pg.Pool;
   /**
@@ -142,6 +107,72 @@ export interface Database {
   close(options?: { timeoutMs?: number } | null): Promise<void>;
 }
 
+/** The application's paths (roles `app` and `owner`): acting for a user, and before any user is known. */
+export interface UserPaths {
+  /**
+   * Acts for a signed-in user: runs `fn` in a transaction in which, through the application role,
+   * row-level security shows and lets it change only that user's business ideas, evaluations
+   * and agent results. The user (a UUID) is transaction-local and is also the audit actor unless
+   * `options.actorId` names another. Retries like `transaction()`.
+   *
+   * @example
+   * ```ts
+   * const page = await database.withUser(session.userId, (trx) => businessIdeas.listIdeasByUser(trx, session.userId));
+   * ```
+   */
+  withUser<T>(userId: string, fn: (trx: Executor<'user'>) => Promise<T>, options?: TransactionOptions | null): Promise<T>;
+  /**
+   * No user yet: sign-up and login. Only the users repository takes it (the users table is not
+   * filtered by row-level security).
+   *
+   * @example
+   * ```ts
+   * const { id, passwordHash } = await users.getUserCredentials(database.anonymous, form.email);
+   * ```
+   */
+  anonymous: Executor<'anonymous'>;
+}
+
+/** The evaluation workers' path (roles `worker` and `owner`). */
+export interface WorkerPath {
+  /**
+   * The evaluation workers' path (a role in `ai_validation_worker`): the queue and the work in
+   * flight, for every user. Its first query is refused with a `ConfigError` when the role is
+   * neither a worker nor the tables' owner, instead of seeing nothing.
+   *
+   * @example
+   * ```ts
+   * const evaluation = await evaluations.claimNext(database.worker, workerId);
+   * ```
+   */
+  worker: Executor<'worker'>;
+}
+
+/** The owner's path (role `owner` only). */
+export interface OwnerPath {
+  /**
+   * The owner's path (the role that owns the tables: migrations, seeds, operators' tools): every
+   * row, unfiltered. Its first query is refused with a `ConfigError` when row-level security
+   * filters the role, instead of seeing nothing.
+   *
+   * @example
+   * ```ts
+   * const page = await users.listUsers(database.owner, { includeDeleted: true });
+   * ```
+   */
+  owner: Executor<'owner'>;
+}
+
+/**
+ * What `createDatabase()` returns. Repository functions take one of its calling paths first:
+ * `withUser`'s transaction, `worker`, `owner` or (users only) `anonymous`. `Database<'app'>` and
+ * `Database<'worker'>` (from `createDatabase({ role })`) have only their role's paths.
+ */
+export type Database<R extends Role = 'owner'> = DatabaseBase<R> &
+  (R extends 'app' ? UserPaths : R extends 'worker' ? WorkerPath : UserPaths & WorkerPath & OwnerPath);
+
+const ROLES: readonly Role[] = ['owner', 'app', 'worker'];
+
 /**
  * Creates the typed database handle over a tuned `pg.Pool`.
  *
@@ -154,8 +185,17 @@ export interface Database {
  * await database.close();
  * ```
  */
-export function createDatabase(given?: CreateDatabaseOptions | null): Database {
+export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseOptions<R> | null): Database<R> {
   const options = given ?? {};
+  const role = options.role ?? 'owner';
+  if (!ROLES.includes(role)) {
+    throw new ConfigError([
+      {
+        variable: 'role',
+        message: `must be one of ${ROLES.join(', ')}; got ${typeof role === 'string' ? JSON.stringify(role) : typeof role}`,
+      },
+    ]);
+  }
   const { config, warnings } = resolveConfig(options);
   const { connection, pool: poolSettings } = config;
   const logger = options.logger ?? silentLogger;
@@ -178,7 +218,7 @@ export function createDatabase(given?: CreateDatabaseOptions | null): Database {
     return asExecutor<S>(handle);
   };
 
-  return {
+  const userPaths: UserPaths = {
     withUser: (userId, fn, transactionOptions) =>
       runTransaction(
         db,
@@ -186,11 +226,14 @@ export function createDatabase(given?: CreateDatabaseOptions | null): Database {
           identify(trx, { path: 'user', userId });
           return fn(asExecutor(trx));
         },
-        { ...transactionOptions, userId },
+        transactionOptions,
+        { userId },
       ),
-    worker: path(kysely(scopedPool(checkout.pool, 'worker')), 'worker'),
-    owner: path(kysely(scopedPool(checkout.pool, 'owner')), 'owner'),
     anonymous: path(kysely(checkout.pool), 'anonymous'),
+  };
+  const workerPath = (): WorkerPath => ({ worker: path(kysely(scopedPool(checkout.pool, 'worker')), 'worker') });
+  const ownerPath = (): OwnerPath => ({ owner: path(kysely(scopedPool(checkout.pool, 'owner')), 'owner') });
+  const base: DatabaseBase<'owner'> = {
     transaction: <T>(executor: Kysely<DB>, fn: (trx: never) => Promise<T>, transactionOptions?: TransactionOptions | null) =>
       runTransaction(
         executor,
@@ -204,9 +247,12 @@ export function createDatabase(given?: CreateDatabaseOptions | null): Database {
     pool,
     health: createHealthCheck(
       { pool, poolSettings, connection, migrationConnection: config.migrationConnection, isClosed: checkout.isClosed, logger },
-      options.health,
+      options.health ?? undefined,
     ),
     stats: () => ({ ...queryLog.stats(), pool: poolGauges(pool, poolSettings.max) }),
     close: checkout.close,
   };
+  // Only the role's paths exist; RoleDB<R> narrows the same handles in the type alone.
+  const paths = role === 'app' ? userPaths : role === 'worker' ? workerPath() : { ...userPaths, ...workerPath(), ...ownerPath() };
+  return { ...paths, ...base } as unknown as Database<R>;
 }

@@ -3,10 +3,10 @@
  * actor setting that the audit triggers read, and the acting-user setting that row-level
  * security reads.
  */
-import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
-import { SerializationError, ValidationError } from '../errors.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { SerializationError } from '../errors.js';
 import type { DB } from '../schema/generated.js';
-import { parseId } from '../validation/common.js';
+import { parseTransactionOptions, type IsolationLevel } from '../validation/transactions.js';
 
 /** The transaction-local setting that the audit triggers read as the actor. */
 export const ACTOR_SETTING = 'app.actor_id';
@@ -22,49 +22,35 @@ export const USER_SETTING = 'app.user_id';
 /** Options for `database.transaction()` and `database.withUser()`. */
 export interface TransactionOptions {
   /** Default: the server's (`read committed`). */
-  isolationLevel?: IsolationLevel;
-  /** Attempts in all, including the first, on 40001/40P01. Default 3; 1 disables retries. */
-  maxAttempts?: number;
+  isolationLevel?: IsolationLevel | null;
+  /** Attempts in all, including the first, on 40001/40P01: 1 to 20, default 3; 1 disables retries. */
+  maxAttempts?: number | null;
   /** Recorded by the audit triggers as the actor of every change the transaction makes. Default: the user of `withUser`. */
-  actorId?: string;
+  actorId?: string | null;
 }
 
 /**
- * Runs `fn` in a transaction; when the transaction fails with a serialization failure or a
- * deadlock, runs the whole callback again (up to `maxAttempts`, with jittered backoff). Any other
- * error rolls back and is thrown at once. `fn` may therefore run more than once: keep side
- * effects outside the database out of it.
+ * Runs `fn` in a transaction (acting for `user.userId` when given: `withUser`); when the
+ * transaction fails with a serialization failure or a deadlock, runs the whole callback again
+ * (up to `maxAttempts`, with jittered backoff). Any other error rolls back and is thrown at once.
+ * `fn` may therefore run more than once: keep side effects outside the database out of it.
+ * Invalid options (or user) are a `ValidationError` listing each, before anything runs.
  */
 export async function runTransaction<T>(
   db: Kysely<DB>,
   fn: (trx: Transaction<DB>) => Promise<T>,
-  given?: (TransactionOptions & { userId?: string }) | null,
+  given: TransactionOptions | null | undefined,
+  user?: { userId: unknown },
 ): Promise<T> {
-  const options = given ?? {};
-  const maxAttempts = options.maxAttempts ?? 3;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
-    throw new ValidationError([{ path: 'maxAttempts', message: 'must be a whole number from 1 to 20' }], { subject: 'transaction' });
-  }
-  const actorId = options.actorId;
-  // PostgreSQL text cannot hold NUL: without this check set_config fails with a QueryError (22021).
-  if (
-    actorId !== undefined &&
-    (typeof actorId !== 'string' || actorId.trim() === '' || actorId.length > 200 || actorId.includes('\u0000'))
-  ) {
-    throw new ValidationError(
-      [{ path: 'actorId', message: 'must be a non-empty string of at most 200 characters, without NUL (\\u0000)' }],
-      {
-        subject: 'transaction',
-      },
-    );
-  }
-  const userId = options.userId === undefined ? undefined : parseId(options.userId, 'userId', 'transaction');
+  const parsed = parseTransactionOptions(given, user);
+  const userId = parsed.userId;
+  const maxAttempts = parsed.maxAttempts ?? 3;
   // The user is the natural actor of what they change; an explicit actorId wins.
-  const actor = actorId ?? userId;
+  const actor = parsed.actorId ?? userId;
   for (let attempt = 1; ; attempt++) {
     try {
       let builder = db.transaction();
-      if (options.isolationLevel) builder = builder.setIsolationLevel(options.isolationLevel);
+      if (parsed.isolationLevel) builder = builder.setIsolationLevel(parsed.isolationLevel);
       return await builder.execute(async (trx) => {
         // is_local = true: the settings end with the transaction, so a pooled connection never
         // carries one user's identity into the next checkout. One round trip for both.

@@ -2,9 +2,9 @@
  * Agent results: one AI agent's run within an evaluation (pending -> running -> completed, or
  * failed), its JSONB input, output and insights, and the queries over them.
  */
-import { sql, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { NotFoundError } from '../errors.js';
-import type { AgentResults } from '../schema/generated.js';
+import type { AgentResults, DB } from '../schema/generated.js';
 import {
   completeAgentRunSchema,
   createAgentRunsSchema,
@@ -22,7 +22,7 @@ import {
 import { parseId, parseInput, withKeys } from '../validation/common.js';
 import { encodeKeyCursor, type CursorKey } from '../validation/cursor.js';
 import { traced } from '../telemetry.js';
-import type { Executor } from './executor.js';
+import { tables, type Executor } from './executor.js';
 import { newestFirstPage, pageOf, type Page } from './page.js';
 import { keyReused } from './idempotency.js';
 import { transitioned } from './transition.js';
@@ -74,7 +74,8 @@ export interface ScoreSummary {
  */
 export const createAgentRuns = traced(
   'agentResults.createAgentRuns',
-  async (db: Executor, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> => {
+  async (executor: Executor, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> => {
+    const db = tables(executor);
     const parsed = parseInput(createAgentRunsSchema, { evaluationId, runs }, 'agent runs');
     const specs = parsed.runs.map((run) =>
       typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} },
@@ -99,7 +100,8 @@ export const createAgentRuns = traced(
  * const { status, outputData } = await database.withUser(userId, (trx) => getAgentResult(trx, agentResultId));
  * ```
  */
-export const getAgentResult = traced('agentResults.getAgentResult', async (db: Executor, id: string): Promise<AgentResult> => {
+export const getAgentResult = traced('agentResults.getAgentResult', async (executor: Executor, id: string): Promise<AgentResult> => {
+  const db = tables(executor);
   parseId(id, 'id', 'agent result');
   const row = await db.selectFrom('agentResults').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError('agent result', id);
@@ -118,7 +120,8 @@ export const getAgentResult = traced('agentResults.getAgentResult', async (db: E
  */
 export const listAgentResults = traced(
   'agentResults.listAgentResults',
-  async (db: Executor, evaluationId: string, input?: ListAgentResultsInput | null): Promise<Page<AgentResult>> => {
+  async (executor: Executor, evaluationId: string, input?: ListAgentResultsInput | null): Promise<Page<AgentResult>> => {
+    const db = tables(executor);
     const { limit, cursor } = parseInput(listAgentResultsSchema, withKeys(input, { evaluationId }), 'agent results');
     const rows = await db
       .selectFrom('agentResults')
@@ -142,7 +145,8 @@ export const listAgentResults = traced(
  * const run = await startAgentRun(database.worker, runId);
  * ```
  */
-export const startAgentRun = traced('agentResults.startAgentRun', async (db: Executor, id: string): Promise<AgentResult> => {
+export const startAgentRun = traced('agentResults.startAgentRun', async (executor: Executor, id: string): Promise<AgentResult> => {
+  const db = tables(executor);
   parseId(id, 'id', 'agent result');
   const started = await db
     .updateTable('agentResults')
@@ -173,7 +177,8 @@ export const startAgentRun = traced('agentResults.startAgentRun', async (db: Exe
  */
 export const completeAgentRun = traced(
   'agentResults.completeAgentRun',
-  async (db: Executor, id: string, input: CompleteAgentRunInput): Promise<AgentResult> => {
+  async (executor: Executor, id: string, input: CompleteAgentRunInput): Promise<AgentResult> => {
+    const db = tables(executor);
     const parsed = parseInput(completeAgentRunSchema, withKeys(input, { id }), 'agent result');
     const result = {
       outputData: JSON.stringify(parsed.outputData),
@@ -224,7 +229,8 @@ export const completeAgentRun = traced(
  */
 export const failAgentRun = traced(
   'agentResults.failAgentRun',
-  async (db: Executor, id: string, input: FailAgentRunInput): Promise<AgentResult> => {
+  async (executor: Executor, id: string, input: FailAgentRunInput): Promise<AgentResult> => {
+    const db = tables(executor);
     const parsed = parseInput(failAgentRunSchema, withKeys(input, { id }), 'agent result');
     const failed = await db
       .updateTable('agentResults')
@@ -249,7 +255,8 @@ export const failAgentRun = traced(
  */
 export const findAgentResultsByInsights = traced(
   'agentResults.findAgentResultsByInsights',
-  async (db: Executor, input: FindByInsightsInput): Promise<Page<AgentResult>> => {
+  async (executor: Executor, input: FindByInsightsInput): Promise<Page<AgentResult>> => {
+    const db = tables(executor);
     const parsed = parseInput(findByInsightsSchema, input, 'agent result search');
     return findPage(db, sql<boolean>`${sql.ref('agentResults.insights')} @> ${JSON.stringify(parsed.contains)}::jsonb`, parsed);
   },
@@ -267,7 +274,8 @@ export const findAgentResultsByInsights = traced(
  */
 export const findAgentResultsByOutput = traced(
   'agentResults.findAgentResultsByOutput',
-  async (db: Executor, input: FindByOutputInput): Promise<Page<AgentResult>> => {
+  async (executor: Executor, input: FindByOutputInput): Promise<Page<AgentResult>> => {
+    const db = tables(executor);
     const parsed = parseInput(findByOutputSchema, input, 'agent result search');
     return findPage(db, sql<boolean>`${sql.ref('agentResults.outputData')} @? ${outputPath(parsed.path, parsed.equals)}::jsonpath`, parsed);
   },
@@ -284,7 +292,8 @@ export const findAgentResultsByOutput = traced(
  * console.log(overall.average, byAgentType.map((s) => `${s.agentType}: ${s.max}`));
  * ```
  */
-export const scoreSummary = traced('agentResults.scoreSummary', async (db: Executor, evaluationId: string): Promise<ScoreSummary> => {
+export const scoreSummary = traced('agentResults.scoreSummary', async (executor: Executor, evaluationId: string): Promise<ScoreSummary> => {
+  const db = tables(executor);
   parseId(evaluationId, 'evaluationId', 'score summary');
   // GROUPING SETS: one row per agent type plus the overall row, which exists even for an
   // evaluation without agent results; evaluationExists tells that case from an unknown id.
@@ -319,7 +328,7 @@ export const scoreSummary = traced('agentResults.scoreSummary', async (db: Execu
 
 /** One page of agent results matching `condition`, newest first. */
 function findPage(
-  db: Executor,
+  db: Kysely<DB>,
   condition: ReturnType<typeof sql<boolean>>,
   filters: { evaluationId?: string | undefined; agentType?: string | undefined; limit: number; cursor?: CursorKey | undefined },
 ): Promise<Page<AgentResult>> {

@@ -8,7 +8,7 @@ import { parseInput } from '../validation/common.js';
 import { encodeSequenceCursor } from '../validation/cursor.js';
 import { listAuditEntriesSchema, type ListAuditEntriesInput } from '../validation/audit-log.js';
 import { traced } from '../telemetry.js';
-import type { Executor } from './executor.js';
+import { tables, type Executor } from './executor.js';
 import { pageOf, type Page } from './page.js';
 
 /**
@@ -34,7 +34,8 @@ export type { ListAuditEntriesInput };
  */
 export const listAuditEntries = traced(
   'auditLog.listAuditEntries',
-  async (db: Executor<'owner'>, input: ListAuditEntriesInput): Promise<Page<AuditEntry>> => {
+  async (executor: Executor<'owner'>, input: ListAuditEntriesInput): Promise<Page<AuditEntry>> => {
+    const db = tables(executor);
     const { tableName, rowId, limit, cursor } = parseInput(listAuditEntriesSchema, input, 'audit log filter');
     const rows = await db
       .selectFrom('auditLog')

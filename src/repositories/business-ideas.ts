@@ -24,7 +24,7 @@ import {
 } from '../validation/business-ideas.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
 import { traced } from '../telemetry.js';
-import type { Executor } from './executor.js';
+import { tables, type Executor } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 import { transitioned } from './transition.js';
 
@@ -82,7 +82,8 @@ const ENTITY = 'business idea';
  */
 export const createIdea = traced(
   'businessIdeas.createIdea',
-  async (db: Executor, userId: string, input: CreateIdeaInput): Promise<BusinessIdea> => {
+  async (executor: Executor<'user' | 'owner'>, userId: string, input: CreateIdeaInput): Promise<BusinessIdea> => {
+    const db = tables(executor);
     const owner = parseId(userId, 'userId', ENTITY);
     const { title, description, idempotencyKey } = parseInput(createIdeaSchema, input, ENTITY);
     const keyed = idempotencyKey !== undefined;
@@ -132,7 +133,8 @@ export const createIdea = traced(
  * const idea = await database.withUser(userId, (trx) => getIdea(trx, ideaId));
  * ```
  */
-export const getIdea = traced('businessIdeas.getIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
+export const getIdea = traced('businessIdeas.getIdea', async (executor: Executor, id: string): Promise<BusinessIdea> => {
+  const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
   const idea = await db
     .selectFrom('businessIdeas')
@@ -160,7 +162,8 @@ export const getIdea = traced('businessIdeas.getIdea', async (db: Executor, id: 
  */
 export const listIdeasByUser = traced(
   'businessIdeas.listIdeasByUser',
-  async (db: Executor, userId: string, options?: ListIdeasInput | null): Promise<Page<BusinessIdea>> => {
+  async (executor: Executor, userId: string, options?: ListIdeasInput | null): Promise<Page<BusinessIdea>> => {
+    const db = tables(executor);
     const owner = parseId(userId, 'userId', ENTITY);
     const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options ?? {}, ENTITY);
     const query = db
@@ -193,7 +196,8 @@ export const listIdeasByUser = traced(
  */
 export const updateIdeaContent = traced(
   'businessIdeas.updateIdeaContent',
-  async (db: Executor, id: string, input: UpdateIdeaContentInput): Promise<BusinessIdea> => {
+  async (executor: Executor<'user' | 'owner'>, id: string, input: UpdateIdeaContentInput): Promise<BusinessIdea> => {
+    const db = tables(executor);
     const key = parseId(id, 'id', ENTITY);
     const changes = parseInput(updateIdeaContentSchema, input, ENTITY);
     const idea = await db
@@ -222,7 +226,8 @@ export const updateIdeaContent = traced(
  */
 export const setIdeaStatus = traced(
   'businessIdeas.setIdeaStatus',
-  async (db: Executor, id: string, to: IdeaStatus, options?: SetIdeaStatusOptions | null): Promise<BusinessIdea> => {
+  async (executor: Executor, id: string, to: IdeaStatus, options?: SetIdeaStatusOptions | null): Promise<BusinessIdea> => {
+    const db = tables(executor);
     const key = parseId(id, 'id', ENTITY);
     const parsed = parseInput(setIdeaStatusSchema, withKeys(options, { to }), ENTITY);
     const allowed = ideaPredecessors(parsed.to);
@@ -262,8 +267,8 @@ export const setIdeaStatus = traced(
  * const idea = await database.withUser(userId, (trx) => submitIdea(trx, ideaId)); // idea.status === 'submitted'
  * ```
  */
-export const submitIdea = traced('businessIdeas.submitIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
-  return setIdeaStatus(db, id, 'submitted', { from: ['draft'] });
+export const submitIdea = traced('businessIdeas.submitIdea', async (executor: Executor, id: string): Promise<BusinessIdea> => {
+  return setIdeaStatus(executor, id, 'submitted', { from: ['draft'] });
 });
 
 /**
@@ -274,9 +279,12 @@ export const submitIdea = traced('businessIdeas.submitIdea', async (db: Executor
  * await startIdeaEvaluation(database.worker, ideaId);
  * ```
  */
-export const startIdeaEvaluation = traced('businessIdeas.startIdeaEvaluation', async (db: Executor, id: string): Promise<BusinessIdea> => {
-  return setIdeaStatus(db, id, 'evaluating', { from: ['submitted'] });
-});
+export const startIdeaEvaluation = traced(
+  'businessIdeas.startIdeaEvaluation',
+  async (executor: Executor, id: string): Promise<BusinessIdea> => {
+    return setIdeaStatus(executor, id, 'evaluating', { from: ['submitted'] });
+  },
+);
 
 /**
  * evaluating -> completed.
@@ -286,8 +294,8 @@ export const startIdeaEvaluation = traced('businessIdeas.startIdeaEvaluation', a
  * await completeIdea(database.worker, ideaId);
  * ```
  */
-export const completeIdea = traced('businessIdeas.completeIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
-  return setIdeaStatus(db, id, 'completed', { from: ['evaluating'] });
+export const completeIdea = traced('businessIdeas.completeIdea', async (executor: Executor, id: string): Promise<BusinessIdea> => {
+  return setIdeaStatus(executor, id, 'completed', { from: ['evaluating'] });
 });
 
 /**
@@ -298,8 +306,8 @@ export const completeIdea = traced('businessIdeas.completeIdea', async (db: Exec
  * await database.withUser(userId, (trx) => archiveIdea(trx, ideaId));
  * ```
  */
-export const archiveIdea = traced('businessIdeas.archiveIdea', async (db: Executor, id: string): Promise<BusinessIdea> => {
-  return setIdeaStatus(db, id, 'archived');
+export const archiveIdea = traced('businessIdeas.archiveIdea', async (executor: Executor, id: string): Promise<BusinessIdea> => {
+  return setIdeaStatus(executor, id, 'archived');
 });
 
 /**
@@ -311,17 +319,21 @@ export const archiveIdea = traced('businessIdeas.archiveIdea', async (db: Execut
  * await database.withUser(userId, (trx) => softDeleteIdea(trx, ideaId));
  * ```
  */
-export const softDeleteIdea = traced('businessIdeas.softDeleteIdea', async (db: Executor, id: string): Promise<void> => {
-  const key = parseId(id, 'id', ENTITY);
-  const deleted = await db
-    .updateTable('businessIdeas')
-    .set({ deletedAt: sql<Date>`now()` })
-    .where('businessIdeas.id', '=', key)
-    .where('businessIdeas.deletedAt', 'is', null)
-    .returning('businessIdeas.id')
-    .executeTakeFirst();
-  if (!deleted) throw new NotFoundError(ENTITY, key);
-});
+export const softDeleteIdea = traced(
+  'businessIdeas.softDeleteIdea',
+  async (executor: Executor<'user' | 'owner'>, id: string): Promise<void> => {
+    const db = tables(executor);
+    const key = parseId(id, 'id', ENTITY);
+    const deleted = await db
+      .updateTable('businessIdeas')
+      .set({ deletedAt: sql<Date>`now()` })
+      .where('businessIdeas.id', '=', key)
+      .where('businessIdeas.deletedAt', 'is', null)
+      .returning('businessIdeas.id')
+      .executeTakeFirst();
+    if (!deleted) throw new NotFoundError(ENTITY, key);
+  },
+);
 
 /**
  * Counts of a user's live ideas per status (every status present, zero-filled), the total and
@@ -334,7 +346,8 @@ export const softDeleteIdea = traced('businessIdeas.softDeleteIdea', async (db: 
  * stats.counts.draft; // 2
  * ```
  */
-export const ideaStatsForUser = traced('businessIdeas.ideaStatsForUser', async (db: Executor, userId: string): Promise<IdeaStats> => {
+export const ideaStatsForUser = traced('businessIdeas.ideaStatsForUser', async (executor: Executor, userId: string): Promise<IdeaStats> => {
+  const db = tables(executor);
   const owner = parseId(userId, 'userId', ENTITY);
   const rows = await db
     .selectFrom(sql<{ status: IdeaStatus | null }>`unnest(enum_range(null::idea_status))`.as<'s'>(sql`s(status)`))

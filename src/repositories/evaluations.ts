@@ -16,9 +16,9 @@
  * archived or soft-deleted while its run waited keeps its status, and a re-run of a completed idea
  * leaves it completed.
  */
-import { sql, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
-import type { EvaluationStatus, Evaluations, IdeaStatus } from '../schema/generated.js';
+import type { DB, EvaluationStatus, Evaluations, IdeaStatus } from '../schema/generated.js';
 import { ideaPredecessors } from '../validation/business-ideas.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
 import {
@@ -40,7 +40,7 @@ import {
 } from '../validation/evaluations.js';
 import type { AgentResult } from './agent-results.js';
 import { traced } from '../telemetry.js';
-import { asExecutor, type Executor } from './executor.js';
+import { tables, type Executor } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 import { keyReused } from './idempotency.js';
 import { transitioned } from './transition.js';
@@ -77,7 +77,8 @@ const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as cons
  */
 export const createEvaluation = traced(
   'evaluations.createEvaluation',
-  async (db: Executor, businessIdeaId: string, input?: CreateEvaluationInput | null): Promise<Evaluation> => {
+  async (executor: Executor<'user' | 'owner'>, businessIdeaId: string, input?: CreateEvaluationInput | null): Promise<Evaluation> => {
+    const db = tables(executor);
     const { priority, idempotencyKey } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
     const keyed = idempotencyKey !== undefined;
     // One statement: the idea's checks and the insert cannot be separated by another change.
@@ -131,13 +132,17 @@ export const createEvaluation = traced(
  * const { status, results, agentResults } = await database.withUser(userId, (trx) => getEvaluation(trx, evaluationId));
  * ```
  */
-export const getEvaluation = traced('evaluations.getEvaluation', async (db: Executor, id: string): Promise<EvaluationWithAgentResults> => {
-  parseId(id, 'id', 'evaluation');
-  const evaluation = await db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!evaluation) throw new NotFoundError('evaluation', id);
-  const agentResults = await db.selectFrom('agentResults').selectAll().where('evaluationId', '=', id).orderBy('agentType').execute();
-  return { ...evaluation, agentResults };
-});
+export const getEvaluation = traced(
+  'evaluations.getEvaluation',
+  async (executor: Executor, id: string): Promise<EvaluationWithAgentResults> => {
+    const db = tables(executor);
+    parseId(id, 'id', 'evaluation');
+    const evaluation = await db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!evaluation) throw new NotFoundError('evaluation', id);
+    const agentResults = await db.selectFrom('agentResults').selectAll().where('evaluationId', '=', id).orderBy('agentType').execute();
+    return { ...evaluation, agentResults };
+  },
+);
 
 /**
  * Lists an idea's evaluations, newest first, a page at a time (keyset pagination: pass the
@@ -151,7 +156,8 @@ export const getEvaluation = traced('evaluations.getEvaluation', async (db: Exec
  */
 export const listEvaluationsByIdea = traced(
   'evaluations.listEvaluationsByIdea',
-  async (db: Executor, businessIdeaId: string, input?: ListEvaluationsInput | null): Promise<Page<Evaluation>> => {
+  async (executor: Executor, businessIdeaId: string, input?: ListEvaluationsInput | null): Promise<Page<Evaluation>> => {
+    const db = tables(executor);
     const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
     return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', {
       limit,
@@ -170,7 +176,8 @@ export const listEvaluationsByIdea = traced(
  */
 export const listEvaluationsByStatus = traced(
   'evaluations.listEvaluationsByStatus',
-  async (db: Executor, status: EvaluationStatus, input?: ListEvaluationsInput | null): Promise<Page<Evaluation>> => {
+  async (executor: Executor, status: EvaluationStatus, input?: ListEvaluationsInput | null): Promise<Page<Evaluation>> => {
+    const db = tables(executor);
     const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
     const { limit, cursor } = parsed;
     return newestFirstPage(db.selectFrom('evaluations').selectAll().where('status', '=', parsed.status), 'evaluations', { limit, cursor });
@@ -195,7 +202,8 @@ export const listEvaluationsByStatus = traced(
  */
 export const claimNext = traced(
   'evaluations.claimNext',
-  async (db: Executor, workerId: string, input?: ClaimNextInput | null): Promise<Evaluation | null> => {
+  async (executor: Executor, workerId: string, input?: ClaimNextInput | null): Promise<Evaluation | null> => {
+    const db = tables(executor);
     const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
     return inTransaction(db, async (trx) => {
       const claimed = await trx
@@ -256,7 +264,8 @@ export const claimNext = traced(
  */
 export const renewLease = traced(
   'evaluations.renewLease',
-  async (db: Executor, id: string, input: RenewLeaseInput): Promise<Evaluation> => {
+  async (executor: Executor, id: string, input: RenewLeaseInput): Promise<Evaluation> => {
+    const db = tables(executor);
     const parsed = parseInput(renewLeaseSchema, withKeys(input, { id }), 'evaluation lease');
     const renewed = await db
       .updateTable('evaluations')
@@ -284,7 +293,8 @@ export const renewLease = traced(
  */
 export const releaseLease = traced(
   'evaluations.releaseLease',
-  async (db: Executor, id: string, input: ReleaseLeaseInput): Promise<Evaluation> => {
+  async (executor: Executor, id: string, input: ReleaseLeaseInput): Promise<Evaluation> => {
+    const db = tables(executor);
     const parsed = parseInput(releaseLeaseSchema, withKeys(input, { id }), 'evaluation lease');
     const released = await db
       .updateTable('evaluations')
@@ -313,7 +323,8 @@ export const releaseLease = traced(
  */
 export const completeEvaluation = traced(
   'evaluations.completeEvaluation',
-  async (db: Executor, id: string, input: CompleteEvaluationInput): Promise<Evaluation> => {
+  async (executor: Executor, id: string, input: CompleteEvaluationInput): Promise<Evaluation> => {
+    const db = tables(executor);
     const parsed = parseInput(completeEvaluationSchema, withKeys(input, { id }), 'evaluation');
     return inTransaction(db, async (trx) => {
       const completed = await trx
@@ -352,7 +363,8 @@ export const completeEvaluation = traced(
  */
 export const failEvaluation = traced(
   'evaluations.failEvaluation',
-  async (db: Executor, id: string, input: FailEvaluationInput): Promise<Evaluation> => {
+  async (executor: Executor, id: string, input: FailEvaluationInput): Promise<Evaluation> => {
+    const db = tables(executor);
     const parsed = parseInput(failEvaluationSchema, withKeys(input, { id }), 'evaluation');
     const from: EvaluationStatus[] = parsed.workerId === undefined ? ['pending', 'analyzing'] : ['analyzing'];
     const failed = await db
@@ -379,7 +391,8 @@ export const failEvaluation = traced(
  * for (const evaluation of (await listEvaluationsByStatus(database.owner, 'failed')).items) await retryEvaluation(database.owner, evaluation.id);
  * ```
  */
-export const retryEvaluation = traced('evaluations.retryEvaluation', async (db: Executor, id: string): Promise<Evaluation> => {
+export const retryEvaluation = traced('evaluations.retryEvaluation', async (executor: Executor, id: string): Promise<Evaluation> => {
+  const db = tables(executor);
   parseId(id, 'id', 'evaluation');
   const queued = await db
     .updateTable('evaluations')
@@ -399,8 +412,8 @@ function workerAttribute(workerId: unknown): Record<string, string> {
 }
 
 /** Runs `fn` in `db` when it is a transaction already, else in a new one. */
-function inTransaction<T>(db: Executor, fn: (trx: Executor) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute((trx) => fn(asExecutor(trx)));
+function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
 }
 
 /**
@@ -427,7 +440,7 @@ function onlyPredecessor(to: 'evaluating' | 'completed'): IdeaStatus {
 }
 
 /** Moves the run's live idea one step to `to`, or leaves it where it is (see the module comment). */
-async function followEvaluation(trx: Executor, ideaId: string, to: keyof typeof IDEA_STEP_FROM): Promise<void> {
+async function followEvaluation(trx: Kysely<DB>, ideaId: string, to: keyof typeof IDEA_STEP_FROM): Promise<void> {
   await trx
     .updateTable('businessIdeas')
     .set({ status: to })

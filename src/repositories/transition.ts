@@ -5,14 +5,15 @@
  * it, or it changed concurrently.
  */
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
-import type { Executor, Scope } from './executor.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../schema/generated.js';
 
 /** The status of the row (and its holder, for evaluations), as read after a change matched nothing. */
 const lookups = {
   businessIdeas: {
     entity: 'business idea',
     // Soft-deleted ideas do not exist for any change.
-    read: (db: Executor<Scope>, id: string) =>
+    read: (db: Kysely<DB>, id: string) =>
       db
         .selectFrom('businessIdeas')
         .select('businessIdeas.status')
@@ -22,12 +23,12 @@ const lookups = {
   },
   evaluations: {
     entity: 'evaluation',
-    read: (db: Executor<Scope>, id: string) =>
+    read: (db: Kysely<DB>, id: string) =>
       db.selectFrom('evaluations').select(['status', 'claimedBy']).where('id', '=', id).executeTakeFirst(),
   },
   agentResults: {
     entity: 'agent result',
-    read: (db: Executor<Scope>, id: string) => db.selectFrom('agentResults').select('status').where('id', '=', id).executeTakeFirst(),
+    read: (db: Kysely<DB>, id: string) => db.selectFrom('agentResults').select('status').where('id', '=', id).executeTakeFirst(),
   },
 } as const;
 
@@ -55,7 +56,7 @@ export interface Transition {
  * return transitioned(db, row, { table: 'agentResults', id, to: 'running', from: ['pending'] });
  * ```
  */
-export async function transitioned<R>(db: Executor<Scope>, row: R | undefined, change: Transition): Promise<R> {
+export async function transitioned<R>(db: Kysely<DB>, row: R | undefined, change: Transition): Promise<R> {
   if (row !== undefined) return row;
   const { entity, read } = lookups[change.table];
   const current: { status: string; claimedBy?: string | null } | undefined = await read(db, change.id);

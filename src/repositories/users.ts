@@ -5,7 +5,7 @@
  * `password_hash` is read by exactly one function, `getUserCredentials`; every other query names
  * its columns (`USER_COLUMNS`), so a hash cannot leak through a `select *`.
  */
-import { sql, type Selectable, type UpdateObject } from 'kysely';
+import { sql, type Kysely, type Selectable, type UpdateObject } from 'kysely';
 import { NotFoundError } from '../errors.js';
 import type { DB, Users } from '../schema/generated.js';
 import { parseId, parseInput } from '../validation/common.js';
@@ -19,7 +19,7 @@ import {
   type UpdateUserInput,
 } from '../validation/users.js';
 import { traced } from '../telemetry.js';
-import type { Executor, Scope } from './executor.js';
+import { tables, type Executor } from './executor.js';
 import { newestFirstPage, type Page } from './page.js';
 
 export type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../validation/users.js';
@@ -34,10 +34,11 @@ const USER_COLUMNS = ['users.id', 'users.email', 'users.name', 'users.createdAt'
 const ENTITY = 'user';
 
 /**
- * Every path may use this repository, `database.anonymous` included: the users table is not
- * filtered by row-level security (sign-up and login look accounts up before any user is known).
+ * Every path but the worker's may use this repository, `database.anonymous` included: the users
+ * table is not filtered by row-level security (sign-up and login look accounts up before any
+ * user is known). The worker role has no grant on it.
  */
-type UsersExecutor = Executor<Scope>;
+type UsersExecutor = Executor<'user' | 'owner' | 'anonymous'>;
 
 /**
  * Creates an account. The email is normalised (trimmed, lowercased) before insert; the caller
@@ -50,7 +51,8 @@ type UsersExecutor = Executor<Scope>;
  * user.email; // 'ada@example.com'
  * ```
  */
-export const createUser = traced('users.createUser', async (db: UsersExecutor, input: CreateUserInput): Promise<User> => {
+export const createUser = traced('users.createUser', async (executor: UsersExecutor, input: CreateUserInput): Promise<User> => {
+  const db = tables(executor);
   const values = parseInput(createUserSchema, input, ENTITY);
   return db.insertInto('users').values(values).returning(USER_COLUMNS).executeTakeFirstOrThrow();
 });
@@ -63,7 +65,8 @@ export const createUser = traced('users.createUser', async (db: UsersExecutor, i
  * const me = await database.withUser(session.userId, (trx) => getUser(trx, session.userId));
  * ```
  */
-export const getUser = traced('users.getUser', async (db: UsersExecutor, id: string): Promise<User> => {
+export const getUser = traced('users.getUser', async (executor: UsersExecutor, id: string): Promise<User> => {
+  const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
   const user = await db
     .selectFrom('users')
@@ -84,7 +87,8 @@ export const getUser = traced('users.getUser', async (db: UsersExecutor, id: str
  * const user = await getUserByEmail(database.anonymous, 'ADA@example.com');
  * ```
  */
-export const getUserByEmail = traced('users.getUserByEmail', async (db: UsersExecutor, email: string): Promise<User> => {
+export const getUserByEmail = traced('users.getUserByEmail', async (executor: UsersExecutor, email: string): Promise<User> => {
+  const db = tables(executor);
   const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
   const user = await db
     .selectFrom('users')
@@ -106,17 +110,21 @@ export const getUserByEmail = traced('users.getUserByEmail', async (db: UsersExe
  * if (!(await argon2.verify(passwordHash, form.password))) throw new Unauthorized();
  * ```
  */
-export const getUserCredentials = traced('users.getUserCredentials', async (db: UsersExecutor, email: string): Promise<UserCredentials> => {
-  const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
-  const credentials = await db
-    .selectFrom('users')
-    .select(['users.id', 'users.email', 'users.passwordHash'])
-    .where('users.email', '=', key)
-    .where('users.deletedAt', 'is', null)
-    .executeTakeFirst();
-  if (!credentials) throw new NotFoundError(ENTITY);
-  return credentials;
-});
+export const getUserCredentials = traced(
+  'users.getUserCredentials',
+  async (executor: UsersExecutor, email: string): Promise<UserCredentials> => {
+    const db = tables(executor);
+    const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
+    const credentials = await db
+      .selectFrom('users')
+      .select(['users.id', 'users.email', 'users.passwordHash'])
+      .where('users.email', '=', key)
+      .where('users.deletedAt', 'is', null)
+      .executeTakeFirst();
+    if (!credentials) throw new NotFoundError(ENTITY);
+    return credentials;
+  },
+);
 
 /**
  * Accounts, newest first (created_at DESC, id DESC), one keyset page at a time. Pass the previous
@@ -128,14 +136,18 @@ export const getUserCredentials = traced('users.getUserCredentials', async (db: 
  * while (page.nextCursor) page = await listUsers(database.owner, { limit: 50, cursor: page.nextCursor });
  * ```
  */
-export const listUsers = traced('users.listUsers', async (db: UsersExecutor, options?: ListUsersInput | null): Promise<Page<User>> => {
-  const { limit, cursor, includeDeleted } = parseInput(listUsersSchema, options ?? {}, ENTITY);
-  const query = db
-    .selectFrom('users')
-    .select(USER_COLUMNS)
-    .$if(!includeDeleted, (qb) => qb.where('users.deletedAt', 'is', null));
-  return newestFirstPage(query, 'users', { limit, cursor });
-});
+export const listUsers = traced(
+  'users.listUsers',
+  async (executor: UsersExecutor, options?: ListUsersInput | null): Promise<Page<User>> => {
+    const db = tables(executor);
+    const { limit, cursor, includeDeleted } = parseInput(listUsersSchema, options ?? {}, ENTITY);
+    const query = db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .$if(!includeDeleted, (qb) => qb.where('users.deletedAt', 'is', null));
+    return newestFirstPage(query, 'users', { limit, cursor });
+  },
+);
 
 /**
  * Changes a live account's name and/or email (normalised). A missing or soft-deleted account is
@@ -146,7 +158,8 @@ export const listUsers = traced('users.listUsers', async (db: UsersExecutor, opt
  * const user = await database.withUser(session.userId, (trx) => updateUser(trx, session.userId, { name: 'Ada King' }));
  * ```
  */
-export const updateUser = traced('users.updateUser', async (db: UsersExecutor, id: string, input: UpdateUserInput): Promise<User> => {
+export const updateUser = traced('users.updateUser', async (executor: UsersExecutor, id: string, input: UpdateUserInput): Promise<User> => {
+  const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
   return updateLive(db, key, parseInput(updateUserSchema, input, ENTITY));
 });
@@ -161,7 +174,8 @@ export const updateUser = traced('users.updateUser', async (db: UsersExecutor, i
  * await database.withUser(session.userId, (trx) => softDeleteUser(trx, session.userId));
  * ```
  */
-export const softDeleteUser = traced('users.softDeleteUser', async (db: UsersExecutor, id: string): Promise<User> => {
+export const softDeleteUser = traced('users.softDeleteUser', async (executor: UsersExecutor, id: string): Promise<User> => {
+  const db = tables(executor);
   return updateLive(db, parseId(id, 'id', ENTITY), { deletedAt: sql<Date>`now()` });
 });
 
@@ -175,7 +189,8 @@ export const softDeleteUser = traced('users.softDeleteUser', async (db: UsersExe
  * const user = await restoreUser(database.owner, id); // user.deletedAt === null
  * ```
  */
-export const restoreUser = traced('users.restoreUser', async (db: UsersExecutor, id: string): Promise<User> => {
+export const restoreUser = traced('users.restoreUser', async (executor: UsersExecutor, id: string): Promise<User> => {
+  const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
   const restored = await db
     .updateTable('users')
@@ -184,7 +199,7 @@ export const restoreUser = traced('users.restoreUser', async (db: UsersExecutor,
     .where('users.deletedAt', 'is not', null)
     .returning(USER_COLUMNS)
     .executeTakeFirst();
-  return restored ?? getUser(db, key);
+  return restored ?? getUser(executor, key);
 });
 
 /**
@@ -196,14 +211,15 @@ export const restoreUser = traced('users.restoreUser', async (db: UsersExecutor,
  * await hardDeleteUser(database.owner, id); // e.g. a GDPR erasure request
  * ```
  */
-export const hardDeleteUser = traced('users.hardDeleteUser', async (db: UsersExecutor, id: string): Promise<void> => {
+export const hardDeleteUser = traced('users.hardDeleteUser', async (executor: UsersExecutor, id: string): Promise<void> => {
+  const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
   const deleted = await db.deleteFrom('users').where('users.id', '=', key).returning('users.id').executeTakeFirst();
   if (!deleted) throw new NotFoundError(ENTITY, key);
 });
 
 /** Changes a live account, or throws `NotFoundError` when there is none with that id. */
-async function updateLive(db: UsersExecutor, key: string, changes: UpdateObject<DB, 'users'>): Promise<User> {
+async function updateLive(db: Kysely<DB>, key: string, changes: UpdateObject<DB, 'users'>): Promise<User> {
   const user = await db
     .updateTable('users')
     .set(changes)

@@ -4,7 +4,7 @@
  * exhaustive lists of enum labels. JSONB payloads are checked in json.ts.
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
 
 /** The largest JSONB payload accepted, as UTF-8 JSON text. Larger documents belong in object storage. */
 export const MAX_JSON_BYTES = 256 * 1024;
@@ -123,8 +123,25 @@ type MissingLabels<E, L> = [Exclude<E, L>] extends [never] ? unknown : { 'missin
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, subject: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((issue) => ({ path: issue.path.length > 0 ? issue.path.join('.') : '(root)', message: issue.message })),
-    { subject, cause: result.error },
-  );
+  throw new ValidationError(issuesOf(result.error), { subject, cause: result.error });
+}
+
+/** A zod error's issues as `ValidationError` issues: a dotted path each (`(root)` for the input itself). */
+export function issuesOf(error: z.ZodError): ValidationIssue[] {
+  return fieldIssues(error.issues, []).map(({ path, message }) => ({ path: path.length > 0 ? path.join('.') : '(root)', message }));
+}
+
+/**
+ * `issues` under `prefix`, with a failed union replaced by its one option of the input's kind:
+ * `{ agentType, inputData: 'text' }` is refused at `runs.0.inputData`, not as a whole `runs.0`.
+ */
+function fieldIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const ofKind = issue.errors.filter((option) => !option.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+      if (ofKind.length === 1) return fieldIssues(ofKind[0]!, path);
+    }
+    return [{ path, message: issue.message }];
+  });
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createDatabase, type Database } from '../../src/db/database.js';
+import { createDatabase, type CreateDatabaseOptions, type Database } from '../../src/db/database.js';
 import { createHealthHandler } from '../../src/db/health-handler.js';
 import { defaultMigrationsDir } from '../../src/migrate/paths.js';
 import { adminConnection, createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -52,7 +52,7 @@ function withPassword(url: string): string {
   return u.toString();
 }
 
-function open(url: string, extra: Parameters<typeof createDatabase>[0] = {}): Database {
+function open(url: string, extra: CreateDatabaseOptions = {}): Database {
   const database = createDatabase({ connectionString: withPassword(url), env: {}, pool: { max: 2 }, ...extra });
   opened.push(database);
   return database;

@@ -1,9 +1,10 @@
 /**
- * The package as another project sees it: built with declarations, resolved through `exports`,
- * typechecked from the outside, and working against a real database.
+ * The package as another project sees it: built with declarations, resolved through `exports`
+ * with only its own dependencies beside it, typechecked from the outside with `skipLibCheck`
+ * off, and working against a real database.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,37 +15,63 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const work = mkdtempSync(join(tmpdir(), 'dl-package-'));
-const pkg = join(work, 'package');
 const consumer = join(work, 'consumer');
+// Installed where npm puts it, so its peer (kysely) resolves from the consumer's node_modules.
+const pkg = join(consumer, 'node_modules/@ai-validation/data-layer');
 let testDb: TestDatabase;
 let consumerBuild: unknown;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  // The installed package: package.json, dist/ from `npm run build`'s config, migrations/.
-  mkdirSync(pkg);
+  // The installed package: package.json, dist/ from `npm run build`'s config, migrations/, and
+  // beside it only its `dependencies` (theirs resolve from where they really are). A type its
+  // declarations need from a dev dependency would then fail the consumer's typecheck.
+  mkdirSync(pkg, { recursive: true });
   await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')]);
   cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
   cpSync(join(root, 'migrations'), join(pkg, 'migrations'), { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const dep of Object.keys(manifest.dependencies)) linkModule(pkg, dep);
 
-  mkdirSync(join(consumer, 'node_modules/@ai-validation'), { recursive: true });
-  symlinkSync(pkg, join(consumer, 'node_modules/@ai-validation/data-layer'));
-  for (const dep of ['@types', 'kysely']) symlinkSync(join(root, 'node_modules', dep), join(consumer, 'node_modules', dep));
+  // The consumer: the package, its peer kysely and Node's types; nothing else.
+  for (const dep of ['kysely', '@types/node']) linkModule(consumer, dep);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ type: 'module' }));
   writeFileSync(
     join(consumer, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, types: ['node'] },
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        skipLibCheck: false,
+        types: ['node'],
+      },
       include: ['main.ts'],
     }),
   );
   writeFileSync(
     join(consumer, 'main.ts'),
-    `import { businessIdeas, createDatabase, defaultMigrationsDir, ConfigError, users, type BusinessIdeas, type DB, type Page, type User } from '@ai-validation/data-layer';
-import type { Selectable } from 'kysely';
+    `import { businessIdeas, createDatabase, defaultMigrationsDir, ConfigError, sql, users, type BusinessIdeas, type DB, type Kysely, type Page, type RoleDB, type Selectable, type Transaction, type User } from '@ai-validation/data-layer';
 
+type IsAny<T> = 0 extends 1 & T ? true : false;
 const database = createDatabase({ connectionString: process.argv[2]!, env: {} });
+// The pool and the transactions are typed, not any (@types/pg ships with the package).
+const poolIsAny: IsAny<typeof database.pool> = false;
+const idle: number = database.pool.idleCount;
+await database.transaction(database.db, async (trx) => {
+  const trxIsAny: IsAny<typeof trx> = false;
+  const typed: Transaction<DB> = trx;
+  return [trxIsAny, typed];
+});
+// A handle for the application role leaves out what the role may not query.
+const app = createDatabase({ connectionString: process.argv[2]!, env: {}, role: 'app' });
+const appDb: Kysely<RoleDB<'app'>> = app.db;
+// @ts-expect-error the application role is refused the audit log (42501), so its types leave it out
+void app.db.selectFrom('auditLog').selectAll().compile();
+// @ts-expect-error an app handle has no owner path
+void app.owner;
+const one = await sql<{ one: number }>\`SELECT 1 AS one\`.execute(appDb);
 const ideas: Pick<Selectable<BusinessIdeas>, 'title' | 'status'>[] = await database.db
   .selectFrom('businessIdeas').select(['title', 'status']).execute();
 const tables: (keyof DB)[] = ['users', 'businessIdeas', 'evaluations', 'agentResults'];
@@ -57,8 +84,12 @@ void businessIdeas.getIdea(database.db, '00000000-0000-4000-8000-000000000000').
 const page: Page<User> = await users.listUsers(database.owner, { limit: 5 });
 const user = await users.createUser(database.anonymous, { email: 'consumer@example.com', name: 'Consumer', passwordHash: 'scrypt$consumer$0123456789abcdef' });
 const idea = await database.withUser(user.id, (trx) => businessIdeas.createIdea(trx, user.id, { title: 'Consumer idea', description: 'A description that is long enough to pass the fifty character minimum.' }));
-console.log(JSON.stringify({ ideas: ideas.length, tables, migrations: defaultMigrationsDir(), configError: typeof ConfigError, users: page.items.length, idea: idea.status }));
-await database.close();
+await database.withUser(user.id, async (trx) => {
+  const trxIsAny: IsAny<typeof trx> = false;
+  return trxIsAny;
+});
+console.log(JSON.stringify({ ideas: ideas.length, tables, migrations: defaultMigrationsDir(), configError: typeof ConfigError, users: page.items.length, idea: idea.status, one: one.rows[0]!.one, poolIsAny, idle: typeof idle }));
+await Promise.all([database.close(), app.close()]);
 `,
   );
   consumerBuild = await run(process.execPath, [tsc, '-p', join(consumer, 'tsconfig.json')]).then(
@@ -66,6 +97,13 @@ await database.close();
     (error: { stdout?: string }) => error.stdout ?? error,
   );
 }, 300_000); // a cold tsc build on a loaded 2-core machine can take a minute or more
+
+/** `node_modules/<name>` in `project`, linked to this repository's installed copy. */
+function linkModule(project: string, name: string): void {
+  const target = join(project, 'node_modules', name);
+  mkdirSync(join(target, '..'), { recursive: true });
+  symlinkSync(join(root, 'node_modules', name), target);
+}
 
 afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
@@ -86,6 +124,9 @@ describe('the built package', () => {
       configError: 'function',
       users: 0,
       idea: 'draft',
+      one: 1,
+      poolIsAny: false,
+      idle: 'number',
     });
   }, 60_000);
 

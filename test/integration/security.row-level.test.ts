@@ -5,14 +5,14 @@
  * sees the work in flight of every user, and nothing else. Tried through uniquely named LOGIN
  * roles (dropped in afterAll) on this file's database; fixtures are written as the owner.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type QueryExecutorProvider } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
-import type { DB } from '../../src/schema/generated.js';
 import { NotFoundError, QueryError, ValidationError } from '../../src/errors.js';
 import * as agentResults from '../../src/repositories/agent-results.js';
 import * as businessIdeas from '../../src/repositories/business-ideas.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
+import type { Executor } from '../../src/repositories/executor.js';
 import type { EvaluationResults } from '../../src/schema/json.js';
 import { useTestDatabase } from '../support/database.js';
 import { createTestAgentResult, createTestEvaluation, createTestIdea, createTestUser, ideaDescription } from '../support/factories.js';
@@ -115,7 +115,7 @@ describe('the app role', () => {
   });
 
   it("cannot write rows for B: an idea for B, an evaluation of B's idea, an agent result of B's evaluation, or moving its own idea to B (42501)", async () => {
-    const asA = (run: (trx: Kysely<DB>) => Promise<unknown>) => sqlStateOf(() => app.withUser(a.userId, run));
+    const asA = (run: (trx: Executor<'user'>) => Promise<unknown>) => sqlStateOf(() => app.withUser(a.userId, run));
     expect(
       await asA((trx) =>
         trx.insertInto('businessIdeas').values({ userId: b.userId, title: 'Planted idea', description: ideaDescription() }).execute(),
@@ -151,8 +151,8 @@ describe('the app role', () => {
 
   it('shows nothing without a user: plain queries, transactions without userId, and after withUser on the same connection', async () => {
     const single = await connectAs('ai_validation_app', 1);
-    const pid = async (db: Kysely<DB>) => (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]!.pid;
-    const visible = async (db: Kysely<DB>) =>
+    const pid = async (db: QueryExecutorProvider) => (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]!.pid;
+    const visible = async (db: QueryExecutorProvider) =>
       (
         await sql<{ n: number }>`SELECT (SELECT count(*) FROM business_ideas)::int + (SELECT count(*) FROM evaluations)::int
         + (SELECT count(*) FROM agent_results)::int AS n`.execute(db)

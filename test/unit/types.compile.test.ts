@@ -86,12 +86,15 @@ describe('the calling paths', () => {
 import type { Database } from '../../../src/db/database.js';
 import * as auditLog from '../../../src/repositories/audit-log.js';
 import * as businessIdeas from '../../../src/repositories/business-ideas.js';
+import * as evaluations from '../../../src/repositories/evaluations.js';
 import * as users from '../../../src/repositories/users.js';
 import type { DB } from '../../../src/schema/generated.js';
 declare const database: Database;
+declare const app: Database<'app'>;
+declare const worker: Database<'worker'>;
 declare const raw: Kysely<DB>;
 declare const id: string;
-void [auditLog, businessIdeas, users, raw, id];
+void [auditLog, businessIdeas, evaluations, users, app, worker, raw, id];
 export const run = async () => {
   ${body};
 };
@@ -103,6 +106,17 @@ export const run = async () => {
     'the owner path': 'await auditLog.listAuditEntries(database.owner, { tableName: "users", rowId: id })',
     'anonymous, for users': 'await users.getUserByEmail(database.anonymous, "ada@example.com")',
     'a transaction on a path': 'await database.transaction(database.owner, (trx) => businessIdeas.getIdea(trx, id))',
+    'the owner role, the audit log': 'await database.db.selectFrom("auditLog").select("id").execute()',
+    'the owner path, the audit log in a transaction':
+      'await database.transaction(database.owner, (trx) => trx.selectFrom("auditLog").select("id").execute())',
+    'the app role, its own tables':
+      'await app.db.selectFrom("businessIdeas").innerJoin("users", "users.id", "businessIdeas.userId").select("users.email").execute()',
+    'the app role, a user transaction':
+      'await app.withUser(id, async (trx) => { await trx.selectFrom("users").select("id").execute(); return businessIdeas.getIdea(trx, id); })',
+    'the app role, sign-up': 'await users.getUserByEmail(app.anonymous, "ada@example.com")',
+    'the worker role, the queue': 'await evaluations.claimNext(worker.worker, "worker-1")',
+    'the worker role, a transaction on its path':
+      'await worker.transaction(worker.worker, (trx) => trx.selectFrom("agentResults").select("id").execute())',
   };
   const refused = {
     'a plain Kysely': 'await businessIdeas.getIdea(raw, id)',
@@ -110,6 +124,17 @@ export const run = async () => {
     'anonymous, for ideas': 'await businessIdeas.getIdea(database.anonymous, id)',
     'a worker, for the audit log': 'await auditLog.listAuditEntries(database.worker, { tableName: "users", rowId: id })',
     "Kysely's own transaction (unmarked)": 'await database.owner.transaction().execute((trx) => businessIdeas.getIdea(trx, id))',
+    'the app role, the audit log': 'await app.db.selectFrom("auditLog").select("id").execute()',
+    'the app role, seed history in a transaction':
+      'await app.transaction(app.db, (trx) => trx.selectFrom("seedHistory").selectAll().execute())',
+    'a user transaction, the audit log': 'await database.withUser(id, (trx) => trx.selectFrom("auditLog").select("id").execute())',
+    'the app role has no owner path': 'await users.getUser(app.owner, id)',
+    'the app role has no worker path': 'await evaluations.claimNext(app.worker, "worker-1")',
+    'the worker role, users': 'await worker.db.selectFrom("users").select("id").execute()',
+    'the worker role has no user path': 'await worker.withUser(id, async () => 1)',
+    'a worker, for users': 'await users.getUser(database.worker, id)',
+    'a worker, creating an idea': 'await businessIdeas.createIdea(database.worker, id, { title: "t", description: "d" })',
+    'a worker, creating an evaluation': 'await evaluations.createEvaluation(database.worker, id)',
   };
 
   it('accept every path a function is for, and refuse every other handle', () => {
