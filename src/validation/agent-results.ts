@@ -16,8 +16,7 @@ import { jsonObject, payload } from './json.js';
  */
 export const KNOWN_AGENT_TYPES = enumLabels<KnownAgentType>()(['market-research', 'competitive-analysis', 'customer-research']);
 
-/** agent_results_agent_type_format_check: lowercase kebab-case, at most 64 characters. */
-/** An agent type (the payloads' own schema: lowercase kebab-case, at most 64 characters). */
+/** An agent type (the payloads' own schema, as agent_results_agent_type_format_check: lowercase kebab-case, at most 64 characters). */
 export const agentType = agentTypeSchema;
 
 /** agent_results_score_range_check and numeric(5, 2): 0 to 100 with at most two decimals (never rounded silently). */
@@ -54,7 +53,7 @@ export const createAgentRunsSchema = z
   });
 
 /** `listAgentResults` input: an evaluation's agent results, by agent type, a page at a time. */
-export const listAgentResultsSchema = z.strictObject({ evaluationId: id, limit, cursor: keyCursor.optional() });
+export const listAgentResultsSchema = z.strictObject({ evaluationId: id, limit, cursor: keyCursor(agentType).optional() });
 
 /** `completeAgentRun` input: the output is required; insights and score may come later or never. */
 export const completeAgentRunSchema = z.strictObject({

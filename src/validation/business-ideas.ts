@@ -70,12 +70,12 @@ const search = z
   });
 
 /** One status or a non-empty list of them; a single status is read as a list of one. */
-const statuses = z.preprocess(
-  (value) => (typeof value === 'string' ? [value] : value),
-  z
-    .array(ideaStatus, { error: 'must be a status or a list of statuses' })
-    .min(1, { error: 'must list at least one status' })
-    .max(IDEA_STATUSES.length),
+const statuses = z.union(
+  [
+    ideaStatus.transform((status) => [status]),
+    z.array(ideaStatus).min(1, { error: 'must list at least one status' }).max(IDEA_STATUSES.length),
+  ],
+  { error: 'must be a status or a list of statuses' },
 );
 
 /** `listIdeasByUser` options. `createdFrom` is inclusive, `createdTo` exclusive. */
@@ -105,5 +105,5 @@ export const setIdeaStatusSchema = z.strictObject({
 export type CreateIdeaInput = z.input<typeof createIdeaSchema>;
 /** What `updateIdeaContent` accepts. */
 export type UpdateIdeaContentInput = z.input<typeof updateIdeaContentSchema>;
-/** What `listIdeasByUser` accepts (`status` spelled out: the preprocess step hides its input type). */
+/** What `listIdeasByUser` accepts (`status` spelled out, so that a readonly list is accepted too). */
 export type ListIdeasInput = Omit<z.input<typeof listIdeasSchema>, 'status'> & { status?: IdeaStatus | readonly IdeaStatus[] };

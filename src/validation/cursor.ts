@@ -23,12 +23,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_CURSOR_LENGTH = 200;
 
 /**
- * Whether an ISO 8601 UTC instant names a real date and time: `Date.parse` would roll
- * 2026-02-30 over into March instead of refusing it.
+ * Whether an ISO 8601 UTC instant names a real date and time that PostgreSQL takes: `Date.parse`
+ * would roll 2026-02-30 over into March instead of refusing it, and accepts year 0, which
+ * PostgreSQL's ISO input does not have (1 BC is `0001-01-01 BC`).
  */
 function isCalendarInstant(iso: string): boolean {
   const ms = Date.parse(iso);
-  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === iso.slice(0, 19);
+  return !iso.startsWith('0000') && !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === iso.slice(0, 19);
 }
 
 const encode = (payload: object): string => Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
@@ -97,13 +98,6 @@ export function encodeKeyCursor(key: string): string {
   return encode({ k: key });
 }
 
-function tryDecodeKey(cursor: string): string | undefined {
-  const payload = payloadOf(cursor);
-  if (!payload) return undefined;
-  const { k, ...rest } = payload;
-  return Object.keys(rest).length === 0 && typeof k === 'string' && k !== '' ? k : undefined;
-}
-
 /** A zod schema for a `cursor` input field that `decode` turns into its key. */
 function cursorSchema<K>(decode: (cursor: string) => K | undefined) {
   return z.string({ error: 'must be a cursor string from a previous page' }).transform((value, ctx): K => {
@@ -120,5 +114,15 @@ export const cursor = cursorSchema(tryDecode);
 /** The `cursor` field of the audit log, parsed into the sequence id it continues after. */
 export const sequenceCursor = cursorSchema(tryDecodeSequence);
 
-/** The `cursor` field of a list ordered by a unique text key, parsed into the key it continues after. */
-export const keyCursor = cursorSchema(tryDecodeKey);
+/**
+ * The `cursor` field of a list ordered by a unique text key, parsed into the key it continues
+ * after; a key that `key` refuses (one no row could have) is not a valid cursor.
+ */
+export function keyCursor(key: z.ZodType<string>) {
+  return cursorSchema((cursor): string | undefined => {
+    const payload = payloadOf(cursor);
+    if (!payload) return undefined;
+    const { k, ...rest } = payload;
+    return Object.keys(rest).length === 0 && key.safeParse(k).success ? (k as string) : undefined;
+  });
+}

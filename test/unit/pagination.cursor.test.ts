@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ValidationError } from '../../src/errors.js';
 import { toPage } from '../../src/repositories/page.js';
-import { cursor, decodeCursor, encodeCursor } from '../../src/validation/cursor.js';
+import { agentType } from '../../src/validation/agent-results.js';
+import { cursor, decodeCursor, encodeCursor, encodeKeyCursor, keyCursor } from '../../src/validation/cursor.js';
 import { parseInput } from '../../src/validation/common.js';
 
 const key = { createdAt: '2026-11-25T09:00:00.123456Z', id: '0b6e2a3c-6f1d-4c2e-9a53-2f8f1d0c7e11' };
@@ -24,6 +25,7 @@ describe('keyset cursors', () => {
     ['an impossible date', b64({ t: '2026-13-45T09:00:00.123456Z', i: key.id })],
     ['a date Date.parse would roll over (February 30)', b64({ t: '2026-02-30T09:00:00.123456Z', i: key.id })],
     ['an hour that does not exist', b64({ t: '2026-02-10T24:00:00.000000Z', i: key.id })],
+    ['dated year 0, which PostgreSQL has not', b64({ t: '0000-01-01T00:00:00.000000Z', i: key.id })],
     ['an SQL fragment as id', b64({ t: key.createdAt, i: "x' OR 1=1 --" })],
     ['a number as time', b64({ t: 1, i: key.id })],
     ['an extra field', b64({ t: key.createdAt, i: key.id, limit: 1e9 })],
@@ -38,6 +40,15 @@ describe('keyset cursors', () => {
     })();
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues).toEqual([{ path: 'cursor', message: 'is not a valid cursor' }]);
+  });
+
+  it('a key cursor holds only a key its list could have', () => {
+    const field = keyCursor(agentType);
+    expect(field.parse(encodeKeyCursor('market-research'))).toBe('market-research');
+    for (const k of ['\u0000', '', 'Not Kebab', 7, null]) {
+      expect(field.safeParse(b64({ k })).success, JSON.stringify(k)).toBe(false);
+    }
+    expect(field.safeParse(b64({ k: 'pricing', extra: 1 })).success).toBe(false);
   });
 
   it('the zod field reports a bad cursor under its path, with the other issues', () => {

@@ -69,10 +69,27 @@ describe('createAgentRunsSchema', () => {
         evaluationId: 'x',
         runs: ['market-research', 'Bad Type', { agentType: 'pricing', inputData: [] }, 'market-research'],
       }),
-    ).toEqual(['evaluationId: must be a UUID', expect.stringMatching(/^runs\.1: /), expect.stringMatching(/^runs\.2/)]);
+    ).toEqual(['evaluationId: must be a UUID', expect.stringMatching(/^runs\.1: /), expect.stringMatching(/^runs\.2\.inputData: /)]);
     // Duplicates are checked once every run is valid on its own.
     expect(issues(createAgentRunsSchema, { evaluationId: ID, runs: ['pricing', { agentType: 'pricing' }] })).toEqual([
       'runs.1: repeats an agent type listed before it',
+    ]);
+  });
+
+  it('names the field inside an object run, and the run itself when it is neither a type nor an object', () => {
+    const runs = [
+      { agentType: 'pricing', inputData: 'text' },
+      { agentType: 'Bad Type' },
+      { agentType: 'sizing', inputData: { model: 7 } },
+      42,
+      null,
+    ];
+    expect(issues(createAgentRunsSchema, { evaluationId: ID, runs })).toEqual([
+      expect.stringMatching(/^runs\.0\.inputData: /),
+      expect.stringMatching(/^runs\.1\.agentType: /),
+      expect.stringMatching(/^runs\.2\.inputData\.model: /),
+      'runs.3: must be an agent type or { agentType, inputData }',
+      'runs.4: must be an agent type or { agentType, inputData }',
     ]);
   });
 
