@@ -32,6 +32,14 @@ export interface PoolSettings {
   applicationName: string;
   /** Delay before TCP keepalive probes start on an idle socket. */
   keepAliveInitialDelayMs: number;
+  /**
+   * Run the library's queries as named prepared statements (parsed and planned once per
+   * connection, named after their SQL text). Turn off behind a pooler that cannot keep them:
+   * PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`.
+   */
+  preparedStatements: boolean;
+  /** The most named statements one connection keeps; past it the least recently used is closed. */
+  preparedStatementsMax: number;
 }
 
 /** Settings for the migration runner. */
@@ -78,6 +86,8 @@ const int = (min: number, max: number) =>
         .max(max, { error: `must be at most ${max}` }),
     );
 
+const boolean = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
+
 /** Tunables: name -> [schema, default]. The defaults are documented in `.env.example`. */
 const tunables = {
   DATABASE_POOL_MAX: [int(1, 10_000), '20'],
@@ -89,6 +99,8 @@ const tunables = {
   DATABASE_QUERY_TIMEOUT_MS: [int(0, 86_400_000).optional(), undefined],
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: [int(0, 86_400_000), '60000'],
   DATABASE_KEEPALIVE_INITIAL_DELAY_MS: [int(0, 3_600_000), '10000'],
+  DATABASE_PREPARED_STATEMENTS: [boolean, 'true'],
+  DATABASE_PREPARED_STATEMENTS_MAX: [int(1, 10_000), '100'],
   DATABASE_APPLICATION_NAME: [
     z.string().trim().min(1, { error: 'must not be empty' }).max(63, { error: 'must be at most 63 characters' }),
     'ai-validation-data-layer',
@@ -97,10 +109,7 @@ const tunables = {
   MIGRATION_STATEMENT_TIMEOUT_MS: [int(0, 86_400_000), '900000'],
   MIGRATION_LOCK_WAIT_MS: [int(0, 86_400_000), '300000'],
   DATABASE_SLOW_QUERY_MS: [int(0, 86_400_000), '500'],
-  DATABASE_LOG_PARAMETERS: [
-    z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1'),
-    'false',
-  ],
+  DATABASE_LOG_PARAMETERS: [boolean, 'false'],
 } as const;
 
 type Tunable = keyof typeof tunables;
@@ -167,6 +176,8 @@ export function loadConfig(env: Env = process.env): Config {
       idleInTransactionTimeoutMs: values.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
       applicationName: values.DATABASE_APPLICATION_NAME,
       keepAliveInitialDelayMs: values.DATABASE_KEEPALIVE_INITIAL_DELAY_MS,
+      preparedStatements: values.DATABASE_PREPARED_STATEMENTS,
+      preparedStatementsMax: values.DATABASE_PREPARED_STATEMENTS_MAX,
     },
     migrations: {
       lockTimeoutMs: values.MIGRATION_LOCK_TIMEOUT_MS,
@@ -204,8 +215,8 @@ export interface ConfigOptions extends CredentialOptions {
   connectionString?: string;
   /** The environment to read when `config` is not given (default `process.env`). */
   env?: Env;
-  /** Pool settings that take precedence over the configured ones. */
-  pool?: Partial<PoolSettings>;
+  /** Pool settings that take precedence over the configured ones (within the ranges of their variables). */
+  pool?: Partial<PoolSettings> | null;
   /** Queries at least this slow are logged at warn level. Default `DATABASE_SLOW_QUERY_MS` (500). */
   slowQueryMs?: number;
   /** Include parameter values in query log entries. Default `DATABASE_LOG_PARAMETERS` (false). */
@@ -240,13 +251,44 @@ export function resolveConfig(given?: ConfigOptions | null): { config: Config; w
   const config: Config = {
     ...base,
     connection: credentials.connection,
-    pool: { ...base.pool, ...options.pool },
+    pool: { ...base.pool, ...poolOverrides(options.pool) },
     queryLog: {
       slowQueryMs: options.slowQueryMs ?? base.queryLog.slowQueryMs,
       logParameters: options.logParameters ?? base.queryLog.logParameters,
     },
   };
   return { config, warnings };
+}
+
+/** The ranges of the environment's pool tunables, for the same settings given in code. */
+const poolOverrideSchema = z
+  .strictObject({
+    max: z.number().int().min(1).max(10_000),
+    connectionTimeoutMs: z.number().int().min(1).max(600_000),
+    idleTimeoutMs: z.number().int().min(0).max(86_400_000),
+    maxLifetimeSeconds: z.number().int().min(0).max(604_800),
+    statementTimeoutMs: z.number().int().min(0).max(86_400_000),
+    queryTimeoutMs: z.number().int().min(0).max(86_400_000),
+    idleInTransactionTimeoutMs: z.number().int().min(0).max(86_400_000),
+    applicationName: z.string().trim().min(1).max(63),
+    keepAliveInitialDelayMs: z.number().int().min(0).max(3_600_000),
+    preparedStatements: z.boolean(),
+    preparedStatementsMax: z.number().int().min(1).max(10_000),
+  })
+  .partial();
+
+/** `options.pool`, checked: a `ConfigError` names each bad setting (`pool.max`, ...). Absent (undefined) settings are left out. */
+function poolOverrides(pool: Partial<PoolSettings> | null | undefined): Partial<PoolSettings> {
+  const given = Object.fromEntries(Object.entries(pool ?? {}).filter(([, value]) => value !== undefined));
+  const result = poolOverrideSchema.safeParse(given);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? { variable: `pool.${issue.keys.join(', pool.')}`, message: 'is not a pool setting' }
+        : { variable: `pool.${issue.path.join('.')}`, message: issue.message },
+    ),
+  );
 }
 
 function connectionFrom(

@@ -13,6 +13,8 @@
  *   silent past the query timeout) is retried once on another connection: reads are idempotent.
  *   Writes are never retried (their outcome is unknown), nor is a read whose session the server
  *   ended on purpose (57P01: pg_terminate_backend or a shutdown, which may be a runaway query's end).
+ * - Queries run as named prepared statements (statements.ts) unless `preparedStatements` is off;
+ *   one whose statement went stale after a schema change runs once more outside a transaction.
  * - `close()` refuses new and queued checkouts, waits for the rest, then cuts them.
  */
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
@@ -30,6 +32,7 @@ import {
 } from '../errors.js';
 import type { PoolInstruments } from './instruments.js';
 import { queryTimeoutMs } from './pool.js';
+import { createStatements } from './statements.js';
 
 /** What `createCheckout()` returns. */
 export interface Checkout {
@@ -63,6 +66,7 @@ const textOf = (args: QueryArgs): string | undefined => {
  */
 export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: string, instruments?: PoolInstruments): Checkout {
   const answerWithinMs = queryTimeoutMs(settings);
+  const statements = settings.preparedStatements ? createStatements(settings.preparedStatementsMax) : undefined;
   // Track checked-out clients so close() can cut them loose after its grace period.
   const checkedOut = new Set<pg.PoolClient>();
   pool.on('acquire', (client) => checkedOut.add(client));
@@ -160,12 +164,15 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     // timeout again: it fails at once instead.
     let silent = false;
     let inTransaction = false;
-    const run = async (args: QueryArgs, text: string): Promise<unknown> => {
+    const run = async (args: QueryArgs, text: string, mayReprepare: boolean): Promise<unknown> => {
       if (silent) throw lost!;
       try {
         const send = client.query.bind(client) as (...query: QueryArgs) => Promise<unknown>;
-        return await send(...args);
+        return await send(...(statements ? await statements.prepare(client, args) : args));
       } catch (error) {
+        // A stale statement did nothing: outside a transaction it is prepared again and run once more.
+        const stale = statements && !isSessionFatal(error) && (await statements.forgetStale(client, args, error).catch(() => false));
+        if (stale && mayReprepare && !inTransaction) return run(args, text, false);
         dead = isSessionFatal(error);
         if (lost && /^rollback\b/i.test(text)) throw lost;
         let typed = queryError(error, client);
@@ -185,14 +192,14 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
         if (/^(begin|start transaction)\b/i.test(text)) inTransaction = true;
         else if (/^(commit|rollback)\b/i.test(text)) inTransaction = false;
         const retriable = !inTransaction && /^select\b/i.test(text);
-        return run(args, text).catch(async (error: unknown) => {
+        return run(args, text, true).catch(async (error: unknown) => {
           if (!retriable || !dead || closing || cut.has(client) || !lostInTransit(error)) throw error;
           // The read never changed anything: run it once more on another connection.
           client.release(true);
           client = await acquire();
           dead = silent = false;
           lost = undefined;
-          return run(args, text);
+          return run(args, text, true);
         });
       }) as PostgresPoolClient['query'],
       // close() may have released it already (cut loose); pg throws on a second release.

@@ -4,9 +4,10 @@
  * security reads.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { SerializationError } from '../errors.js';
+import { DataLayerError, SerializationError } from '../errors.js';
 import type { DB } from '../schema/generated.js';
 import { parseTransactionOptions, type IsolationLevel } from '../validation/transactions.js';
+import { isStaleStatementError } from './statements.js';
 
 /** The transaction-local setting that the audit triggers read as the actor. */
 export const ACTOR_SETTING = 'app.actor_id';
@@ -32,7 +33,8 @@ export interface TransactionOptions {
 /**
  * Runs `fn` in a transaction (acting for `user.userId` when given: `withUser`); when the
  * transaction fails with a serialization failure or a deadlock, runs the whole callback again
- * (up to `maxAttempts`, with jittered backoff). Any other error rolls back and is thrown at once.
+ * (up to `maxAttempts`, with jittered backoff), and likewise at once when a statement prepared before
+ * a schema change went stale (0A000). Any other error rolls back and is thrown at once.
  * `fn` may therefore run more than once: keep side effects outside the database out of it.
  * Invalid options (or user) are a `ValidationError` listing each, before anything runs.
  */
@@ -62,8 +64,11 @@ export async function runTransaction<T>(
         return fn(trx);
       });
     } catch (error) {
-      if (!(error instanceof SerializationError) || attempt >= maxAttempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+      // A statement prepared before a schema change failed the transaction before doing anything;
+      // it is closed now (statements.ts), so the next attempt prepares it afresh.
+      const stale = error instanceof DataLayerError && isStaleStatementError(error.cause);
+      if (!(error instanceof SerializationError || stale) || attempt >= maxAttempts) throw error;
+      if (!stale) await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
     }
   }
 }

@@ -139,8 +139,11 @@ function fieldIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly Prope
   return issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'invalid_union') {
+      // The option of the input's kind: not refused for its type; failing that, the one that got inside it.
       const ofKind = issue.errors.filter((option) => !option.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
-      if (ofKind.length === 1) return fieldIssues(ofKind[0]!, path);
+      const inside = ofKind.filter((option) => option.some((inner) => inner.path.length > 0));
+      const chosen = ofKind.length === 1 ? ofKind[0] : inside.length === 1 ? inside[0] : undefined;
+      if (chosen) return fieldIssues(chosen, path);
     }
     return [{ path, message: issue.message }];
   });

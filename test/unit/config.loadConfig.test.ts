@@ -40,6 +40,8 @@ describe('loadConfig', () => {
       idleInTransactionTimeoutMs: 60_000,
       applicationName: 'ai-validation-data-layer',
       keepAliveInitialDelayMs: 10_000,
+      preparedStatements: true,
+      preparedStatementsMax: 100,
     });
     expect(config.migrations).toEqual({ lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000 });
     expect(config.migrationConnection).toBe(config.connection);
@@ -53,8 +55,17 @@ describe('loadConfig', () => {
       DATABASE_STATEMENT_TIMEOUT_MS: '0',
       DATABASE_APPLICATION_NAME: 'worker',
       MIGRATION_LOCK_TIMEOUT_MS: '100',
+      DATABASE_PREPARED_STATEMENTS: 'false',
+      DATABASE_PREPARED_STATEMENTS_MAX: '7',
     });
-    expect(config.pool).toMatchObject({ max: 5, connectionTimeoutMs: 250, statementTimeoutMs: 0, applicationName: 'worker' });
+    expect(config.pool).toMatchObject({
+      max: 5,
+      connectionTimeoutMs: 250,
+      statementTimeoutMs: 0,
+      applicationName: 'worker',
+      preparedStatements: false,
+      preparedStatementsMax: 7,
+    });
     expect(config.migrations.lockTimeoutMs).toBe(100);
     expect(config.connection.port).toBe(5432);
   });
@@ -93,10 +104,14 @@ describe('loadConfig', () => {
       DATABASE_POOL_MAX: 'lots',
       DATABASE_CONNECTION_TIMEOUT_MS: '0',
       DATABASE_APPLICATION_NAME: 'x'.repeat(64),
+      DATABASE_PREPARED_STATEMENTS: 'yes',
+      DATABASE_PREPARED_STATEMENTS_MAX: '0',
     });
     expect(error.issues.map((i) => i.variable)).toEqual([
       'DATABASE_POOL_MAX',
       'DATABASE_CONNECTION_TIMEOUT_MS',
+      'DATABASE_PREPARED_STATEMENTS',
+      'DATABASE_PREPARED_STATEMENTS_MAX',
       'DATABASE_APPLICATION_NAME',
     ]);
     expect(error.message).toContain('DATABASE_POOL_MAX: must be a whole number between 1 and 10000 (got "lots")');
