@@ -19,14 +19,13 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { copyChunks } from '../seeds/load/copy.js';
 import type { LoadTable, LoadTableName } from '../seeds/load/generate.js';
 import { bulkLoad, loadLoadSet, loadSetTables, type BulkSource } from '../seeds/load/load.js';
 import { createProgress, silentProgress } from '../seeds/progress.js';
 import { createMigrator } from '../src/migrate/index.js';
-import { runMain } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain, UsageError } from './lib/main.js';
 import type { PostgresServer } from './lib/postgres-server.js';
 import { acquireServer, pgConfig, withThrowawayDatabase } from './lib/server.js';
 
@@ -44,6 +43,7 @@ Options:
 
 Server: TEST_DATABASE_URL when set, else Testcontainers or an embedded PostgreSQL.
 Example: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --scale 0.2
+Exit codes: 0 done, 1 failure, 2 usage error, 130 or 143 interrupted by SIGINT or SIGTERM.
 `;
 
 interface Phase {
@@ -57,47 +57,36 @@ interface Phase {
   serverCpuMs?: number;
 }
 
-runMain(async (argv) => {
-  let values: { scale?: string; rounds?: string; 'with-audit'?: boolean; 'no-progress'?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        scale: { type: 'string' },
-        rounds: { type: 'string' },
-        'with-audit': { type: 'boolean' },
-        'no-progress': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+runMain(async (argv, context) => {
+  const { values, help } = parseCommandLine(argv, {
+    options: {
+      scale: { type: 'string', value: '<n>' },
+      rounds: { type: 'string', value: '<n>' },
+      'with-audit': { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+    },
+    usage: HELP,
+  });
+  if (help) return printUsage(HELP);
   const scale = values.scale === undefined ? 1 : Number(values.scale);
   const rounds = values.rounds === undefined ? 1 : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) {
-    console.error(`error: --rounds must be an integer from 1 to 10 (got ${values.rounds})`);
-    return 2;
+    throw new UsageError(`--rounds must be an integer from 1 to 10 (got ${values.rounds})`, HELP);
   }
   let tables: LoadTable[];
   try {
     tables = await loadSetTables({ scale });
   } catch (error) {
-    console.error(`error: --scale: ${(error as Error).message}`);
-    return 2;
+    throw new UsageError(`--scale: ${(error as Error).message}`, HELP);
   }
   const progress = values['no-progress'] ? silentProgress : createProgress();
   const totalRows = tables.reduce((sum, t) => sum + t.count, 0);
 
   const server = await acquireServer({ purpose: 'bench' });
+  context.onShutdown(() => server.stop());
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dl-bench-'));
+  // A signal ends the run at once: the temporary files go, and the server (when we started it).
+  context.onShutdown(() => rm(dir, { recursive: true, force: true }));
   try {
     console.log(`Server: ${server.description}`);
     console.log(

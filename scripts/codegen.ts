@@ -2,7 +2,7 @@
  * `npm run codegen [-- --verify] [-- --out <file>]`: regenerates src/schema/generated.ts from
  * the migrations (see scripts/lib/codegen.ts), or checks that the committed file is current.
  */
-import { parseCommandLine, runMain } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run codegen [-- <options>]
 
@@ -15,15 +15,17 @@ Options:
   --verify       do not write; exit 1 if the committed file differs from what the migrations produce
   --out <file>   the generated file (default: src/schema/generated.ts)
   -h, --help     show this help
+
+Exit codes: 0 written, unchanged or up to date; 1 failure or (--verify) out of date;
+2 usage error; 130 or 143 interrupted by SIGINT or SIGTERM.
 `;
 
 runMain(async (argv) => {
-  const parsed = parseCommandLine(
-    { args: argv, options: { verify: { type: 'boolean' }, out: { type: 'string' } }, strict: true, allowPositionals: false },
+  const { values, help } = parseCommandLine(argv, {
+    options: { verify: { type: 'boolean' }, out: { type: 'string', value: '<file>' } },
     usage,
-  );
-  if (typeof parsed === 'number') return parsed;
-  const { values } = parsed;
+  });
+  if (help) return printUsage(usage);
 
   // Loaded only now: kysely-codegen and the server drivers take a while, --help should not.
   const { displayPath, runCodegen } = await import('./lib/codegen.js');

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseCommandLine, runMain } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run db:backup [-- --file <path>]
 
@@ -17,13 +17,12 @@ be of the server's major version or newer.
   --file <path>  where to write (default backups/<database>-<UTC timestamp>.dump)
   -h, --help     this text
 
-Exit codes: 0 ok, 1 failure, 2 usage error.
+Exit codes: 0 ok, 1 failure, 2 usage error, 130 or 143 interrupted (pg_dump is stopped).
 `;
 
 runMain(async (argv) => {
-  const parsed = parseCommandLine({ args: argv, options: { file: { type: 'string' } } }, usage);
-  if (typeof parsed === 'number') return parsed;
-  const { values } = parsed;
+  const { values, help } = parseCommandLine(argv, { options: { file: { type: 'string', value: '<path>' } }, usage });
+  if (help) return printUsage(usage);
   const { BackupError, checkDumpVersion, dumpArgs, resolveTarget, run, serverVersion, toolEnv, toolMajor } =
     await import('./lib/pg-tools.js');
   const { describeConnection } = await import('../src/connection.js');

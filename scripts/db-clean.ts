@@ -3,7 +3,7 @@
  * seed_history included) and keeps the schema and the migration ledger, in one TRUNCATE.
  * Refuses production and databases whose name does not look like development or test.
  */
-import { parseCommandLine, runMain } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain } from './lib/main.js';
 
 const usage = `Usage: npm run db:clean [-- --force]
 
@@ -12,12 +12,13 @@ in DATABASE_URL (or PG*), or in the embedded development server when none is con
 The schema and the migration ledger stay. Refuses when NODE_ENV=production or when the database
 name does not look like a development or test database (a dev, development, test, testing or
 local word, ai_validation_platform[_test], or a dl_ prefix), unless --force is given.
+
+Exit codes: 0 ok, 1 failure or refusal, 2 usage error, 130 or 143 interrupted.
 `;
 
 runMain(async (argv) => {
-  const parsed = parseCommandLine({ args: argv, options: { force: { type: 'boolean' } } }, usage);
-  if (typeof parsed === 'number') return parsed;
-  const { values } = parsed;
+  const { values, help } = parseCommandLine(argv, { options: { force: { type: 'boolean' } }, usage });
+  if (help) return printUsage(usage);
   const { assertDevelopmentTarget } = await import('../seeds/guards.js');
   const { cleanDatabase } = await import('../seeds/clean.js');
   const { openSeedTarget, openOwnerDatabase } = await import('./lib/seed-cli.js');

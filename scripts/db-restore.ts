@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseCommandLine, runMain } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain, UsageError } from './lib/main.js';
 
 const usage = `Usage: npm run db:restore -- --file <path> [--force]
 
@@ -19,17 +19,17 @@ The roles the archive grants to (ai_validation_app, ai_validation_worker) must e
   --force        allow NODE_ENV=production
   -h, --help     this text
 
-Exit codes: 0 ok, 1 failure or refusal, 2 usage error.
+Exit codes: 0 ok, 1 failure or refusal, 2 usage error, 130 or 143 interrupted (pg_restore
+is stopped; its transaction is rolled back).
 `;
 
 runMain(async (argv) => {
-  const parsed = parseCommandLine({ args: argv, options: { file: { type: 'string' }, force: { type: 'boolean' } } }, usage);
-  if (typeof parsed === 'number') return parsed;
-  const { values } = parsed;
-  if (!values.file) {
-    console.error(`error: --file is required\n\n${usage}`);
-    return 2;
-  }
+  const { values, help } = parseCommandLine(argv, {
+    options: { file: { type: 'string', value: '<path>' }, force: { type: 'boolean' } },
+    usage,
+  });
+  if (help) return printUsage(usage);
+  if (!values.file) throw new UsageError('--file is required: --file <path>', usage);
   const { BackupError, resolveTarget, restoreArgs, run, toolEnv, toolMajor } = await import('./lib/pg-tools.js');
   const { describeConnection } = await import('../src/connection.js');
   if (process.env.NODE_ENV === 'production' && !values.force) {

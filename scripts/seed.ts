@@ -4,7 +4,7 @@
  * none is configured, then runs the validation checks. The database must already be migrated.
  * A set already recorded at the same version and scale is skipped (seed_history).
  */
-import { parseCommandLine, runMain } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain, UsageError } from './lib/main.js';
 
 const usage = `Usage: npm run seed [-- [--set <name>] [--scale <N>] [--force] [--no-checks]]
 
@@ -21,81 +21,80 @@ statuses, leases and timestamps). Run migrations first.
 
 A set + version + scale that is already recorded is skipped. A newer version of dev is applied
 over the old one; other sets refuse and ask for npm run db:clean first. Exit codes: 0 ok,
-1 failure or a failed check, 2 usage error.
+1 failure or a failed check, 2 usage error, 130 or 143 interrupted (the set's transaction
+is rolled back).
 `;
 
-runMain(async (argv) => {
-  const parsed = parseCommandLine(
-    {
-      args: argv,
-      allowPositionals: true,
-      options: { set: { type: 'string' }, scale: { type: 'string' }, force: { type: 'boolean' }, 'no-checks': { type: 'boolean' } },
-    },
-    usage,
-  );
-  if (typeof parsed === 'number') return parsed;
-  const { values, positionals } = parsed;
-  // `npm run seed -- dev` (the older form) still works.
-  if (positionals.length > 1 || (positionals.length === 1 && values.set)) {
-    console.error(`error: give the set once (got ${[values.set, ...positionals].filter(Boolean).join(', ')})\n\n${usage}`);
-    return 2;
-  }
-  const name = values.set ?? positionals[0] ?? 'dev';
-  const scale = values.scale === undefined ? 1 : Number(values.scale);
-  if (values.scale !== undefined && (!/^\d*\.?\d+$/.test(values.scale.trim()) || !(scale > 0))) {
-    console.error(`error: --scale must be a positive number (got "${values.scale}")\n\n${usage}`);
-    return 2;
-  }
-
-  const { getSeedSet, seedSetNames } = await import('../seeds/index.js');
-  if (!seedSetNames().includes(name)) {
-    console.error(`error: unknown seed set "${name}" (known: ${seedSetNames().join(', ')})\n\n${usage}`);
-    return 2;
-  }
-  const { assertDevelopmentTarget } = await import('../seeds/guards.js');
-  const force = values.force ?? false;
-  const { openSeedTarget, openOwnerDatabase } = await import('./lib/seed-cli.js');
-  const { runSeedSet } = await import('../seeds/runner.js');
-  const { formatChecks } = await import('../seeds/checks.js');
-  const { createProgress } = await import('../seeds/progress.js');
-  const { progressLogger } = await import('./lib/dev-server.js');
-
-  const target = await openSeedTarget(process.env);
-  try {
-    // Seeding only adds development data, so only production is refused here (reset/clean also check the name).
-    assertDevelopmentTarget({
-      action: `npm run seed (${name})`,
-      database: target.config.migrationConnection.database,
-      env: process.env,
-      force,
-      checkName: false,
+runMain(
+  async (argv, context) => {
+    const { values, positionals, help } = parseCommandLine(argv, {
+      // `npm run seed -- dev` (the older form) still works: one positional.
+      positionals: 1,
+      options: {
+        set: { type: 'string', value: '<name>' },
+        scale: { type: 'string', value: '<N>' },
+        force: { type: 'boolean' },
+        'no-checks': { type: 'boolean' },
+      },
+      usage,
     });
-    const set = await getSeedSet(name);
-    console.log(`Seeding "${set.name}" v${set.version}${set.scalable ? ` at scale ${scale}` : ''} into ${target.description}`);
-    const database = openOwnerDatabase(target.config);
-    const abort = new AbortController();
-    const onSignal = (): void => abort.abort();
-    process.once('SIGINT', onSignal);
+    if (help) return printUsage(usage);
+    if (positionals.length === 1 && values.set) {
+      throw new UsageError(`give the set once (got --set ${values.set} and ${positionals[0]})`, usage);
+    }
+    const name = values.set ?? positionals[0] ?? 'dev';
+    const scale = values.scale === undefined ? 1 : Number(values.scale);
+    if (values.scale !== undefined && (!/^\d*\.?\d+$/.test(values.scale.trim()) || !(scale > 0))) {
+      throw new UsageError(`--scale must be a positive number (got "${values.scale}")`, usage);
+    }
+
+    const { getSeedSet, seedSetNames } = await import('../seeds/index.js');
+    if (!seedSetNames().includes(name)) {
+      throw new UsageError(`unknown seed set "${name}" (known: ${seedSetNames().join(', ')})`, usage);
+    }
+    const { assertDevelopmentTarget } = await import('../seeds/guards.js');
+    const force = values.force ?? false;
+    const { openSeedTarget, openOwnerDatabase } = await import('./lib/seed-cli.js');
+    const { runSeedSet } = await import('../seeds/runner.js');
+    const { formatChecks } = await import('../seeds/checks.js');
+    const { createProgress } = await import('../seeds/progress.js');
+    const { progressLogger } = await import('./lib/dev-server.js');
+
+    const target = await openSeedTarget(process.env);
     try {
-      const outcome = await runSeedSet(database, set, {
-        scale,
+      // Seeding only adds development data, so only production is refused here (reset/clean also check the name).
+      assertDevelopmentTarget({
+        action: `npm run seed (${name})`,
+        database: target.config.migrationConnection.database,
+        env: process.env,
         force,
-        logger: progressLogger,
-        progress: createProgress(),
-        signal: abort.signal,
-        checks: !values['no-checks'],
+        checkName: false,
       });
-      console.log(outcome.message);
-      if (outcome.checks) {
-        console.log(formatChecks(outcome.checks));
-        if (!outcome.checks.ok) return 1;
+      const set = await getSeedSet(name);
+      console.log(`Seeding "${set.name}" v${set.version}${set.scalable ? ` at scale ${scale}` : ''} into ${target.description}`);
+      const database = openOwnerDatabase(target.config);
+      try {
+        const outcome = await runSeedSet(database, set, {
+          scale,
+          force,
+          logger: progressLogger,
+          progress: createProgress(),
+          // A signal stops the load between COPY chunks; its transaction is rolled back.
+          signal: context.signal,
+          checks: !values['no-checks'],
+        });
+        console.log(outcome.message);
+        if (outcome.checks) {
+          console.log(formatChecks(outcome.checks));
+          if (!outcome.checks.ok) return 1;
+        }
+      } finally {
+        await database.close();
       }
     } finally {
-      process.removeListener('SIGINT', onSignal);
-      await database.close();
+      await target.release();
     }
-  } finally {
-    await target.release();
-  }
-  return 0;
-});
+    return 0;
+  },
+  { graceMs: 5_000 },
+);

@@ -5,7 +5,7 @@
  * (once), print how to connect and a row count per table, and exit (the embedded server is
  * stopped again; `npm run db:serve` keeps it running).
  */
-import { runMain } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain } from './lib/main.js';
 
 const usage = `Usage: npm start
 
@@ -13,17 +13,13 @@ Without DATABASE_URL (or PGHOST/PGDATABASE): starts the embedded PostgreSQL in .
 (EMBEDDED_POSTGRES_DIR), creates the database ai_validation_platform, applies the migrations,
 loads the development data set, prints how to connect and a summary, then stops the server.
 With DATABASE_URL: does the same against that server.
+
+Exit codes: 0 ready; 1 failure; 2 usage error; 130 or 143 interrupted by SIGINT or SIGTERM
+(the embedded server is stopped first).
 `;
 
 runMain(async (argv) => {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(usage);
-    return 0;
-  }
-  if (argv.length > 0) {
-    console.error(`error: unexpected argument "${argv[0]}"\n\n${usage}`);
-    return 2;
-  }
+  if (parseCommandLine(argv, { options: {}, usage }).help) return printUsage(usage);
   // Loaded after argument checks, so usage errors and --help answer at once.
   const { embeddedPort, formatSummary, openDevTarget, prepareDevDatabase, progressLogger } = await import('./lib/dev-server.js');
   const target = await openDevTarget(process.env, { strictPort: false });

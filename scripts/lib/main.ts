@@ -1,45 +1,39 @@
 /**
- * Runs a CLI entry point: loads `.env`, maps the result to an exit code, and prints expected
- * failures (our typed errors) as one clear message rather than a stack trace.
+ * How the npm scripts run: `.env` is loaded first (development only, see env.ts), then the command
+ * runs under the CLI's runMain (src/cli/process.ts: the exit codes 0/1/2, one message instead of a
+ * stack trace, the signals), with the embedded servers and the pg_dump / pg_restore processes this
+ * process started stopped when a signal ends it. The binary (`ai-data-layer`) uses the same code.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DataLayerError } from '../../src/errors.js';
+import { runMain as runCommand, type CommandContext, type RunMainOptions } from '../../src/cli/process.js';
 import { loadDotenv } from './env.js';
 
-export function runMain(main: (argv: string[]) => Promise<number | void>): void {
-  loadDotenv();
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code ?? 0;
-    },
-    (error: unknown) => {
-      if (error instanceof DataLayerError) console.error(`error: ${error.message}`);
-      else console.error(error);
-      process.exitCode = 1;
-    },
-  );
-}
+export { parseCommandLine, UsageError } from '../../src/cli/args.js';
+export type { CommandContext } from '../../src/cli/process.js';
 
 /**
- * Parses a command line with node:util's parseArgs, adding `--help`/`-h`: returns 0 after printing
- * the usage for help, 2 after printing the error and the usage for a usage error, else the result.
+ * Runs an npm script's `main`. The shutdown hooks import their modules only when a signal comes:
+ * a module that was never loaded started nothing.
+ *
+ * @example
+ * ```ts
+ * runMain(async (argv, context) => { ...; return 0; });
+ * ```
  */
-export function parseCommandLine<T extends ParseArgsConfig>(
-  config: T,
-  usage: string,
-): ReturnType<typeof parseArgs<T & typeof HELP>> | number {
-  let parsed: ReturnType<typeof parseArgs<T & typeof HELP>>;
-  try {
-    parsed = parseArgs({ ...config, options: { ...config.options, ...HELP.options } });
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if ((parsed.values as { help?: boolean }).help) {
-    console.log(usage);
-    return 0;
-  }
-  return parsed;
+export function runMain(main: (argv: string[], context: CommandContext) => Promise<number | void>, options: RunMainOptions = {}): void {
+  loadDotenv();
+  runCommand(main, {
+    ...options,
+    // Run newest first: the tools before the servers they talk to.
+    shutdown: [
+      async () => (await import('./embedded.js')).stopStartedServers(),
+      async () => (await import('./pg-tools.js')).stopRunningTools(),
+      ...(options.shutdown ?? []),
+    ],
+  });
 }
 
-const HELP = { options: { help: { type: 'boolean', short: 'h' } } } as const;
+/** Prints a command's usage on stdout (for `--help`) and returns exit code 0. */
+export function printUsage(usage: string): 0 {
+  process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
+  return 0;
+}

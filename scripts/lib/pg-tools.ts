@@ -3,7 +3,7 @@
  * configuration (the migration connection: owner role, direct), the password in the child's
  * PGPASSWORD (never on the command line, where `ps` shows it), and a version check before dumping.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { isDatabaseConfigured, loadConfig, type Env } from '../../src/config.js';
 import { describeConnection, type ConnectionSettings } from '../../src/connection.js';
@@ -116,6 +116,9 @@ export function restoreArgs(file: string, database: string): string[] {
   return ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${database}`, file];
 }
 
+/** The tools `run()` started that are still running: stopped by `stopRunningTools()` on a signal. */
+const runningTools = new Set<ChildProcess>();
+
 /** Runs a tool to completion, collecting its output. */
 export function run(
   command: string,
@@ -124,13 +127,42 @@ export function run(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    runningTools.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('error', (error) => {
+      runningTools.delete(child);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      runningTools.delete(child);
+      resolve({ code, stdout, stderr });
+    });
   });
+}
+
+/**
+ * Stops the pg_dump / pg_restore processes `run()` started (SIGTERM, waiting up to 5 s for each):
+ * a shutdown hook of the npm scripts, so an interrupted backup or restore leaves no tool behind
+ * (pg_restore's single transaction is rolled back by the server).
+ */
+export async function stopRunningTools(): Promise<void> {
+  await Promise.all(
+    [...runningTools].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(resolve, 5_000).unref();
+          child.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 function clientSettings(connection: ConnectionSettings): pg.ClientConfig {

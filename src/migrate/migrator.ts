@@ -164,13 +164,13 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
     if (!opts.dryRun) {
       await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
       locked = true;
-      await ensureLedger(client);
     }
     // Read the ledger only after the lock is held: another run may just have applied something.
+    // The ledger is created only once the run goes ahead: a refusal below (integrity, an unknown
+    // "to", an irreversible or interrupted migration) leaves the database untouched.
     const ledger = await readLedger(client);
     checkIntegrity(files, ledger, command === 'up' && !settings.allowOutOfOrder);
     const steps = plan(command, files, ledger, opts);
-    const resume = await checkProgress(settings, client, files, ledger, await readProgress(client), command, steps, !opts.dryRun);
     for (const s of steps) {
       if (s.direction === 'down' && !s.migration.down) {
         throw new MigrationError(
@@ -179,6 +179,8 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
         );
       }
     }
+    const resume = await checkProgress(settings, client, files, ledger, await readProgress(client), command, steps, !opts.dryRun);
+    if (!opts.dryRun) await ensureLedger(client);
     if (opts.dryRun)
       return steps.map((s, i) => ({
         name: s.migration.name,
@@ -399,18 +401,15 @@ async function checkProgress(
 ): Promise<ProgressRow | undefined> {
   let resume: ProgressRow | undefined;
   const applied = new Set(ledger.map((r) => r.name));
+  // Removed only once nothing below refuses the run, so that a refusal touches nothing.
+  const stale: ProgressRow[] = [];
   for (const row of progress) {
     const file = files.find((f) => f.name === row.name);
     const fileName = `${row.name}.sql`;
     const forget = `DELETE FROM ${PROGRESS_TABLE} WHERE name = '${row.name}'`;
     if (row.direction === 'up' ? applied.has(row.name) : !applied.has(row.name)) {
       // Finished some other way (by hand, or by a runner that does not know this table).
-      settings.logger.warn(
-        { migration: row.name },
-        `${fileName} ${describeProgress(row)}, but the ledger says it was ${row.direction === 'up' ? 'applied' : 'reverted'} since; ` +
-          `${write ? 'removing' : 'ignoring'} its stale ${PROGRESS_TABLE} row`,
-      );
-      if (write) await client.query(DELETE_PROGRESS, [row.name]);
+      stale.push(row);
       continue;
     }
     if (!file || file.checksum !== row.checksum) {
@@ -439,6 +438,14 @@ async function checkProgress(
         `This ${command} would ${steps.length === 0 ? 'not touch it' : `start with ${steps[0]!.migration.name} (${steps[0]!.direction}) instead`}; nothing was run.`,
       { file: fileName, code: 'MIGRATION_INTERRUPTED' },
     );
+  }
+  for (const row of stale) {
+    settings.logger.warn(
+      { migration: row.name },
+      `${row.name}.sql ${describeProgress(row)}, but the ledger says it was ${row.direction === 'up' ? 'applied' : 'reverted'} since; ` +
+        `${write ? 'removing' : 'ignoring'} its stale ${PROGRESS_TABLE} row`,
+    );
+    if (write) await client.query(DELETE_PROGRESS, [row.name]);
   }
   // An empty table left by an interrupted clean-up goes too (it checks the catalog first).
   if (write && !resume) await dropProgressTableIfEmpty(client, settings.lockTimeoutMs, settings.logger);

@@ -153,7 +153,7 @@ describe('runSeedSet on a database without the schema', () => {
     try {
       const error = await refusal(runSeedSet(database, devSet));
       expect(error.code).toBe('SEED_SCHEMA_MISSING');
-      expect(error.message).toMatch(/npm run migrate up/);
+      expect(error.message).toContain('npm run migrate -- up');
       const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`.execute(database.db);
       expect(rows[0]?.n).toBe(0);
     } finally {

@@ -32,7 +32,7 @@ afterAll(async () => {
 function cli(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
-      env: { ...process.env, DATABASE_URL: db.url, DATABASE_MIGRATION_URL: '', ...env },
+      env: { ...withoutNpm(process.env), DATABASE_URL: db.url, DATABASE_MIGRATION_URL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -44,36 +44,68 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Outcome>
   });
 }
 
+/** Our environment without npm's variables: under `npm test` they would make the CLI think npm ran it. */
+function withoutNpm(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !/^npm_/i.test(key)));
+}
+
 describe('npm run migrate', () => {
-  it('prints help with exit 0, and rejects unknown flags, commands and misplaced options with exit 1', async () => {
-    const [help, flag, command, none, misplaced, step, create] = await Promise.all([
+  it('prints help with exit 0, and rejects unknown flags, commands and misplaced options with exit 2, touching nothing', async () => {
+    const [help, helpCommand, flag, command, none, misplaced, step, missing, create] = await Promise.all([
       cli(['--help']),
+      cli(['help']),
       cli(['up', '--force']),
       cli(['sideways']),
       cli([]),
       cli(['up', '--json']),
       cli(['down', '--step', 'two']),
+      cli(['up', '--to']),
       cli(['create', 'NotSnake']),
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: npm run migrate -- <command> [options]');
     expect(help.stdout).toContain('--allow-out-of-order');
+    expect(helpCommand.stdout).toBe(help.stdout);
 
-    expect(flag.code).toBe(1);
-    expect(flag.stderr).toContain("Unknown option '--force'");
-    expect(flag.stderr).toContain('Accepted options: --to, --step, --dry-run');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('error: unknown option --force; accepted: --to <migration>, --step <n>, --dry-run');
+    // Not Node's parseArgs text, whose hint (put it after "--") is wrong here.
+    expect(flag.stderr).not.toContain('positional argument');
+    expect(flag.stderr).toContain('Run "npm run migrate -- --help" for the commands and options.');
 
-    expect(command.code).toBe(1);
-    expect(command.stderr).toContain('unknown command "sideways"; accepted commands: up, down, redo, status, create');
-    expect(none.code).toBe(1);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('unknown command "sideways"; the commands are up, down, redo, status, create, help');
+    expect(none.code).toBe(2);
     expect(none.stderr).toContain('a command is required');
-    expect(misplaced.code).toBe(1);
+    expect(misplaced.code).toBe(2);
     expect(misplaced.stderr).toContain('up does not accept --json');
-    expect(step.code).toBe(1);
+    expect(step.code).toBe(2);
     expect(step.stderr).toContain('--step must be a whole number of 1 or more, got "two"');
-    expect(create.code).toBe(1);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--to needs a value: --to <migration>');
+    expect(create.code).toBe(2);
     expect(create.stderr).toContain('must be snake_case');
-    expect(await appliedNames(db)).toEqual([]);
+    expect(await tables(db)).toEqual([]);
+  }, 60_000);
+
+  it('refuses a --to that names no migration with exit 2, before creating the ledger', async () => {
+    const own = await createScratchDatabase();
+    try {
+      const [up, down] = await Promise.all([
+        cli(['up', '--to', 'nonexistent', '--dir', dir.path], { DATABASE_URL: own.url }),
+        cli(['down', '--to', '20990101000000', '--dir', dir.path], { DATABASE_URL: own.url }),
+      ]);
+      expect(up.code).toBe(2);
+      expect(up.stderr).toContain(
+        'error: --to: no migration named "nonexistent" (give a file name or its 14-digit timestamp); nothing was run',
+      );
+      expect(down.code).toBe(2);
+      expect(down.stderr).toContain('error: --to: no migration named "20990101000000"');
+      // Not even the ledger: a refused run leaves the database as it found it.
+      expect(await tables(own)).toEqual([]);
+    } finally {
+      await own.drop();
+    }
   }, 60_000);
 
   it('dry-runs, applies, reports status, reverts; exit 0 each time', async () => {

@@ -1,14 +1,17 @@
 /**
- * Runs a CLI entry point (`scripts/*.ts`) the way npm does, through tsx, in a clean environment:
- * no DATABASE_URL, PG*, TEST_DATABASE_URL or EMBEDDED_* unless the test passes them, and a working
- * directory without a .env file unless told otherwise.
+ * Runs a CLI entry point (`scripts/*.ts`) the way the npm scripts do (`node --import tsx`, one
+ * process), in a clean environment: no DATABASE_URL, PG*, TEST_DATABASE_URL, EMBEDDED_* or npm_*
+ * unless the test passes them, and a working directory without a .env file unless told otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
-const tsx = resolve(repoRoot, 'node_modules', '.bin', 'tsx');
+/** tsx's loader, by URL: `--import tsx` would resolve against the child's working directory. */
+export const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface CliResult {
   code: number | null;
@@ -17,11 +20,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment a CLI child starts from: ours minus every database setting. */
+/**
+ * The environment a CLI child starts from: ours minus every database setting, and minus npm's
+ * variables (`npm test` sets npm_lifecycle_event and npm_config_*, which the CLI reads as npm
+ * running it).
+ */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(PG|DATABASE_|TEST_DATABASE_|EMBEDDED_POSTGRES_|MIGRATION_)/.test(key)) continue;
+    if (/^(PG|DATABASE_|TEST_DATABASE_|EMBEDDED_POSTGRES_|MIGRATION_|npm_)/i.test(key)) continue;
     env[key] = value;
   }
   for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
@@ -34,7 +41,7 @@ export function startCli(
   args: string[],
   options: { env?: Record<string, string | undefined>; cwd?: string } = {},
 ): { child: ChildProcess; result: Promise<CliResult>; output: () => string } {
-  const child = spawn(tsx, [resolve(repoRoot, 'scripts', script), ...args], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, resolve(repoRoot, 'scripts', script), ...args], {
     cwd: options.cwd ?? tmpdir(),
     env: cleanEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
