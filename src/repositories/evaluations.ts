@@ -217,12 +217,18 @@ export const claimNext = traced(
         // One statement. COALESCE evaluates the pending lookup only when no expired lease was found.
         // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
         // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
-        .where('id', '=', (eb) =>
-          eb.fn.coalesce(
+        // The statuses are literals, not parameters: the lookups' indexes are partial (WHERE status
+        // = 'analyzing' / 'pending'), and a named statement's generic plan can use a partial index
+        // only when the query itself proves the predicate, not a $n. The COALESCE sits in a scalar
+        // subquery so that the outer match is `id = $n` (an InitPlan's value): under the worker
+        // role's row-level security only leakproof conditions may use an index, and a bare
+        // COALESCE counts as leaky, which made the claim a sequential scan of evaluations.
+        .where('id', '=', (eb) => {
+          const next = eb.fn.coalesce(
             eb
               .selectFrom('evaluations')
               .select('id')
-              .where('status', '=', 'analyzing')
+              .where('status', '=', sql.lit('analyzing'))
               .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
               .orderBy('leaseExpiresAt')
               .orderBy('id')
@@ -232,15 +238,16 @@ export const claimNext = traced(
             eb
               .selectFrom('evaluations')
               .select('id')
-              .where('status', '=', 'pending')
+              .where('status', '=', sql.lit('pending'))
               .orderBy('priority', 'desc')
               .orderBy('createdAt')
               .orderBy('id')
               .limit(1)
               .forNoKeyUpdate()
               .skipLocked(),
-          ),
-        )
+          );
+          return sql<string>`(select ${next})`;
+        })
         .returningAll()
         .executeTakeFirst();
       if (!claimed) return null;

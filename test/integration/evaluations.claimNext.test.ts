@@ -204,13 +204,13 @@ describe('claimNext', () => {
              CASE WHEN s <> 'pending' THEN 'w' END, CASE WHEN s = 'analyzing' THEN now() + interval '1 hour' END
         FROM generate_series(1, 200) g, unnest('{pending,analyzing,completed,failed}'::evaluation_status[]) s`.execute(t.db);
     await sql`ANALYZE evaluations`.execute(t.db);
-    const { sqlOf } = captureSql();
-    const claimSql = (await sqlOf((db) => claimNext(db, 'w'))).replace(/;$/, '');
+    const [claim] = await captureSql().queriesOf((db) => claimNext(db, 'w'));
+    if (!claim) throw new Error('claimNext sent no query');
     const client = new pg.Client({ connectionString: t.testDatabase.url });
     await client.connect();
     try {
       await client.query('SET enable_seqscan = off');
-      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${claimSql}`, ['analyzing', 'w', 300, 'analyzing', 1, 'pending', 1]);
+      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${claim.sql}`, [...claim.parameters]);
       const plan = JSON.stringify(rows[0]['QUERY PLAN']);
       expect(plan).toContain('"Index Name":"evaluations_lease_expires_at_idx"');
       expect(plan).toContain('"Index Name":"evaluations_pending_queue_idx"');

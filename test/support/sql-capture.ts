@@ -3,7 +3,16 @@
  * returns no rows) with the library's plugins, recording the SQL each call sends. The unit tests
  * write these into committed `.sql` snapshot files so a query change shows up in review as SQL.
  */
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type QueryResult,
+} from 'kysely';
 import { createPlugins } from '../../src/db/kysely.js';
 import { asExecutor, type Executor } from '../../src/repositories/executor.js';
 import type { DB } from '../../src/schema/generated.js';
@@ -17,13 +26,23 @@ export interface Capture {
   queriesOf: (fn: (db: Executor<'owner'>) => Promise<unknown>) => Promise<CompiledQuery[]>;
 }
 
-export function captureSql(): Capture {
+/** Options for `captureSql()`. */
+export interface CaptureOptions {
+  /**
+   * Every query returns this one row instead of none, to reach the statements of the success
+   * paths (an evaluation found, then its agent results; a claim, then its idea).
+   */
+  row?: Record<string, unknown>;
+}
+
+export function captureSql(options: CaptureOptions = {}): Capture {
   const queries: CompiledQuery[] = [];
+  const { row } = options;
   const db = asExecutor<'owner'>(
     new Kysely<DB>({
       dialect: {
         createAdapter: () => new PostgresAdapter(),
-        createDriver: () => new DummyDriver(),
+        createDriver: () => (row === undefined ? new DummyDriver() : new RowDriver(row)),
         createIntrospector: (k) => new PostgresIntrospector(k),
         createQueryCompiler: () => new PostgresQueryCompiler(),
       },
@@ -43,6 +62,23 @@ export function captureSql(): Capture {
     queriesOf,
     sqlOf: async (fn) => (await queriesOf(fn)).map((q) => `${q.sql};`).join('\n'),
   };
+}
+
+/** DummyDriver whose every query returns `row`. */
+class RowDriver extends DummyDriver {
+  readonly #connection: DatabaseConnection;
+  constructor(row: Record<string, unknown>) {
+    super();
+    this.#connection = {
+      executeQuery: async <R>(): Promise<QueryResult<R>> => ({ rows: [row as R] }),
+      streamQuery: () => {
+        throw new Error('captureSql: streaming is not captured');
+      },
+    };
+  }
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    return this.#connection;
+  }
 }
 
 /** Renders named entries as one reviewable .sql document. */

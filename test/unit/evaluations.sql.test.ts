@@ -126,9 +126,12 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
   // Caller values only ever travel as parameters.
   for (const text of Object.values(entries)) expect(text).not.toMatch(/secret|timed out|sizeable|urgent|120|60/i);
   // The claim is one UPDATE whose candidates are locked with SKIP LOCKED, expired leases first,
-  // then the idea's conditional UPDATE, both in one transaction.
+  // then the idea's conditional UPDATE, both in one transaction. The candidates' statuses are
+  // literals (their indexes are partial: a generic plan cannot prove the predicate from a $n), and
+  // the COALESCE is a scalar subquery, so the outer match is `id = $n`, which row-level security
+  // lets use the primary key (test/integration/plans.load.test.ts).
   expect(entries['claimNext (claimed: the idea follows in the same transaction)']).toMatch(
-    /^begin;\nupdate "evaluations" set .* where "id" = coalesce\(\(select "id" from "evaluations" where "status" = \$\d+ and "lease_expires_at" < statement_timestamp\(\) .*for no key update skip locked\), \(select "id" from "evaluations" where "status" = \$\d+ order by "priority" desc, "created_at", "id" limit \$\d+ for no key update skip locked\)\) returning \*;\nupdate "business_ideas" set "status" = \$1 where "id" = \$2 and "status" = \$3 and "deleted_at" is null;\ncommit;$/s,
+    /^begin;\nupdate "evaluations" set .* where "id" = \(select coalesce\(\(select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp\(\) .*for no key update skip locked\), \(select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit \$\d+ for no key update skip locked\)\)\) returning \*;\nupdate "business_ideas" set "status" = \$1 where "id" = \$2 and "status" = \$3 and "deleted_at" is null;\ncommit;$/s,
   );
   expect(entries['claimNext (inside a caller transaction: no transaction of its own)'].match(/begin;/g)).toHaveLength(1);
   expect(entries['completeEvaluation (completed: the idea follows in the same transaction)']).toMatch(

@@ -30,17 +30,17 @@ select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"H
 select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "status" = $1 and ("evaluations"."created_at", "evaluations"."id") < ($2::timestamptz, $3::uuid) order by "evaluations"."created_at" desc, "evaluations"."id" desc limit $4;
 
 -- claimNext (nothing to claim)
-update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = coalesce((select "id" from "evaluations" where "status" = $4 and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $5 for no key update skip locked), (select "id" from "evaluations" where "status" = $6 order by "priority" desc, "created_at", "id" limit $7 for no key update skip locked)) returning *;
+update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *;
 
 -- claimNext (claimed: the idea follows in the same transaction)
 begin;
-update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = coalesce((select "id" from "evaluations" where "status" = $4 and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $5 for no key update skip locked), (select "id" from "evaluations" where "status" = $6 order by "priority" desc, "created_at", "id" limit $7 for no key update skip locked)) returning *;
+update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *;
 update "business_ideas" set "status" = $1 where "id" = $2 and "status" = $3 and "deleted_at" is null;
 commit;
 
 -- claimNext (inside a caller transaction: no transaction of its own)
 begin;
-update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = coalesce((select "id" from "evaluations" where "status" = $4 and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $5 for no key update skip locked), (select "id" from "evaluations" where "status" = $6 order by "priority" desc, "created_at", "id" limit $7 for no key update skip locked)) returning *;
+update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *;
 update "business_ideas" set "status" = $1 where "id" = $2 and "status" = $3 and "deleted_at" is null;
 commit;
 
