@@ -52,19 +52,32 @@ export function queryInstruments(connection: ConnectionSettings): ((event: LogEv
     'server.address': connection.host,
     'server.port': connection.port,
   };
+  // A compiled query's node is the same object on every run (repositories/compiled.ts): its
+  // summary and attributes are worked out once.
+  const described = new WeakMap<object, { summary: string; attributes: Record<string, string | number> }>();
+  const describe = (node: RootOperationNode, text: string) => {
+    let description = described.get(node);
+    if (!description) {
+      const { operation, collection } = summaryOf(node, text);
+      const summary = collection ? `${operation} ${collection}` : operation;
+      const attributes = {
+        ...common,
+        'db.operation.name': operation,
+        'db.query.summary': summary,
+        ...(collection ? { 'db.collection.name': collection } : {}),
+      };
+      description = { summary, attributes };
+      described.set(node, description);
+    }
+    return description;
+  };
   return (event) => {
-    const { operation, collection } = summaryOf(event.query.query, event.query.sql);
-    const summary = collection ? `${operation} ${collection}` : operation;
-    const attributes: Record<string, string | number> = {
-      ...common,
-      'db.operation.name': operation,
-      'db.query.summary': summary,
-      ...(collection ? { 'db.collection.name': collection } : {}),
-    };
+    const { summary, attributes: shared } = describe(event.query.query, event.query.sql);
     const error = event.level === 'error' ? event.error : undefined;
-    const sqlState = (error as { sqlState?: unknown; cause?: { code?: unknown } } | undefined)?.sqlState;
+    let attributes = shared;
     if (error !== undefined) {
-      attributes['error.type'] = error instanceof Error ? error.name : 'Error';
+      const sqlState = (error as { sqlState?: unknown }).sqlState;
+      attributes = { ...shared, 'error.type': error instanceof Error ? error.name : 'Error' };
       if (typeof sqlState === 'string') attributes['db.response.status_code'] = sqlState;
     }
     const end = Date.now();

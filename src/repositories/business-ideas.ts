@@ -24,8 +24,9 @@ import {
 } from '../validation/business-ideas.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
 import { traced } from '../telemetry.js';
+import { compiled, compiledShapes } from './compiled.js';
 import { tables, type Executor } from './executor.js';
-import { newestFirstPage, type Page } from './page.js';
+import { newestFirst, toPage, type Page } from './page.js';
 import { transitioned } from './transition.js';
 
 export type { CreateIdeaInput, ListIdeasInput, UpdateIdeaContentInput } from '../validation/business-ideas.js';
@@ -63,6 +64,33 @@ const IDEA_COLUMNS = [
 ] as const;
 const ENTITY = 'business idea';
 
+const insertIdea = compiledShapes(
+  (db, shape: { keyed: boolean }, owner: string, title: string, description: string, idempotencyKey: string | undefined) =>
+    db
+      .insertInto('businessIdeas')
+      .columns(shape.keyed ? ['userId', 'title', 'description', 'idempotencyKey'] : ['userId', 'title', 'description'])
+      .expression((eb) =>
+        eb
+          .selectFrom('users')
+          .select(['users.id', sql<string>`${title}::text`.as('title'), sql<string>`${description}::text`.as('description')])
+          .$if(shape.keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
+          .where('users.id', '=', owner)
+          .where('users.deletedAt', 'is', null),
+      )
+      .$if(shape.keyed, (qb) =>
+        qb.onConflict((oc) => oc.columns(['userId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
+      )
+      .returning(IDEA_COLUMNS),
+);
+
+const ideaByKey = compiled((db, owner: string, idempotencyKey: string) =>
+  db
+    .selectFrom('businessIdeas')
+    .select([...IDEA_COLUMNS, 'businessIdeas.deletedAt'])
+    .where('businessIdeas.userId', '=', owner)
+    .where('businessIdeas.idempotencyKey', '=', idempotencyKey),
+);
+
 /**
  * Creates a draft idea for a live user, in one statement (INSERT ... SELECT from the user row),
  * so an unknown or soft-deleted user is a `NotFoundError` for `user` and nothing is written.
@@ -87,31 +115,11 @@ export const createIdea = traced(
     const owner = parseId(userId, 'userId', ENTITY);
     const { title, description, idempotencyKey } = parseInput(createIdeaSchema, input, ENTITY);
     const keyed = idempotencyKey !== undefined;
-    const idea = await db
-      .insertInto('businessIdeas')
-      .columns(keyed ? ['userId', 'title', 'description', 'idempotencyKey'] : ['userId', 'title', 'description'])
-      .expression((eb) =>
-        eb
-          .selectFrom('users')
-          .select(['users.id', sql<string>`${title}::text`.as('title'), sql<string>`${description}::text`.as('description')])
-          .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
-          .where('users.id', '=', owner)
-          .where('users.deletedAt', 'is', null),
-      )
-      .$if(keyed, (qb) =>
-        qb.onConflict((oc) => oc.columns(['userId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
-      )
-      .returning(IDEA_COLUMNS)
-      .executeTakeFirst();
+    const idea = await insertIdea.first(db, { keyed }, owner, title, description, idempotencyKey);
     if (idea) return idea;
     if (keyed) {
       // Nothing inserted: the key's first request already did (or the user is gone).
-      const first = await db
-        .selectFrom('businessIdeas')
-        .select([...IDEA_COLUMNS, 'businessIdeas.deletedAt'])
-        .where('businessIdeas.userId', '=', owner)
-        .where('businessIdeas.idempotencyKey', '=', idempotencyKey)
-        .executeTakeFirst();
+      const first = await ideaByKey.first(db, owner, idempotencyKey);
       if (first) {
         const { deletedAt, ...created } = first;
         if (created.title !== title || created.description !== description) {
@@ -125,6 +133,10 @@ export const createIdea = traced(
   },
 );
 
+const ideaById = compiled((db, id: string) =>
+  db.selectFrom('businessIdeas').select(IDEA_COLUMNS).where('businessIdeas.id', '=', id).where('businessIdeas.deletedAt', 'is', null),
+);
+
 /**
  * An idea by id; a missing or soft-deleted one is a `NotFoundError`.
  *
@@ -136,15 +148,45 @@ export const createIdea = traced(
 export const getIdea = traced('businessIdeas.getIdea', async (executor: Executor, id: string): Promise<BusinessIdea> => {
   const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
-  const idea = await db
-    .selectFrom('businessIdeas')
-    .select(IDEA_COLUMNS)
-    .where('businessIdeas.id', '=', key)
-    .where('businessIdeas.deletedAt', 'is', null)
-    .executeTakeFirst();
+  const idea = await ideaById.first(db, key);
   if (!idea) throw new NotFoundError(ENTITY, key);
   return idea;
 });
+
+const ideasOfUser = compiledShapes(
+  (
+    db,
+    shape: { status: boolean; createdFrom: boolean; createdTo: boolean; search: boolean; cursor: boolean },
+    owner: string,
+    status: readonly IdeaStatus[] | undefined,
+    createdFrom: Date | undefined,
+    createdTo: Date | undefined,
+    search: string | undefined,
+    cursorCreatedAt: string | undefined,
+    cursorId: string | undefined,
+    take: number,
+  ) =>
+    newestFirst(
+      db
+        .selectFrom('businessIdeas')
+        .select(IDEA_COLUMNS)
+        .where('businessIdeas.userId', '=', owner)
+        .where('businessIdeas.deletedAt', 'is', null)
+        // One array parameter, so that one statement serves every set of statuses.
+        .$if(shape.status, (qb) => qb.where('businessIdeas.status', '=', sql<IdeaStatus>`any(${status}::idea_status[])`))
+        .$if(shape.createdFrom, (qb) => qb.where('businessIdeas.createdAt', '>=', createdFrom!))
+        .$if(shape.createdTo, (qb) => qb.where('businessIdeas.createdAt', '<', createdTo!))
+        // The same expression as business_ideas_search_idx, so the GIN index can serve it.
+        .$if(shape.search, (qb) =>
+          qb.where(
+            sql<boolean>`business_idea_search_vector(${sql.ref('businessIdeas.title')}, ${sql.ref('businessIdeas.description')}) @@ websearch_to_tsquery('english', ${search!})`,
+          ),
+        ),
+      'businessIdeas',
+      shape.cursor ? { createdAt: cursorCreatedAt!, id: cursorId! } : undefined,
+      take,
+    ),
+);
 
 /**
  * A user's ideas, newest first (created_at DESC, id DESC), one keyset page at a time, optionally
@@ -166,22 +208,27 @@ export const listIdeasByUser = traced(
     const db = tables(executor);
     const owner = parseId(userId, 'userId', ENTITY);
     const { status, createdFrom, createdTo, search, limit, cursor } = parseInput(listIdeasSchema, options ?? {}, ENTITY);
-    const query = db
-      .selectFrom('businessIdeas')
-      .select(IDEA_COLUMNS)
-      .where('businessIdeas.userId', '=', owner)
-      .where('businessIdeas.deletedAt', 'is', null)
-      .$if(status !== undefined, (qb) => qb.where('businessIdeas.status', 'in', status!))
-      .$if(createdFrom !== undefined, (qb) => qb.where('businessIdeas.createdAt', '>=', createdFrom!))
-      .$if(createdTo !== undefined, (qb) => qb.where('businessIdeas.createdAt', '<', createdTo!))
-      // The same expression as business_ideas_search_idx, so the GIN index can serve it.
-      .$if(search !== undefined, (qb) =>
-        qb.where(
-          sql<boolean>`business_idea_search_vector(${sql.ref('businessIdeas.title')}, ${sql.ref('businessIdeas.description')}) @@ websearch_to_tsquery('english', ${search!})`,
-        ),
-      );
-    return newestFirstPage(query, 'businessIdeas', { limit, cursor });
+    const shape = {
+      status: status !== undefined,
+      createdFrom: createdFrom !== undefined,
+      createdTo: createdTo !== undefined,
+      search: search !== undefined,
+      cursor: cursor !== undefined,
+    };
+    const rows = await ideasOfUser.all(db, shape, owner, status, createdFrom, createdTo, search, cursor?.createdAt, cursor?.id, limit + 1);
+    return toPage(rows, limit);
   },
+);
+
+const updateContent = compiledShapes(
+  (db, shape: { title: boolean; description: boolean }, key: string, title: string | undefined, description: string | undefined) =>
+    db
+      .updateTable('businessIdeas')
+      .set({ ...(shape.title ? { title: title! } : {}), ...(shape.description ? { description: description! } : {}) })
+      .where('businessIdeas.id', '=', key)
+      .where('businessIdeas.deletedAt', 'is', null)
+      .where('businessIdeas.status', '=', 'draft')
+      .returning(IDEA_COLUMNS),
 );
 
 /**
@@ -200,16 +247,26 @@ export const updateIdeaContent = traced(
     const db = tables(executor);
     const key = parseId(id, 'id', ENTITY);
     const changes = parseInput(updateIdeaContentSchema, input, ENTITY);
-    const idea = await db
-      .updateTable('businessIdeas')
-      .set(changes)
-      .where('businessIdeas.id', '=', key)
-      .where('businessIdeas.deletedAt', 'is', null)
-      .where('businessIdeas.status', '=', 'draft')
-      .returning(IDEA_COLUMNS)
-      .executeTakeFirst();
+    const idea = await updateContent.first(
+      db,
+      { title: changes.title !== undefined, description: changes.description !== undefined },
+      key,
+      changes.title,
+      changes.description,
+    );
     return transitioned(db, idea, { table: 'businessIdeas', id: key, from: ['draft'], reason: 'content can be edited only while draft' });
   },
+);
+
+const moveIdea = compiled((db, key: string, to: IdeaStatus, from: readonly IdeaStatus[]) =>
+  db
+    .updateTable('businessIdeas')
+    .set({ status: to })
+    .where('businessIdeas.id', '=', key)
+    .where('businessIdeas.deletedAt', 'is', null)
+    // One array parameter, so that one statement serves every set of statuses.
+    .where('businessIdeas.status', '=', sql<IdeaStatus>`any(${from}::idea_status[])`)
+    .returning(IDEA_COLUMNS),
 );
 
 /**
@@ -247,14 +304,7 @@ export const setIdeaStatus = traced(
     if (from.length === 0) {
       throw new InvalidTransitionError({ entity: ENTITY, id: key, to: parsed.to, reason: 'no status may move there' });
     }
-    const idea = await db
-      .updateTable('businessIdeas')
-      .set({ status: parsed.to })
-      .where('businessIdeas.id', '=', key)
-      .where('businessIdeas.deletedAt', 'is', null)
-      .where('businessIdeas.status', 'in', from)
-      .returning(IDEA_COLUMNS)
-      .executeTakeFirst();
+    const idea = await moveIdea.first(db, key, parsed.to, from);
     return transitioned(db, idea, { table: 'businessIdeas', id: key, to: parsed.to, from });
   },
 );
@@ -310,6 +360,15 @@ export const archiveIdea = traced('businessIdeas.archiveIdea', async (executor: 
   return setIdeaStatus(executor, id, 'archived');
 });
 
+const softDelete = compiled((db, key: string) =>
+  db
+    .updateTable('businessIdeas')
+    .set({ deletedAt: sql<Date>`now()` })
+    .where('businessIdeas.id', '=', key)
+    .where('businessIdeas.deletedAt', 'is', null)
+    .returning('businessIdeas.id'),
+);
+
 /**
  * Soft-deletes an idea: from then on it is hidden from every get, list, change and statistic
  * here. A missing or already deleted idea is a `NotFoundError`.
@@ -324,15 +383,23 @@ export const softDeleteIdea = traced(
   async (executor: Executor<'user' | 'owner'>, id: string): Promise<void> => {
     const db = tables(executor);
     const key = parseId(id, 'id', ENTITY);
-    const deleted = await db
-      .updateTable('businessIdeas')
-      .set({ deletedAt: sql<Date>`now()` })
-      .where('businessIdeas.id', '=', key)
-      .where('businessIdeas.deletedAt', 'is', null)
-      .returning('businessIdeas.id')
-      .executeTakeFirst();
+    const deleted = await softDelete.first(db, key);
     if (!deleted) throw new NotFoundError(ENTITY, key);
   },
+);
+
+const statsOfUser = compiled((db, owner: string) =>
+  db
+    .selectFrom(sql<{ status: IdeaStatus | null }>`unnest(enum_range(null::idea_status))`.as<'s'>(sql`s(status)`))
+    .leftJoin('businessIdeas as bi', (join) =>
+      join.onRef('bi.status', '=', 's.status').on('bi.userId', '=', owner).on('bi.deletedAt', 'is', null),
+    )
+    .select((eb) => [
+      's.status',
+      eb.fn.count<number>('bi.id').as('count'),
+      sql<number | null>`round(avg(char_length(${sql.ref('bi.description')})), 2)`.as('averageDescriptionLength'),
+    ])
+    .groupBy(sql`rollup (${sql.ref('s.status')})`),
 );
 
 /**
@@ -349,18 +416,7 @@ export const softDeleteIdea = traced(
 export const ideaStatsForUser = traced('businessIdeas.ideaStatsForUser', async (executor: Executor, userId: string): Promise<IdeaStats> => {
   const db = tables(executor);
   const owner = parseId(userId, 'userId', ENTITY);
-  const rows = await db
-    .selectFrom(sql<{ status: IdeaStatus | null }>`unnest(enum_range(null::idea_status))`.as<'s'>(sql`s(status)`))
-    .leftJoin('businessIdeas as bi', (join) =>
-      join.onRef('bi.status', '=', 's.status').on('bi.userId', '=', owner).on('bi.deletedAt', 'is', null),
-    )
-    .select((eb) => [
-      's.status',
-      eb.fn.count<number>('bi.id').as('count'),
-      sql<number | null>`round(avg(char_length(${sql.ref('bi.description')})), 2)`.as('averageDescriptionLength'),
-    ])
-    .groupBy(sql`rollup (${sql.ref('s.status')})`)
-    .execute();
+  const rows = await statsOfUser.all(db, owner);
   const counts = Object.fromEntries(IDEA_STATUSES.map((status) => [status, 0])) as Record<IdeaStatus, number>;
   let total = 0;
   let averageDescriptionLength: number | null = null;

@@ -40,8 +40,9 @@ import {
 } from '../validation/evaluations.js';
 import type { AgentResult } from './agent-results.js';
 import { traced } from '../telemetry.js';
+import { compiled, compiledShapes } from './compiled.js';
 import { tables, type Executor } from './executor.js';
-import { newestFirstPage, type Page } from './page.js';
+import { newestFirst, toPage, type Page } from './page.js';
 import { keyReused } from './idempotency.js';
 import { transitioned } from './transition.js';
 
@@ -61,6 +62,174 @@ export type {
 
 /** Idea statuses from which an idea may be evaluated (a completed idea may be evaluated again). */
 const EVALUABLE_IDEA_STATUSES = ['submitted', 'evaluating', 'completed'] as const;
+
+// The statements, compiled once (compiled.ts) ---------------------------------------------------
+
+const insertEvaluation = compiledShapes(
+  (db, shape: { keyed: boolean }, businessIdeaId: string, priority: string, idempotencyKey: string | undefined) =>
+    db
+      .insertInto('evaluations')
+      .columns(shape.keyed ? ['businessIdeaId', 'priority', 'idempotencyKey'] : ['businessIdeaId', 'priority'])
+      .expression((eb) =>
+        eb
+          .selectFrom('businessIdeas')
+          .select(['businessIdeas.id', sql<string>`cast(${priority} as evaluation_priority)`.as('priority')])
+          .$if(shape.keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
+          .where('businessIdeas.id', '=', businessIdeaId)
+          .where('businessIdeas.deletedAt', 'is', null)
+          .where('businessIdeas.status', 'in', EVALUABLE_IDEA_STATUSES),
+      )
+      .$if(shape.keyed, (qb) =>
+        qb.onConflict((oc) => oc.columns(['businessIdeaId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
+      )
+      .returningAll(),
+);
+
+const evaluationByKey = compiled((db, businessIdeaId: string, idempotencyKey: string) =>
+  db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId).where('idempotencyKey', '=', idempotencyKey),
+);
+
+const ideaState = compiled((db, ideaId: string) => db.selectFrom('businessIdeas').select(['status', 'deletedAt']).where('id', '=', ideaId));
+
+const evaluationById = compiled((db, id: string) => db.selectFrom('evaluations').selectAll().where('id', '=', id));
+
+const agentResultsOf = compiled((db, evaluationId: string) =>
+  db.selectFrom('agentResults').selectAll().where('evaluationId', '=', evaluationId).orderBy('agentType'),
+);
+
+const evaluationsOfIdea = compiledShapes(
+  (
+    db,
+    shape: { cursor: boolean },
+    businessIdeaId: string,
+    cursorCreatedAt: string | undefined,
+    cursorId: string | undefined,
+    take: number,
+  ) =>
+    newestFirst(
+      db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId),
+      'evaluations',
+      shape.cursor ? { createdAt: cursorCreatedAt!, id: cursorId! } : undefined,
+      take,
+    ),
+);
+
+const evaluationsInStatus = compiledShapes(
+  (
+    db,
+    shape: { cursor: boolean },
+    status: EvaluationStatus,
+    cursorCreatedAt: string | undefined,
+    cursorId: string | undefined,
+    take: number,
+  ) =>
+    newestFirst(
+      db.selectFrom('evaluations').selectAll().where('status', '=', status),
+      'evaluations',
+      shape.cursor ? { createdAt: cursorCreatedAt!, id: cursorId! } : undefined,
+      take,
+    ),
+);
+
+const claim = compiled((db, workerId: string, leaseSeconds: number) =>
+  db
+    .updateTable('evaluations')
+    .set({
+      status: 'analyzing',
+      startedAt: sql<Date>`now()`,
+      claimedBy: workerId,
+      leaseExpiresAt: leaseUntil(leaseSeconds),
+    })
+    // One statement. COALESCE evaluates the pending lookup only when no expired lease was found.
+    // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
+    // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
+    // The statuses are literals, not parameters: the lookups' indexes are partial (WHERE status
+    // = 'analyzing' / 'pending'), and a named statement's generic plan can use a partial index
+    // only when the query itself proves the predicate, not a $n. The COALESCE sits in a scalar
+    // subquery so that the outer match is `id = $n` (an InitPlan's value): under the worker
+    // role's row-level security only leakproof conditions may use an index, and a bare
+    // COALESCE counts as leaky, which made the claim a sequential scan of evaluations.
+    .where('id', '=', (eb) => {
+      const next = eb.fn.coalesce(
+        eb
+          .selectFrom('evaluations')
+          .select('id')
+          .where('status', '=', sql.lit('analyzing'))
+          .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
+          .orderBy('leaseExpiresAt')
+          .orderBy('id')
+          .limit(1)
+          .forNoKeyUpdate()
+          .skipLocked(),
+        eb
+          .selectFrom('evaluations')
+          .select('id')
+          .where('status', '=', sql.lit('pending'))
+          .orderBy('priority', 'desc')
+          .orderBy('createdAt')
+          .orderBy('id')
+          .limit(1)
+          .forNoKeyUpdate()
+          .skipLocked(),
+      );
+      return sql<string>`(select ${next})`;
+    })
+    .returningAll(),
+);
+
+const renew = compiled((db, id: string, workerId: string, leaseSeconds: number) =>
+  db
+    .updateTable('evaluations')
+    .set({ leaseExpiresAt: leaseUntil(leaseSeconds) })
+    .where('id', '=', id)
+    .where('status', '=', 'analyzing')
+    .where('claimedBy', '=', workerId)
+    .returningAll(),
+);
+
+const release = compiled((db, id: string, workerId: string) =>
+  db
+    .updateTable('evaluations')
+    .set({ status: 'pending', startedAt: null, claimedBy: null, leaseExpiresAt: null })
+    .where('id', '=', id)
+    .where('status', '=', 'analyzing')
+    .where('claimedBy', '=', workerId)
+    .returningAll(),
+);
+
+const complete = compiledShapes((db, shape: { holder: boolean }, id: string, results: string, workerId: string | undefined) =>
+  db
+    .updateTable('evaluations')
+    .set({ status: 'completed', results, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+    .where('id', '=', id)
+    .where('status', '=', 'analyzing')
+    .$if(shape.holder, (qb) => qb.where('claimedBy', '=', workerId!))
+    .returningAll(),
+);
+
+// Without a holder (an operator's call) a pending evaluation may fail too.
+const fail = compiledShapes((db, shape: { holder: boolean }, id: string, errorMessage: string, workerId: string | undefined) =>
+  db
+    .updateTable('evaluations')
+    .set({ status: 'failed', errorMessage, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+    .where('id', '=', id)
+    .where('status', 'in', shape.holder ? ['analyzing'] : ['pending', 'analyzing'])
+    .$if(shape.holder, (qb) => qb.where('claimedBy', '=', workerId!))
+    .returningAll(),
+);
+
+const requeue = compiled((db, id: string) =>
+  db
+    .updateTable('evaluations')
+    .set({ status: 'pending', startedAt: null, completedAt: null, claimedBy: null, leaseExpiresAt: null })
+    .where('id', '=', id)
+    .where('status', '=', 'failed')
+    .returningAll(),
+);
+
+const followIdea = compiled((db, ideaId: string, to: IdeaStatus, from: IdeaStatus) =>
+  db.updateTable('businessIdeas').set({ status: to }).where('id', '=', ideaId).where('status', '=', from).where('deletedAt', 'is', null),
+);
 
 /**
  * Queues an evaluation of an idea. The idea must exist, not be soft-deleted, and be submitted,
@@ -82,36 +251,15 @@ export const createEvaluation = traced(
     const { priority, idempotencyKey } = parseInput(createEvaluationSchema, withKeys(input, { businessIdeaId }), 'evaluation');
     const keyed = idempotencyKey !== undefined;
     // One statement: the idea's checks and the insert cannot be separated by another change.
-    const created = await db
-      .insertInto('evaluations')
-      .columns(keyed ? ['businessIdeaId', 'priority', 'idempotencyKey'] : ['businessIdeaId', 'priority'])
-      .expression((eb) =>
-        eb
-          .selectFrom('businessIdeas')
-          .select(['businessIdeas.id', sql<string>`cast(${priority} as evaluation_priority)`.as('priority')])
-          .$if(keyed, (qb) => qb.select(sql<string>`${idempotencyKey}::text`.as('idempotencyKey')))
-          .where('businessIdeas.id', '=', businessIdeaId)
-          .where('businessIdeas.deletedAt', 'is', null)
-          .where('businessIdeas.status', 'in', EVALUABLE_IDEA_STATUSES),
-      )
-      .$if(keyed, (qb) =>
-        qb.onConflict((oc) => oc.columns(['businessIdeaId', 'idempotencyKey']).where('idempotencyKey', 'is not', null).doNothing()),
-      )
-      .returningAll()
-      .executeTakeFirst();
+    const created = await insertEvaluation.first(db, { keyed }, businessIdeaId, priority, idempotencyKey);
     if (created) return created;
     if (keyed) {
       // Nothing inserted: the key's first request may already have queued it.
-      const first = await db
-        .selectFrom('evaluations')
-        .selectAll()
-        .where('businessIdeaId', '=', businessIdeaId)
-        .where('idempotencyKey', '=', idempotencyKey)
-        .executeTakeFirst();
+      const first = await evaluationByKey.first(db, businessIdeaId, idempotencyKey);
       if (first?.priority === priority) return first;
       if (first) throw keyReused('evaluations', 'evaluations_business_idea_id_idempotency_key_key');
     }
-    const idea = await db.selectFrom('businessIdeas').select(['status', 'deletedAt']).where('id', '=', businessIdeaId).executeTakeFirst();
+    const idea = await ideaState.first(db, businessIdeaId);
     if (!idea || idea.deletedAt !== null) throw new NotFoundError('business idea', businessIdeaId);
     throw new InvalidTransitionError({
       entity: 'business idea',
@@ -137,9 +285,9 @@ export const getEvaluation = traced(
   async (executor: Executor, id: string): Promise<EvaluationWithAgentResults> => {
     const db = tables(executor);
     parseId(id, 'id', 'evaluation');
-    const evaluation = await db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
+    const evaluation = await evaluationById.first(db, id);
     if (!evaluation) throw new NotFoundError('evaluation', id);
-    const agentResults = await db.selectFrom('agentResults').selectAll().where('evaluationId', '=', id).orderBy('agentType').execute();
+    const agentResults = await agentResultsOf.all(db, id);
     return { ...evaluation, agentResults };
   },
 );
@@ -159,10 +307,15 @@ export const listEvaluationsByIdea = traced(
   async (executor: Executor, businessIdeaId: string, input?: ListEvaluationsInput | null): Promise<Page<Evaluation>> => {
     const db = tables(executor);
     const { limit, cursor } = parseInput(listEvaluationsByIdeaSchema, withKeys(input, { businessIdeaId }), 'evaluation list');
-    return newestFirstPage(db.selectFrom('evaluations').selectAll().where('businessIdeaId', '=', businessIdeaId), 'evaluations', {
-      limit,
-      cursor,
-    });
+    const rows = await evaluationsOfIdea.all(
+      db,
+      { cursor: cursor !== undefined },
+      businessIdeaId,
+      cursor?.createdAt,
+      cursor?.id,
+      limit + 1,
+    );
+    return toPage(rows, limit);
   },
 );
 
@@ -180,7 +333,15 @@ export const listEvaluationsByStatus = traced(
     const db = tables(executor);
     const parsed = parseInput(listEvaluationsByStatusSchema, withKeys(input, { status }), 'evaluation list');
     const { limit, cursor } = parsed;
-    return newestFirstPage(db.selectFrom('evaluations').selectAll().where('status', '=', parsed.status), 'evaluations', { limit, cursor });
+    const rows = await evaluationsInStatus.all(
+      db,
+      { cursor: cursor !== undefined },
+      parsed.status,
+      cursor?.createdAt,
+      cursor?.id,
+      limit + 1,
+    );
+    return toPage(rows, limit);
   },
 );
 
@@ -206,50 +367,7 @@ export const claimNext = traced(
     const db = tables(executor);
     const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
     return inTransaction(db, async (trx) => {
-      const claimed = await trx
-        .updateTable('evaluations')
-        .set({
-          status: 'analyzing',
-          startedAt: sql<Date>`now()`,
-          claimedBy: parsed.workerId,
-          leaseExpiresAt: leaseUntil(parsed.leaseSeconds),
-        })
-        // One statement. COALESCE evaluates the pending lookup only when no expired lease was found.
-        // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
-        // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
-        // The statuses are literals, not parameters: the lookups' indexes are partial (WHERE status
-        // = 'analyzing' / 'pending'), and a named statement's generic plan can use a partial index
-        // only when the query itself proves the predicate, not a $n. The COALESCE sits in a scalar
-        // subquery so that the outer match is `id = $n` (an InitPlan's value): under the worker
-        // role's row-level security only leakproof conditions may use an index, and a bare
-        // COALESCE counts as leaky, which made the claim a sequential scan of evaluations.
-        .where('id', '=', (eb) => {
-          const next = eb.fn.coalesce(
-            eb
-              .selectFrom('evaluations')
-              .select('id')
-              .where('status', '=', sql.lit('analyzing'))
-              .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
-              .orderBy('leaseExpiresAt')
-              .orderBy('id')
-              .limit(1)
-              .forNoKeyUpdate()
-              .skipLocked(),
-            eb
-              .selectFrom('evaluations')
-              .select('id')
-              .where('status', '=', sql.lit('pending'))
-              .orderBy('priority', 'desc')
-              .orderBy('createdAt')
-              .orderBy('id')
-              .limit(1)
-              .forNoKeyUpdate()
-              .skipLocked(),
-          );
-          return sql<string>`(select ${next})`;
-        })
-        .returningAll()
-        .executeTakeFirst();
+      const claimed = await claim.first(trx, parsed.workerId, parsed.leaseSeconds);
       if (!claimed) return null;
       await followEvaluation(trx, claimed.businessIdeaId, 'evaluating');
       return claimed;
@@ -274,14 +392,7 @@ export const renewLease = traced(
   async (executor: Executor, id: string, input: RenewLeaseInput): Promise<Evaluation> => {
     const db = tables(executor);
     const parsed = parseInput(renewLeaseSchema, withKeys(input, { id }), 'evaluation lease');
-    const renewed = await db
-      .updateTable('evaluations')
-      .set({ leaseExpiresAt: leaseUntil(parsed.leaseSeconds) })
-      .where('id', '=', id)
-      .where('status', '=', 'analyzing')
-      .where('claimedBy', '=', parsed.workerId)
-      .returningAll()
-      .executeTakeFirst();
+    const renewed = await renew.first(db, id, parsed.workerId, parsed.leaseSeconds);
     return transitioned(db, renewed, { table: 'evaluations', id, to: 'analyzing', from: ['analyzing'], holder: parsed.workerId });
   },
   (...[, , input]) => workerAttribute(input?.workerId),
@@ -303,14 +414,7 @@ export const releaseLease = traced(
   async (executor: Executor, id: string, input: ReleaseLeaseInput): Promise<Evaluation> => {
     const db = tables(executor);
     const parsed = parseInput(releaseLeaseSchema, withKeys(input, { id }), 'evaluation lease');
-    const released = await db
-      .updateTable('evaluations')
-      .set({ status: 'pending', startedAt: null, claimedBy: null, leaseExpiresAt: null })
-      .where('id', '=', id)
-      .where('status', '=', 'analyzing')
-      .where('claimedBy', '=', parsed.workerId)
-      .returningAll()
-      .executeTakeFirst();
+    const released = await release.first(db, id, parsed.workerId);
     return transitioned(db, released, { table: 'evaluations', id, to: 'pending', from: ['analyzing'], holder: parsed.workerId });
   },
   (...[, , input]) => workerAttribute(input?.workerId),
@@ -334,14 +438,13 @@ export const completeEvaluation = traced(
     const db = tables(executor);
     const parsed = parseInput(completeEvaluationSchema, withKeys(input, { id }), 'evaluation');
     return inTransaction(db, async (trx) => {
-      const completed = await trx
-        .updateTable('evaluations')
-        .set({ status: 'completed', results: JSON.stringify(parsed.results), completedAt: sql<Date>`now()`, leaseExpiresAt: null })
-        .where('id', '=', id)
-        .where('status', '=', 'analyzing')
-        .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
-        .returningAll()
-        .executeTakeFirst();
+      const completed = await complete.first(
+        trx,
+        { holder: parsed.workerId !== undefined },
+        id,
+        JSON.stringify(parsed.results),
+        parsed.workerId,
+      );
       const evaluation = await transitioned(trx, completed, {
         table: 'evaluations',
         id,
@@ -374,14 +477,7 @@ export const failEvaluation = traced(
     const db = tables(executor);
     const parsed = parseInput(failEvaluationSchema, withKeys(input, { id }), 'evaluation');
     const from: EvaluationStatus[] = parsed.workerId === undefined ? ['pending', 'analyzing'] : ['analyzing'];
-    const failed = await db
-      .updateTable('evaluations')
-      .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
-      .where('id', '=', id)
-      .where('status', 'in', from)
-      .$if(parsed.workerId !== undefined, (qb) => qb.where('claimedBy', '=', parsed.workerId!))
-      .returningAll()
-      .executeTakeFirst();
+    const failed = await fail.first(db, { holder: parsed.workerId !== undefined }, id, parsed.errorMessage, parsed.workerId);
     return transitioned(db, failed, { table: 'evaluations', id, to: 'failed', from, holder: parsed.workerId });
   },
   (...[, , input]) => workerAttribute(input?.workerId),
@@ -401,13 +497,7 @@ export const failEvaluation = traced(
 export const retryEvaluation = traced('evaluations.retryEvaluation', async (executor: Executor, id: string): Promise<Evaluation> => {
   const db = tables(executor);
   parseId(id, 'id', 'evaluation');
-  const queued = await db
-    .updateTable('evaluations')
-    .set({ status: 'pending', startedAt: null, completedAt: null, claimedBy: null, leaseExpiresAt: null })
-    .where('id', '=', id)
-    .where('status', '=', 'failed')
-    .returningAll()
-    .executeTakeFirst();
+  const queued = await requeue.first(db, id);
   return transitioned(db, queued, { table: 'evaluations', id, to: 'pending', from: ['failed'] });
 });
 
@@ -448,11 +538,5 @@ function onlyPredecessor(to: 'evaluating' | 'completed'): IdeaStatus {
 
 /** Moves the run's live idea one step to `to`, or leaves it where it is (see the module comment). */
 async function followEvaluation(trx: Kysely<DB>, ideaId: string, to: keyof typeof IDEA_STEP_FROM): Promise<void> {
-  await trx
-    .updateTable('businessIdeas')
-    .set({ status: to })
-    .where('id', '=', ideaId)
-    .where('status', '=', IDEA_STEP_FROM[to])
-    .where('deletedAt', 'is', null)
-    .execute();
+  await followIdea.run(trx, ideaId, to, IDEA_STEP_FROM[to]);
 }

@@ -21,10 +21,38 @@ interface KeyColumn {
 }
 
 /**
- * Runs `query` as one page of a newest-first list: it selects each row's sort key, continues
- * strictly after `cursor`, orders by (created_at, id) descending, and reads one row more than
- * `limit` to know whether another page follows. Column names come from code only; the cursor's
- * values are parameters.
+ * `query` as one page of a newest-first list: it selects each row's sort key, continues strictly
+ * after `after` (a cursor's key; none on the first page), orders by (created_at, id) descending,
+ * and reads `take` rows (the page's limit plus one, to know whether another page follows).
+ * Column names come from code only; `after`'s values and `take` are parameters, so a compiled
+ * query (compiled.ts) can pass placeholders for them. `toPage` makes the page of its rows.
+ *
+ * @example
+ * ```ts
+ * const rows = await newestFirst(db.selectFrom('users').select(USER_COLUMNS), 'users', cursor, limit + 1).execute();
+ * return toPage(rows, limit);
+ * ```
+ */
+export function newestFirst<DBT, TB extends keyof DBT, O extends { id: string }>(
+  query: SelectQueryBuilder<DBT, TB, O>,
+  table: NewestFirstTable,
+  after: { createdAt: string; id: string } | undefined,
+  take: number,
+): SelectQueryBuilder<DBT, TB, O & KeyColumn> {
+  const createdAt = sql.ref(`${table}.createdAt`);
+  const id = sql.ref(`${table}.id`);
+  return (
+    query
+      .select(sql<string>`to_char(${createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursorCreatedAt'))
+      .$if(after !== undefined, (qb) => qb.where(sql<boolean>`(${createdAt}, ${id}) < (${after!.createdAt}::timestamptz, ${after!.id}::uuid)`))
+      .orderBy(createdAt, 'desc')
+      .orderBy(id, 'desc')
+      .limit(take) as unknown as SelectQueryBuilder<DBT, TB, O & KeyColumn>
+  );
+}
+
+/**
+ * Runs `query` as one page of a newest-first list (`newestFirst`, then `toPage`).
  *
  * @example
  * ```ts
@@ -37,19 +65,8 @@ export async function newestFirstPage<O extends { id: string }>(
   table: NewestFirstTable,
   { limit, cursor }: { limit: number; cursor?: CursorKey | undefined },
 ): Promise<Page<O>> {
-  const createdAt = sql.ref(`${table}.createdAt`);
-  const id = sql.ref(`${table}.id`);
-  const rows = await query
-    .select(sql<string>`to_char(${createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursorCreatedAt'))
-    .$if(cursor !== undefined, (qb) =>
-      qb.where(sql<boolean>`(${createdAt}, ${id}) < (${cursor!.createdAt}::timestamptz, ${cursor!.id}::uuid)`),
-    )
-    .orderBy(createdAt, 'desc')
-    .orderBy(id, 'desc')
-    .limit(limit + 1)
-    .execute();
-  // The rows are O plus the key column, which toPage strips again.
-  return toPage(rows as unknown as (O & KeyColumn)[], limit) as unknown as Page<O>;
+  const rows = await newestFirst(query, table, cursor, limit + 1).execute();
+  return toPage(rows, limit) as unknown as Page<O>;
 }
 
 /**

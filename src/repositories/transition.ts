@@ -7,28 +7,28 @@
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema/generated.js';
+import { compiled } from './compiled.js';
 
 /** The status of the row (and its holder, for evaluations), as read after a change matched nothing. */
 const lookups = {
   businessIdeas: {
     entity: 'business idea',
     // Soft-deleted ideas do not exist for any change.
-    read: (db: Kysely<DB>, id: string) =>
+    read: compiled((db, id: string) =>
       db
         .selectFrom('businessIdeas')
         .select('businessIdeas.status')
         .where('businessIdeas.id', '=', id)
-        .where('businessIdeas.deletedAt', 'is', null)
-        .executeTakeFirst(),
+        .where('businessIdeas.deletedAt', 'is', null),
+    ),
   },
   evaluations: {
     entity: 'evaluation',
-    read: (db: Kysely<DB>, id: string) =>
-      db.selectFrom('evaluations').select(['status', 'claimedBy']).where('id', '=', id).executeTakeFirst(),
+    read: compiled((db, id: string) => db.selectFrom('evaluations').select(['status', 'claimedBy']).where('id', '=', id)),
   },
   agentResults: {
     entity: 'agent result',
-    read: (db: Kysely<DB>, id: string) => db.selectFrom('agentResults').select('status').where('id', '=', id).executeTakeFirst(),
+    read: compiled((db, id: string) => db.selectFrom('agentResults').select('status').where('id', '=', id)),
   },
 } as const;
 
@@ -59,7 +59,7 @@ export interface Transition {
 export async function transitioned<R>(db: Kysely<DB>, row: R | undefined, change: Transition): Promise<R> {
   if (row !== undefined) return row;
   const { entity, read } = lookups[change.table];
-  const current: { status: string; claimedBy?: string | null } | undefined = await read(db, change.id);
+  const current: { status: string; claimedBy?: string | null } | undefined = await read.first(db, change.id);
   if (!current) throw new NotFoundError(entity, change.id);
   const reason = !change.from.includes(current.status)
     ? (change.reason ?? `only from ${change.from.join(' or ')}`)

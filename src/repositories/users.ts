@@ -5,9 +5,9 @@
  * `password_hash` is read by exactly one function, `getUserCredentials`; every other query names
  * its columns (`USER_COLUMNS`), so a hash cannot leak through a `select *`.
  */
-import { sql, type Kysely, type Selectable, type UpdateObject } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { NotFoundError } from '../errors.js';
-import type { DB, Users } from '../schema/generated.js';
+import type { Users } from '../schema/generated.js';
 import { parseId, parseInput } from '../validation/common.js';
 import {
   createUserSchema,
@@ -19,8 +19,9 @@ import {
   type UpdateUserInput,
 } from '../validation/users.js';
 import { traced } from '../telemetry.js';
+import { compiled, compiledShapes } from './compiled.js';
 import { tables, type Executor } from './executor.js';
-import { newestFirstPage, type Page } from './page.js';
+import { newestFirst, toPage, type Page } from './page.js';
 
 export type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../validation/users.js';
 
@@ -40,6 +41,67 @@ const ENTITY = 'user';
  */
 type UsersExecutor = Executor<'user' | 'owner' | 'anonymous'>;
 
+const insertUser = compiled((db, email: string, name: string, passwordHash: string) =>
+  db.insertInto('users').values({ email, name, passwordHash }).returning(USER_COLUMNS),
+);
+const userById = compiled((db, key: string) =>
+  db.selectFrom('users').select(USER_COLUMNS).where('users.id', '=', key).where('users.deletedAt', 'is', null),
+);
+const userByEmail = compiled((db, email: string) =>
+  db.selectFrom('users').select(USER_COLUMNS).where('users.email', '=', email).where('users.deletedAt', 'is', null),
+);
+const credentialsByEmail = compiled((db, email: string) =>
+  db
+    .selectFrom('users')
+    .select(['users.id', 'users.email', 'users.passwordHash'])
+    .where('users.email', '=', email)
+    .where('users.deletedAt', 'is', null),
+);
+const usersPage = compiledShapes(
+  (
+    db,
+    shape: { includeDeleted: boolean; cursor: boolean },
+    cursorCreatedAt: string | undefined,
+    cursorId: string | undefined,
+    take: number,
+  ) =>
+    newestFirst(
+      db
+        .selectFrom('users')
+        .select(USER_COLUMNS)
+        .$if(!shape.includeDeleted, (qb) => qb.where('users.deletedAt', 'is', null)),
+      'users',
+      shape.cursor ? { createdAt: cursorCreatedAt!, id: cursorId! } : undefined,
+      take,
+    ),
+);
+const updateLiveUser = compiledShapes(
+  (db, shape: { email: boolean; name: boolean }, key: string, email: string | undefined, name: string | undefined) =>
+    db
+      .updateTable('users')
+      .set({ ...(shape.email ? { email: email! } : {}), ...(shape.name ? { name: name! } : {}) })
+      .where('users.id', '=', key)
+      .where('users.deletedAt', 'is', null)
+      .returning(USER_COLUMNS),
+);
+const closeUser = compiled((db, key: string) =>
+  db
+    .updateTable('users')
+    .set({ deletedAt: sql<Date>`now()` })
+    .where('users.id', '=', key)
+    .where('users.deletedAt', 'is', null)
+    .returning(USER_COLUMNS),
+);
+const reopenUser = compiled((db, key: string) =>
+  db
+    .updateTable('users')
+    .set({ deletedAt: null })
+    .where('users.id', '=', key)
+    .where('users.deletedAt', 'is not', null)
+    .returning(USER_COLUMNS),
+);
+const deleteUser = compiled((db, key: string) => db.deleteFrom('users').where('users.id', '=', key).returning('users.id'));
+
 /**
  * Creates an account. The email is normalised (trimmed, lowercased) before insert; the caller
  * hashes the password (this library never sees passwords) and passes the hash.
@@ -54,7 +116,7 @@ type UsersExecutor = Executor<'user' | 'owner' | 'anonymous'>;
 export const createUser = traced('users.createUser', async (executor: UsersExecutor, input: CreateUserInput): Promise<User> => {
   const db = tables(executor);
   const values = parseInput(createUserSchema, input, ENTITY);
-  return db.insertInto('users').values(values).returning(USER_COLUMNS).executeTakeFirstOrThrow();
+  return insertUser.one(db, values.email, values.name, values.passwordHash);
 });
 
 /**
@@ -68,12 +130,7 @@ export const createUser = traced('users.createUser', async (executor: UsersExecu
 export const getUser = traced('users.getUser', async (executor: UsersExecutor, id: string): Promise<User> => {
   const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
-  const user = await db
-    .selectFrom('users')
-    .select(USER_COLUMNS)
-    .where('users.id', '=', key)
-    .where('users.deletedAt', 'is', null)
-    .executeTakeFirst();
+  const user = await userById.first(db, key);
   if (!user) throw new NotFoundError(ENTITY, key);
   return user;
 });
@@ -90,12 +147,7 @@ export const getUser = traced('users.getUser', async (executor: UsersExecutor, i
 export const getUserByEmail = traced('users.getUserByEmail', async (executor: UsersExecutor, email: string): Promise<User> => {
   const db = tables(executor);
   const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
-  const user = await db
-    .selectFrom('users')
-    .select(USER_COLUMNS)
-    .where('users.email', '=', key)
-    .where('users.deletedAt', 'is', null)
-    .executeTakeFirst();
+  const user = await userByEmail.first(db, key);
   if (!user) throw new NotFoundError(ENTITY);
   return user;
 });
@@ -115,12 +167,7 @@ export const getUserCredentials = traced(
   async (executor: UsersExecutor, email: string): Promise<UserCredentials> => {
     const db = tables(executor);
     const key = parseInput(emailLookupSchema, { email }, ENTITY).email;
-    const credentials = await db
-      .selectFrom('users')
-      .select(['users.id', 'users.email', 'users.passwordHash'])
-      .where('users.email', '=', key)
-      .where('users.deletedAt', 'is', null)
-      .executeTakeFirst();
+    const credentials = await credentialsByEmail.first(db, key);
     if (!credentials) throw new NotFoundError(ENTITY);
     return credentials;
   },
@@ -141,11 +188,8 @@ export const listUsers = traced(
   async (executor: UsersExecutor, options?: ListUsersInput | null): Promise<Page<User>> => {
     const db = tables(executor);
     const { limit, cursor, includeDeleted } = parseInput(listUsersSchema, options ?? {}, ENTITY);
-    const query = db
-      .selectFrom('users')
-      .select(USER_COLUMNS)
-      .$if(!includeDeleted, (qb) => qb.where('users.deletedAt', 'is', null));
-    return newestFirstPage(query, 'users', { limit, cursor });
+    const rows = await usersPage.all(db, { includeDeleted, cursor: cursor !== undefined }, cursor?.createdAt, cursor?.id, limit + 1);
+    return toPage(rows, limit);
   },
 );
 
@@ -161,7 +205,10 @@ export const listUsers = traced(
 export const updateUser = traced('users.updateUser', async (executor: UsersExecutor, id: string, input: UpdateUserInput): Promise<User> => {
   const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
-  return updateLive(db, key, parseInput(updateUserSchema, input, ENTITY));
+  const { email, name } = parseInput(updateUserSchema, input, ENTITY);
+  const user = await updateLiveUser.first(db, { email: email !== undefined, name: name !== undefined }, key, email, name);
+  if (!user) throw new NotFoundError(ENTITY, key);
+  return user;
 });
 
 /**
@@ -176,7 +223,10 @@ export const updateUser = traced('users.updateUser', async (executor: UsersExecu
  */
 export const softDeleteUser = traced('users.softDeleteUser', async (executor: UsersExecutor, id: string): Promise<User> => {
   const db = tables(executor);
-  return updateLive(db, parseId(id, 'id', ENTITY), { deletedAt: sql<Date>`now()` });
+  const key = parseId(id, 'id', ENTITY);
+  const user = await closeUser.first(db, key);
+  if (!user) throw new NotFoundError(ENTITY, key);
+  return user;
 });
 
 /**
@@ -192,13 +242,7 @@ export const softDeleteUser = traced('users.softDeleteUser', async (executor: Us
 export const restoreUser = traced('users.restoreUser', async (executor: UsersExecutor, id: string): Promise<User> => {
   const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
-  const restored = await db
-    .updateTable('users')
-    .set({ deletedAt: null })
-    .where('users.id', '=', key)
-    .where('users.deletedAt', 'is not', null)
-    .returning(USER_COLUMNS)
-    .executeTakeFirst();
+  const restored = await reopenUser.first(db, key);
   return restored ?? getUser(executor, key);
 });
 
@@ -214,19 +258,8 @@ export const restoreUser = traced('users.restoreUser', async (executor: UsersExe
 export const hardDeleteUser = traced('users.hardDeleteUser', async (executor: UsersExecutor, id: string): Promise<void> => {
   const db = tables(executor);
   const key = parseId(id, 'id', ENTITY);
-  const deleted = await db.deleteFrom('users').where('users.id', '=', key).returning('users.id').executeTakeFirst();
+  const deleted = await deleteUser.first(db, key);
   if (!deleted) throw new NotFoundError(ENTITY, key);
 });
 
 /** Changes a live account, or throws `NotFoundError` when there is none with that id. */
-async function updateLive(db: Kysely<DB>, key: string, changes: UpdateObject<DB, 'users'>): Promise<User> {
-  const user = await db
-    .updateTable('users')
-    .set(changes)
-    .where('users.id', '=', key)
-    .where('users.deletedAt', 'is', null)
-    .returning(USER_COLUMNS)
-    .executeTakeFirst();
-  if (!user) throw new NotFoundError(ENTITY, key);
-  return user;
-}

@@ -547,7 +547,15 @@ function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  const text = value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : JSON.stringify(value);
+  // An array parameter (`= any($n::idea_status[])`) as PostgreSQL's array literal, as node-postgres sends it.
+  const text =
+    value instanceof Date
+      ? value.toISOString()
+      : typeof value === 'string'
+        ? value
+        : Array.isArray(value)
+          ? `{${value.map((item) => `"${String(item).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`
+          : JSON.stringify(value);
   return `'${text.replaceAll("'", "''")}'`;
 }
 

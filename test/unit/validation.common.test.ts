@@ -1,7 +1,8 @@
 /** jsonObject and boundedText: what PostgreSQL cannot hold as sent (NUL, lone surrogates) is refused; look-alike text is not. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { parseInput } from '../../src/validation/common.js';
+import { id, parseId, parseInput } from '../../src/validation/common.js';
 import { jsonObject, MAX_JSON_DEPTH } from '../../src/validation/json.js';
 import { boundedText, hasLoneSurrogate } from '../../src/validation/common.js';
 import { email } from '../../src/validation/users.js';
@@ -118,5 +119,58 @@ describe('lone surrogates in text', () => {
     expect(messages(() => parseInput(boundedText(1, 10), 'ab\uD800', 'text'))).toEqual(['must be well-formed Unicode (no lone surrogate)']);
     expect(messages(() => parseInput(email, 'a\uDC00@example.com', 'email'))).toEqual(['must be an email address']);
     expect(messages(() => parseInput(boundedText(1, 10), 'ok \u{1F600}', 'text'))).toEqual([]);
+  });
+});
+
+describe('parseId', () => {
+  // Its fast path must accept exactly what the zod schema accepts, and report the rest the same way.
+  const agrees = (value: unknown) => {
+    const viaZod = id.safeParse(value);
+    const viaParseId = (() => {
+      try {
+        return { ok: true as const, value: parseId(value, 'id', 'user') };
+      } catch (error) {
+        return { ok: false as const, error };
+      }
+    })();
+    expect(viaParseId.ok, JSON.stringify(value)).toBe(viaZod.success);
+    if (viaParseId.ok) expect(viaParseId.value).toBe(viaZod.data);
+    else expect(viaParseId.error).toMatchObject({ issues: [{ path: 'id', message: 'must be a UUID' }] });
+  };
+
+  it('accepts what z.uuid() accepts and refuses the rest with the field named', () => {
+    for (const value of [
+      '0b9e4c2a-6b1e-4c55-9a43-2f1f3c0d9e11',
+      '0B9E4C2A-6B1E-4C55-9A43-2F1F3C0D9E11',
+      '018f6a3e-7b2c-7d4e-8f00-1a2b3c4d5e6f',
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      '0b9e4c2a-6b1e-0c55-9a43-2f1f3c0d9e11',
+      '0b9e4c2a-6b1e-4c55-1a43-2f1f3c0d9e11',
+      ' 0b9e4c2a-6b1e-4c55-9a43-2f1f3c0d9e11',
+      '0b9e4c2a-6b1e-4c55-9a43-2f1f3c0d9e11\n',
+      '0b9e4c2a6b1e4c559a432f1f3c0d9e11',
+      '',
+      42,
+      null,
+      undefined,
+      { toString: () => '0b9e4c2a-6b1e-4c55-9a43-2f1f3c0d9e11' },
+    ]) {
+      agrees(value);
+    }
+  });
+
+  it('agrees with z.uuid() on arbitrary strings and uuids', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.uuid(),
+          fc.uuid().map((u) => u.toUpperCase()),
+        ),
+        agrees,
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
