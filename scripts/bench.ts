@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --scale N]`: how fast the load seed set loads, beside a plain COPY of the
- * very same rows in the same run.
+ * `npm run bench [-- [load] [options]]`: how fast the load seed set loads, beside a plain COPY of
+ * the very same rows in the same run. `npm run bench -- queries [options]` is the other
+ * benchmark, the queries side by side (scripts/bench/queries.ts, docs/benchmarks.md).
  *
  * 1. Generates the load set once into temporary files (COPY text, one per table): the baseline's
  *    input, so the baseline measures only COPY.
@@ -25,16 +26,20 @@ import type { LoadTable, LoadTableName } from '../seeds/load/generate.js';
 import { bulkLoad, loadLoadSet, loadSetTables, type BulkSource } from '../seeds/load/load.js';
 import { createProgress, silentProgress } from '../seeds/progress.js';
 import { createMigrator } from '../src/migrate/index.js';
-import { parseCommandLine, printUsage, runMain, UsageError } from './lib/main.js';
+import { parseCommandLine, printUsage, runMain, UsageError, type CommandContext } from './lib/main.js';
 import type { PostgresServer } from './lib/postgres-server.js';
 import { acquireServer, pgConfig, withThrowawayDatabase } from './lib/server.js';
 
-const HELP = `Usage: npm run bench [-- options]
+const HELP = `Usage: npm run bench [-- [load] [options]]
+       npm run bench -- queries [options]
 
-Loads the load seed set into a fresh database and, in the same run, a plain COPY of the same
-rows into another, and prints rows/s for both and their ratio (target: load/COPY >= 0.8).
+load (the default): loads the load seed set into a fresh database and, in the same run, a plain
+COPY of the same rows into another, and prints rows/s for both and their ratio (target:
+load/COPY >= 0.8).
+queries: the repositories' queries side by side with raw pg, Kysely, Drizzle, Prisma and pgbench
+(its options: npm run bench -- queries --help).
 
-Options:
+Options of load:
   --scale <n>        Load set scale (default 1: 191,000 rows)
   --rounds <n>       Alternate load and COPY n times, summing the times (default 1)
   --with-audit       Also load once with the audit triggers firing, to show what they cost
@@ -57,7 +62,24 @@ interface Phase {
   serverCpuMs?: number;
 }
 
+const BENCHMARKS = ['load', 'queries'];
+
 runMain(async (argv, context) => {
+  const [first, ...rest] = argv;
+  if (first === 'queries') {
+    // Loaded only for this benchmark: it brings Drizzle (and Prisma's generated client).
+    const { runQueriesCommand } = await import('./bench/queries.js');
+    return runQueriesCommand(rest, context, ['queries']);
+  }
+  if (first === 'load') return loadBench(rest, context, ['load']);
+  if (first !== undefined && !first.startsWith('-')) {
+    throw new UsageError(`unknown benchmark "${first}"; accepted: ${BENCHMARKS.join(', ')}`, HELP);
+  }
+  return loadBench(argv, context, []);
+});
+
+/** The load benchmark: argv is what follows `load` (or everything, when no benchmark is named). */
+async function loadBench(argv: string[], context: CommandContext, prefix: string[]): Promise<number> {
   const { values, help } = parseCommandLine(argv, {
     options: {
       scale: { type: 'string', value: '<n>' },
@@ -65,6 +87,7 @@ runMain(async (argv, context) => {
       'with-audit': { type: 'boolean' },
       'no-progress': { type: 'boolean' },
     },
+    prefix,
     usage: HELP,
   });
   if (help) return printUsage(HELP);
@@ -166,7 +189,7 @@ runMain(async (argv, context) => {
     await rm(dir, { recursive: true, force: true });
     await server.stop();
   }
-});
+}
 
 function add(phase: Phase, rows: Record<string, number>, ms: number, sample: Sample): void {
   phase.rows += Object.values(rows).reduce((a, b) => a + b, 0);

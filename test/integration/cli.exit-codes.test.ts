@@ -108,6 +108,38 @@ describe('the npm scripts', () => {
     cases.push({ name: 'seed --scale', run: () => runCli('seed.ts', ['--scale', 'lots']), code: 2, says: 'Usage: npm run seed' });
     cases.push({ name: 'db:restore without --file', run: () => runCli('db-restore.ts', []), code: 2, says: '--file is required' });
     cases.push({ name: 'migrate create', run: () => runCli('migrate.ts', ['create']), code: 2, says: 'create takes exactly one name' });
+    // bench's two benchmarks: load (also without a name) and queries.
+    const bench = (args: string[], env: Record<string, string> = {}) => runCli('bench.ts', args, { env });
+    cases.push(
+      { name: 'bench load --help', run: () => bench(['load', '--help']), code: 0, says: 'Usage: npm run bench [-- [load] [options]]' },
+      { name: 'bench frob', run: () => bench(['frob']), code: 2, says: 'error: unknown benchmark "frob"; accepted: load, queries' },
+      { name: 'bench load --bogus', run: () => bench(['load', '--bogus']), code: 2, says: 'error: unknown option --bogus; accepted: ' },
+      { name: 'bench queries --help', run: () => bench(['queries', '--help']), code: 0, says: 'Usage: npm run bench -- queries [options]' },
+      {
+        name: 'bench queries --bogus',
+        run: () => bench(['queries', '--bogus']),
+        code: 2,
+        says: 'error: unknown option --bogus; accepted: ',
+      },
+      {
+        name: 'bench queries --rounds 0',
+        run: () => bench(['queries', '--rounds', '0']),
+        code: 2,
+        says: '--rounds must be a whole number',
+      },
+      {
+        name: 'bench queries --only',
+        run: () => bench(['queries', '--only', 'nap']),
+        code: 2,
+        says: '--only: unknown nap; accepted: point-read',
+      },
+      {
+        name: 'bench queries failing',
+        run: () => bench(['queries', '--rounds', '1'], { TEST_DATABASE_URL: closed }),
+        code: 1,
+        says: 'could not connect to',
+      },
+    );
     const results = await all(cases.map((c) => c.run));
     expectCases(cases, results);
   }, 240_000);

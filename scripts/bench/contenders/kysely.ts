@@ -1,0 +1,202 @@
+/**
+ * Plain Kysely: `new Kysely<DB>` over a pool with the benchmark's settings and the project's
+ * dialect and plugins (CamelCasePlugin with maintainNestedObjectKeys), the queries written inline
+ * as the repository builds them, and no repository layer (no input validation, no spans, no
+ * executor paths, no reading back why a conditional update matched nothing).
+ */
+import { Kysely, sql } from 'kysely';
+import { createDialect, createPlugins } from '../../../src/db/kysely.js';
+import type { DB } from '../../../src/schema/generated.js';
+import { toPage } from './raw-pg.js';
+import type { Contender, ContenderContext, Driver } from './types.js';
+
+const PAGE = 20;
+const LEASE_SECONDS = 300;
+const IDEA_COLUMNS = [
+  'businessIdeas.id',
+  'businessIdeas.userId',
+  'businessIdeas.title',
+  'businessIdeas.description',
+  'businessIdeas.status',
+  'businessIdeas.createdAt',
+  'businessIdeas.updatedAt',
+] as const;
+
+export function plainKysely(context: ContenderContext): Contender {
+  const pool = context.createPool();
+  const db = new Kysely<DB>({ dialect: createDialect(pool), plugins: createPlugins() });
+
+  const follow = (trx: Kysely<DB>, ideaId: string, to: 'evaluating' | 'completed', from: 'submitted' | 'evaluating') =>
+    trx
+      .updateTable('businessIdeas')
+      .set({ status: to })
+      .where('id', '=', ideaId)
+      .where('status', '=', from)
+      .where('deletedAt', 'is', null)
+      .execute();
+
+  const driver: Driver = {
+    async getIdea(id) {
+      return db
+        .selectFrom('businessIdeas')
+        .select(IDEA_COLUMNS)
+        .where('businessIdeas.id', '=', id)
+        .where('businessIdeas.deletedAt', 'is', null)
+        .executeTakeFirstOrThrow();
+    },
+    async listIdeas(userId, cursor) {
+      const rows = await db
+        .selectFrom('businessIdeas')
+        .select(IDEA_COLUMNS)
+        .select(
+          sql<string>`to_char(${sql.ref('businessIdeas.createdAt')} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+            'cursorCreatedAt',
+          ),
+        )
+        .where('businessIdeas.userId', '=', userId)
+        .where('businessIdeas.deletedAt', 'is', null)
+        .$if(cursor !== null, (qb) =>
+          qb.where(
+            sql<boolean>`(${sql.ref('businessIdeas.createdAt')}, ${sql.ref('businessIdeas.id')}) < (${cursor!.createdAt}::timestamptz, ${cursor!.id}::uuid)`,
+          ),
+        )
+        .orderBy('businessIdeas.createdAt', 'desc')
+        .orderBy('businessIdeas.id', 'desc')
+        .limit(PAGE + 1)
+        .execute();
+      return toPage(rows);
+    },
+    async createIdea(userId, title, description) {
+      return db
+        .insertInto('businessIdeas')
+        .columns(['userId', 'title', 'description'])
+        .expression((eb) =>
+          eb
+            .selectFrom('users')
+            .select(['users.id', sql<string>`${title}::text`.as('title'), sql<string>`${description}::text`.as('description')])
+            .where('users.id', '=', userId)
+            .where('users.deletedAt', 'is', null),
+        )
+        .returning(IDEA_COLUMNS)
+        .executeTakeFirstOrThrow();
+    },
+    async createAgentRuns(evaluationId, agentTypes) {
+      return db
+        .insertInto('agentResults')
+        .values(agentTypes.map((agentType) => ({ evaluationId, agentType, inputData: '{}' })))
+        .returningAll()
+        .execute();
+    },
+    async startAgentRun(id) {
+      return db
+        .updateTable('agentResults')
+        .set({ status: 'running', startedAt: sql<Date>`now()` })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+    async completeAgentRun(id, { outputData, insights, score }) {
+      return db
+        .updateTable('agentResults')
+        .set({
+          status: 'completed',
+          outputData: JSON.stringify(outputData),
+          insights: JSON.stringify(insights),
+          score,
+          completedAt: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+    async scoreSummary(evaluationId) {
+      const rows = await db
+        .selectFrom('agentResults')
+        .select((eb) => [
+          'agentType',
+          sql<boolean>`grouping(${sql.ref('agentType')}) = 1`.as('isOverall'),
+          eb.fn.countAll<number>().as('runs'),
+          eb.fn.count<number>('score').as('scored'),
+          sql<number | null>`round(avg(${sql.ref('score')}), 2)`.as('average'),
+          eb.fn.min<number | null>('score').as('min'),
+          eb.fn.max<number | null>('score').as('max'),
+          eb
+            .exists(eb.selectFrom('evaluations').select('evaluations.id').where('evaluations.id', '=', evaluationId))
+            .as('evaluationExists'),
+        ])
+        .where('evaluationId', '=', evaluationId)
+        .groupBy(sql`grouping sets ((${sql.ref('agentType')}), ())`)
+        .orderBy(sql`grouping(${sql.ref('agentType')})`)
+        .orderBy('agentType')
+        .execute();
+      const overall = rows.find((row) => row.isOverall);
+      if (!overall?.evaluationExists) throw new Error(`evaluation ${evaluationId} not found`);
+      return {
+        overall: overall.average,
+        byAgentType: rows.filter((row) => !row.isOverall).map((row) => ({ agentType: row.agentType, average: row.average })),
+      };
+    },
+    claimNext(workerId) {
+      return db.transaction().execute(async (trx) => {
+        const claimed = await trx
+          .updateTable('evaluations')
+          .set({
+            status: 'analyzing',
+            startedAt: sql<Date>`now()`,
+            claimedBy: workerId,
+            leaseExpiresAt: sql<Date>`statement_timestamp() + make_interval(secs => ${LEASE_SECONDS})`,
+          })
+          .where('id', '=', (eb) =>
+            eb.fn.coalesce(
+              eb
+                .selectFrom('evaluations')
+                .select('id')
+                .where('status', '=', 'analyzing')
+                .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
+                .orderBy('leaseExpiresAt')
+                .orderBy('id')
+                .limit(1)
+                .forNoKeyUpdate()
+                .skipLocked(),
+              eb
+                .selectFrom('evaluations')
+                .select('id')
+                .where('status', '=', 'pending')
+                .orderBy('priority', 'desc')
+                .orderBy('createdAt')
+                .orderBy('id')
+                .limit(1)
+                .forNoKeyUpdate()
+                .skipLocked(),
+            ),
+          )
+          .returningAll()
+          .executeTakeFirst();
+        if (!claimed) return null;
+        await follow(trx, claimed.businessIdeaId, 'evaluating', 'submitted');
+        return claimed;
+      });
+    },
+    completeEvaluation(claimed, workerId, results) {
+      return db.transaction().execute(async (trx) => {
+        const completed = await trx
+          .updateTable('evaluations')
+          .set({ status: 'completed', results: JSON.stringify(results), completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+          .where('id', '=', claimed.id)
+          .where('status', '=', 'analyzing')
+          .where('claimedBy', '=', workerId)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await follow(trx, claimed.businessIdeaId, 'completed', 'evaluating');
+        return completed;
+      });
+    },
+  };
+  return {
+    driver,
+    settings: 'new Kysely<DB>({ dialect: PostgresDialect over the pool, plugins: [CamelCasePlugin({ maintainNestedObjectKeys: true })] })',
+    close: () => db.destroy(),
+  };
+}

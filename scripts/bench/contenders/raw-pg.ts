@@ -1,0 +1,135 @@
+/**
+ * Raw node-postgres: the hand-written statements of ./sql.ts through `pool.query`, either unnamed
+ * (`pool.query(text, values)`: parse, plan and execute on every call) or as named prepared
+ * statements (`pool.query({ name, text, values })`: each connection parses once, and after five
+ * executions PostgreSQL may switch to a generic plan). Transactions check out one client.
+ */
+import type pg from 'pg';
+import { encodeCursor } from '../../../src/validation/cursor.js';
+import type { Contender, ContenderContext, Driver } from './types.js';
+import * as q from './sql.js';
+
+const PAGE = 20;
+const LEASE_SECONDS = 300;
+
+export function rawPg(context: ContenderContext, named: boolean): Contender {
+  const pool = context.createPool();
+  type Queryable = Pick<pg.Pool, 'query'>;
+  const run = <R extends pg.QueryResultRow>(on: Queryable, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> =>
+    named ? on.query<R>({ name, text, values }) : on.query<R>(text, values);
+  const transaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const driver: Driver = {
+    async getIdea(id) {
+      const { rows } = await run(pool, 'bench_get_idea', q.GET_IDEA, [id]);
+      if (!rows[0]) throw new Error(`idea ${id} not found`);
+      return rows[0];
+    },
+    async listIdeas(userId, cursor) {
+      const { rows } = cursor
+        ? await run<IdeaRow>(pool, 'bench_list_ideas_after', q.LIST_IDEAS_AFTER, [userId, cursor.createdAt, cursor.id, PAGE + 1])
+        : await run<IdeaRow>(pool, 'bench_list_ideas', q.LIST_IDEAS, [userId, PAGE + 1]);
+      return toPage(rows);
+    },
+    async createIdea(userId, title, description) {
+      const { rows } = await run(pool, 'bench_create_idea', q.CREATE_IDEA, [title, description, userId]);
+      if (!rows[0]) throw new Error(`user ${userId} not found`);
+      return rows[0];
+    },
+    async createAgentRuns(evaluationId, agentTypes) {
+      const { rows } = await run<{ id: string; agentType: string }>(pool, 'bench_create_agent_runs', q.CREATE_AGENT_RUNS, [
+        evaluationId,
+        agentTypes,
+        '{}',
+      ]);
+      return rows;
+    },
+    async startAgentRun(id) {
+      const { rows } = await run(pool, 'bench_start_agent_run', q.START_AGENT_RUN, [id]);
+      if (!rows[0]) throw new Error(`agent run ${id} is not pending`);
+      return rows[0];
+    },
+    async completeAgentRun(id, { outputData, insights, score }) {
+      const { rows } = await run(pool, 'bench_complete_agent_run', q.COMPLETE_AGENT_RUN, [
+        JSON.stringify(outputData),
+        JSON.stringify(insights),
+        score,
+        id,
+      ]);
+      if (!rows[0]) throw new Error(`agent run ${id} is not running`);
+      return rows[0];
+    },
+    async scoreSummary(evaluationId) {
+      const { rows } = await run<{ agentType: string | null; isOverall: boolean; average: number | null; evaluationExists: boolean }>(
+        pool,
+        'bench_score_summary',
+        q.SCORE_SUMMARY,
+        [evaluationId],
+      );
+      const overall = rows.find((row) => row.isOverall);
+      if (!overall?.evaluationExists) throw new Error(`evaluation ${evaluationId} not found`);
+      return {
+        overall: overall.average,
+        byAgentType: rows.filter((row) => !row.isOverall).map((row) => ({ agentType: row.agentType!, average: row.average })),
+      };
+    },
+    claimNext(workerId) {
+      return transaction(async (client) => {
+        const { rows } = await run<{ id: string; businessIdeaId: string }>(client, 'bench_claim_next', q.CLAIM_NEXT, [
+          workerId,
+          LEASE_SECONDS,
+        ]);
+        const claimed = rows[0];
+        if (!claimed) return null;
+        await run(client, 'bench_follow_idea', q.FOLLOW_IDEA, ['evaluating', claimed.businessIdeaId, 'submitted']);
+        return claimed;
+      });
+    },
+    completeEvaluation(claimed, workerId, results) {
+      return transaction(async (client) => {
+        const { rows } = await run(client, 'bench_complete_evaluation', q.COMPLETE_EVALUATION, [
+          JSON.stringify(results),
+          claimed.id,
+          workerId,
+        ]);
+        if (!rows[0]) throw new Error(`evaluation ${claimed.id} is not analyzing for ${workerId}`);
+        await run(client, 'bench_follow_idea', q.FOLLOW_IDEA, ['completed', claimed.businessIdeaId, 'evaluating']);
+        return rows[0];
+      });
+    },
+  };
+  return {
+    driver,
+    settings: named
+      ? 'pool.query({ name, text, values }): one named prepared statement per query shape'
+      : 'pool.query(text, values): unnamed statements',
+    close: () => pool.end(),
+  };
+}
+
+interface IdeaRow {
+  id: string;
+  cursorCreatedAt: string;
+}
+
+/** `limit + 1` rows -> a page and the cursor after its last row, as the repository's toPage does. */
+export function toPage<R extends IdeaRow>(rows: readonly R[]): { items: Omit<R, 'cursorCreatedAt'>[]; nextCursor: string | null } {
+  const last = rows[PAGE - 1];
+  return {
+    items: rows.slice(0, PAGE).map(({ cursorCreatedAt: _key, ...item }) => item),
+    nextCursor: rows.length > PAGE && last ? encodeCursor({ createdAt: last.cursorCreatedAt, id: last.id }) : null,
+  };
+}
