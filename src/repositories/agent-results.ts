@@ -3,17 +3,20 @@
  * failed), its JSONB input, output and insights, and the queries over them.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { AgentResults, DB } from '../schema/generated.js';
 import {
   completeAgentRunSchema,
+  completeAgentRunsSchema,
   createAgentRunsSchema,
   failAgentRunSchema,
   findByInsightsSchema,
   findByOutputSchema,
   listAgentResultsSchema,
+  type AgentRunCompletion,
   type AgentRunSpec,
   type CompleteAgentRunInput,
+  type CreateAgentRunsOptions,
   type FailAgentRunInput,
   type FindByInsightsInput,
   type FindByOutputInput,
@@ -30,8 +33,10 @@ import { transitioned } from './transition.js';
 /** An agent result row. */
 export type AgentResult = Selectable<AgentResults>;
 export type {
+  AgentRunCompletion,
   AgentRunSpec,
   CompleteAgentRunInput,
+  CreateAgentRunsOptions,
   FailAgentRunInput,
   FindByInsightsInput,
   FindByOutputInput,
@@ -58,7 +63,9 @@ export interface ScoreSummary {
 }
 
 /**
- * Creates the agent runs of an evaluation, all pending, in one multi-row INSERT (all or none).
+ * Creates the agent runs of an evaluation in one multi-row INSERT (all or none): pending, or
+ * with `{ start: true }` already running (`startedAt` now), which spares a worker that starts
+ * every agent at once one `startAgentRun` statement (and one audited update) per run.
  * Each run is an agent type, or `{ agentType, inputData }`; each type at most once per evaluation.
  * Returns the rows in the order given.
  *
@@ -69,20 +76,26 @@ export interface ScoreSummary {
  * const runs = await createAgentRuns(database.worker, evaluation.id, [
  *   'market-research',
  *   { agentType: 'competitive-analysis', inputData: { model: 'gpt-4.1', promptVersion: '3' } },
- * ]);
+ * ], { start: true });
  * ```
  */
 export const createAgentRuns = traced(
   'agentResults.createAgentRuns',
-  async (executor: Executor, evaluationId: string, runs: readonly AgentRunSpec[]): Promise<AgentResult[]> => {
+  async (
+    executor: Executor,
+    evaluationId: string,
+    runs: readonly AgentRunSpec[],
+    options?: CreateAgentRunsOptions | null,
+  ): Promise<AgentResult[]> => {
     const db = tables(executor);
-    const parsed = parseInput(createAgentRunsSchema, { evaluationId, runs }, 'agent runs');
+    const parsed = parseInput(createAgentRunsSchema, withKeys(options, { evaluationId, runs }), 'agent runs');
     const specs = parsed.runs.map((run) =>
       typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} },
     );
+    const started = parsed.start === true ? { status: 'running' as const, startedAt: sql<Date>`now()` } : {};
     const rows = await db
       .insertInto('agentResults')
-      .values(specs.map((spec) => ({ evaluationId, agentType: spec.agentType, inputData: JSON.stringify(spec.inputData) })))
+      .values(specs.map((spec) => ({ evaluationId, agentType: spec.agentType, inputData: JSON.stringify(spec.inputData), ...started })))
       .returningAll()
       .execute();
     // RETURNING order is not promised by SQL; the caller's order is.
@@ -218,6 +231,69 @@ export const completeAgentRun = traced(
 );
 
 /**
+ * Completes several running runs in one statement, all or none: each completion is a run's `id`
+ * and what `completeAgentRun` takes (output, optional insights and score, optional
+ * `idempotencyKey`). The runs are locked and checked first, and the update writes only when every
+ * one of them is running, so a run that is not leaves every run as it was. With an
+ * `idempotencyKey` on every completion, a retry after a lost connection returns the runs the first
+ * attempt completed; a key that completed its run with another result is a `ConflictError` on
+ * `completions.<i>.idempotencyKey`. Returns the rows in the order given.
+ *
+ * @throws ValidationError naming the field (`completions.2.score`) when a completion is invalid or an id repeats.
+ * @throws NotFoundError when one of the runs does not exist.
+ * @throws InvalidTransitionError when one of them is not running.
+ * @example
+ * ```ts
+ * const completed = await completeAgentRuns(database.worker, [
+ *   { id: marketRun.id, outputData: marketOutput, insights: marketInsights, score: 78.5 },
+ *   { id: competitionRun.id, outputData: competitionOutput, score: 64 },
+ * ]);
+ * ```
+ */
+export const completeAgentRuns = traced(
+  'agentResults.completeAgentRuns',
+  async (executor: Executor, completions: readonly AgentRunCompletion[]): Promise<AgentResult[]> => {
+    const db = tables(executor);
+    const parsed = parseInput(completeAgentRunsSchema, { completions }, 'agent results').completions;
+    const ids = parsed.map((c) => c.id);
+    const outputs = parsed.map((c) => JSON.stringify(c.outputData));
+    const insights = parsed.map((c) => (c.insights == null ? null : JSON.stringify(c.insights)));
+    const scores = parsed.map((c) => c.score ?? null);
+    const keys = parsed.map((c) => c.idempotencyKey ?? null);
+    // One statement, so all or none needs no transaction: the runs are locked first, in id order
+    // so that two overlapping batches cannot deadlock (FOR NO KEY UPDATE re-reads a row changed
+    // since the statement began), and the UPDATE writes only when every one of them is still
+    // running; otherwise it matches nothing.
+    const input = sql`unnest(${ids}::uuid[], ${outputs}::jsonb[], ${insights}::jsonb[], ${scores}::numeric[], ${keys}::text[]) as i (id, output_data, insights, score, completion_key)`;
+    const { rows } = await sql<AgentResult>`with input as (select * from ${input}),
+running as materialized (select a.id from agent_results a join input i on i.id = a.id where a.status = 'running' order by a.id for no key update of a)
+update agent_results a set status = 'completed', output_data = i.output_data, insights = i.insights, score = i.score,
+  completion_key = coalesce(i.completion_key, a.completion_key), completed_at = now()
+from input i where a.id = i.id and a.status = 'running' and (select count(*) from running) = (select count(*) from input)
+returning a.*`.execute(db);
+    if (rows.length === ids.length) return inOrder(ids, rows);
+    // Nothing was written: say why, for the first run (in the order given) that was not running.
+    const current = await sql<{ id: string; status: string; sameKey: boolean; sameResult: boolean }>`select a.id, a.status,
+  a.completion_key = i.completion_key as same_key,
+  a.output_data = i.output_data and a.insights is not distinct from i.insights and a.score is not distinct from i.score as same_result
+from ${input} join agent_results a on a.id = i.id`.execute(db);
+    const byId = new Map(current.rows.map((row) => [row.id, row]));
+    const retried = ids.every((id) => {
+      const row = byId.get(id);
+      return row?.status === 'completed' && row.sameKey;
+    });
+    if (retried) {
+      const index = ids.findIndex((id) => !byId.get(id)!.sameResult);
+      if (index >= 0) throw keyReusedAt(index);
+      const first = await db.selectFrom('agentResults').selectAll().where('id', 'in', ids).execute();
+      return inOrder(ids, first);
+    }
+    const failing = ids.find((id) => byId.get(id)?.status !== 'running') ?? ids[0]!;
+    return transitioned<AgentResult[]>(db, undefined, { table: 'agentResults', id: failing, to: 'completed', from: ['running'] });
+  },
+);
+
+/**
  * Fails a pending or running run with `errorMessage` (-> failed, `completedAt` now).
  *
  * @throws NotFoundError when there is no such agent result.
@@ -325,6 +401,17 @@ export const scoreSummary = traced('agentResults.scoreSummary', async (executor:
 });
 
 // -----------------------------------------------------------------------------------------------
+
+/** `rows` in the order of `ids` (RETURNING order is not promised by SQL). */
+function inOrder(ids: readonly string[], rows: readonly AgentResult[]): AgentResult[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id)!);
+}
+
+/** The key of completion `index` completed its run with another result. */
+function keyReusedAt(index: number): ConflictError {
+  return new ConflictError({ table: 'agent_results', fields: [`completions.${index}.idempotencyKey`] });
+}
 
 /** One page of agent results matching `condition`, newest first. */
 function findPage(

@@ -68,11 +68,11 @@ export interface AuditLog {
   changedAt: Generated<Timestamp>;
   id: Generated<number>;
   /**
-   * The row after the change (snake_case keys), without password_hash; NULL for deletes.
+   * Inserts: the row after the change; updates: the changed columns' new values (entries before migration 20261202090000: the whole row). snake_case keys, never password_hash; NULL for deletes.
    */
   newRow: ColumnType<AuditRowData | null, never, never>;
   /**
-   * The row before the change (snake_case keys), without password_hash; NULL for inserts.
+   * Deletes: the row before the change; updates: the changed columns' old values (entries before migration 20261202090000: the whole row). snake_case keys, never password_hash; NULL for inserts.
    */
   oldRow: ColumnType<AuditRowData | null, never, never>;
   operation: AuditOperation;

@@ -34,10 +34,11 @@ export const agentRunSpec = z.union([agentType, z.strictObject({ agentType, inpu
 /** The most agent runs one evaluation may be given in one call. */
 export const MAX_AGENT_RUNS = 50;
 
-/** `createAgentRuns` input: at least one run, each agent type once. */
+/** `createAgentRuns` input: at least one run, each agent type once; `start` creates them running. */
 export const createAgentRunsSchema = z
   .strictObject({
     evaluationId: id,
+    start: z.boolean({ error: 'must be true or false' }).optional(),
     runs: z
       .array(agentRunSpec)
       .min(1, { error: 'must list at least one agent run' })
@@ -62,6 +63,25 @@ export const completeAgentRunSchema = z.strictObject({
   insights: payload(agentInsightsSchema).nullable().optional(),
   score: score.nullable().optional(),
   idempotencyKey: idempotencyKey().optional(),
+});
+
+/** One completion of `completeAgentRuns`: a run's id and what `completeAgentRun` takes. */
+export const agentRunCompletion = completeAgentRunSchema;
+
+/** `completeAgentRuns` input: at least one completion, at most MAX_AGENT_RUNS, each run once. */
+export const completeAgentRunsSchema = z.strictObject({
+  completions: z
+    .array(agentRunCompletion)
+    .min(1, { error: 'must list at least one completion' })
+    .max(MAX_AGENT_RUNS, { error: `must list at most ${MAX_AGENT_RUNS} completions` })
+    .superRefine((completions, ctx) => {
+      const seen = new Set<string>();
+      completions.forEach((completion, index) => {
+        if (seen.has(completion.id))
+          ctx.addIssue({ code: 'custom', path: [index, 'id'], message: 'repeats an agent result listed before it' });
+        seen.add(completion.id);
+      });
+    }),
 });
 
 /** `failAgentRun` input. */
@@ -107,6 +127,10 @@ export const findByOutputSchema = z.strictObject({
 
 /** What `createAgentRuns` accepts as its runs. */
 export type AgentRunSpec = z.input<typeof agentRunSpec>;
+/** `createAgentRuns`'s options. */
+export type CreateAgentRunsOptions = Pick<z.input<typeof createAgentRunsSchema>, 'start'>;
+/** One completion `completeAgentRuns` accepts: the run's id and what `completeAgentRun` accepts. */
+export type AgentRunCompletion = z.input<typeof agentRunCompletion>;
 /** What `listAgentResults` accepts besides the evaluation id. */
 export type ListAgentResultsInput = Omit<z.input<typeof listAgentResultsSchema>, 'evaluationId'>;
 /** What `completeAgentRun` accepts besides the agent result id. */

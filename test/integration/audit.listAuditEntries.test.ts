@@ -32,6 +32,14 @@ describe('listAuditEntries', () => {
       ['delete', null, 'submitted', null],
     ]);
     expect(entries.every((e) => e.rowId === idea.id && e.tableName === 'business_ideas')).toBe(true);
+    // The insert and the delete carry the whole row, the update only the columns it changed.
+    expect(Object.keys(entries[0]!.newRow!)).toContain('title');
+    expect(Object.keys(entries[1]!.oldRow!).sort()).toEqual(['status', 'updated_at']);
+    expect(Object.keys(entries[1]!.newRow!).sort()).toEqual(['status', 'updated_at']);
+    expect(Object.keys(entries[2]!.oldRow!).sort()).toEqual(Object.keys(entries[0]!.newRow!).sort());
+    // Folding the history gives the row as it was deleted.
+    const folded = entries.slice(1, 2).reduce((row, e) => ({ ...row, ...e.newRow }), entries[0]!.newRow!);
+    expect(folded).toEqual(entries[2]!.oldRow);
     expect(entries[0]?.changedAt).toBeInstanceOf(Date);
     expect(typeof entries[0]?.id).toBe('number');
   });

@@ -1,7 +1,8 @@
 /**
- * The audit triggers (migration 20261125090200_audit_log): every insert, real update and delete
- * on the four tables writes one audit row with the old and new row (never password_hash), in the
- * same transaction as the change.
+ * The audit triggers (migrations 20261125090200_audit_log, 20261202090000_audit_changed_columns):
+ * every insert, real update and delete on the four tables writes one audit row in the same
+ * transaction as the change: an insert the new row, a delete the old row, an update the changed
+ * columns' old and new values (never password_hash).
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { describe, expect, it } from 'vitest';
@@ -62,7 +63,7 @@ describe('audit triggers', () => {
     expect(agentEntry?.newRow).toMatchObject({ agent_type: 'market-research', input_data: { market: 'EU' }, status: 'pending' });
   });
 
-  it('record an update with the row before and after, on each of the four tables', async () => {
+  it('record an update as the changed columns, their values before and after, on each of the four tables', async () => {
     const { user, idea, evaluation, result } = await chain();
     await t.db.updateTable('users').set({ name: 'Renamed Person' }).where('id', '=', user.id).execute();
     await t.db.updateTable('businessIdeas').set({ status: 'submitted' }).where('id', '=', idea.id).execute();
@@ -82,11 +83,69 @@ describe('audit triggers', () => {
         table,
       ).toEqual(['insert', 'update']);
       const update = entries[1]!;
-      expect(update.oldRow?.[column], table).toEqual(before);
-      expect(update.newRow?.[column], table).toEqual(after);
-      expect(update.oldRow, table).toEqual(entries[0]!.newRow);
+      // Exactly the column the statement changed and the updated_at the trigger moved, nothing else.
+      const inserted = entries[0]!.newRow!;
+      expect(update.oldRow, table).toEqual({ [column]: before, updated_at: inserted.updated_at });
+      expect(update.newRow, table).toEqual({ [column]: after, updated_at: expect.any(String) });
       expect(update.newRow?.updated_at, table).not.toEqual(update.oldRow?.updated_at);
+      expect(update).toMatchObject({ tableName: table, rowId: id, operation: 'update', actor: null });
     }
+  });
+
+  it("record an agent run's completion as what it wrote: the payloads once, not the unchanged input", async () => {
+    const { result } = await chain();
+    const outputData = { version: 1, summary: 'A growing niche', findings: [{ topic: 'market-size', statement: 'About $1.2B' }] };
+    await t.db
+      .updateTable('agentResults')
+      .set({ status: 'running', startedAt: sql<Date>`now()` })
+      .where('id', '=', result.id)
+      .execute();
+    await t.db
+      .updateTable('agentResults')
+      .set({ status: 'completed', outputData: JSON.stringify(outputData), score: 78.5, completedAt: sql<Date>`now()` })
+      .where('id', '=', result.id)
+      .execute();
+    const [, started, completed] = await history('agent_results', result.id);
+    expect(started?.oldRow).toEqual({ status: 'pending', started_at: null, updated_at: expect.any(String) });
+    expect(started?.newRow).toEqual({ status: 'running', started_at: expect.any(String), updated_at: expect.any(String) });
+    expect(completed?.oldRow).toEqual({
+      status: 'running',
+      output_data: null,
+      score: null,
+      completed_at: null,
+      updated_at: started?.newRow?.updated_at,
+    });
+    expect(completed?.newRow).toEqual({
+      status: 'completed',
+      output_data: outputData,
+      score: 78.5,
+      completed_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    // A column set back to NULL is a change too, recorded with JSON null.
+    await t.db.updateTable('agentResults').set({ score: null }).where('id', '=', result.id).execute();
+    const cleared = (await history('agent_results', result.id)).at(-1);
+    expect(cleared?.oldRow).toMatchObject({ score: 78.5 });
+    expect(cleared?.newRow).toMatchObject({ score: null });
+    expect(Object.keys(cleared!.newRow!).sort()).toEqual(['score', 'updated_at']);
+  });
+
+  it('record an update that changed only password_hash as an update with no columns', async () => {
+    const user = await createTestUser(t.db);
+    // In one transaction updated_at cannot move twice (it is the transaction's time), so the
+    // second update changes password_hash alone: still history, without the hash.
+    await t.database.transaction(
+      t.db,
+      async (trx) => {
+        await trx.updateTable('users').set({ name: 'Renamed First' }).where('id', '=', user.id).execute();
+        await trx.updateTable('users').set({ passwordHash: fakePasswordHash() }).where('id', '=', user.id).execute();
+      },
+      { actorId: 'security-bot' },
+    );
+    const [, renamed, rehashed] = await history('users', user.id);
+    expect(renamed).toMatchObject({ operation: 'update', actor: 'security-bot', newRow: { name: 'Renamed First' } });
+    expect(rehashed).toMatchObject({ operation: 'update', actor: 'security-bot', oldRow: {}, newRow: {} });
+    expect(rehashed?.txid).toBe(renamed?.txid);
   });
 
   it('record a delete with the row before, including the rows a cascade removes', async () => {
@@ -102,6 +161,8 @@ describe('audit triggers', () => {
     ] as const) {
       const last = (await history(table, id)).at(-1);
       expect(last, table).toMatchObject({ operation: 'delete', newRow: null, oldRow: expect.objectContaining({ id }) });
+      // The whole row as it was, like an insert's image.
+      expect(Object.keys(last!.oldRow!).sort(), table).toEqual(Object.keys((await history(table, id))[0]!.newRow!).sort());
     }
   });
 

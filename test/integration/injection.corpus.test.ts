@@ -181,12 +181,12 @@ describe('the injection corpus', () => {
     const page = await users.listUsers(db(), { limit: 100 });
     expect(page.items.find((u) => u.id === user.id)?.name).toBe(renamed);
 
-    // The audit trigger's to_jsonb keeps the text verbatim too.
+    // The audit trigger's to_jsonb keeps the text verbatim too (an update records only the columns it changed).
     const history = (await listAuditEntries(db(), { tableName: 'users', rowId: user.id })).items;
-    expect(history.map((e) => [e.newRow?.name, e.newRow?.email])).toEqual([
-      [name, normalised],
-      [renamed, normalised],
-      [renamed, newEmail.toLowerCase()],
+    expect(history.map((e) => [e.oldRow?.name, e.newRow?.name, e.newRow?.email])).toEqual([
+      [undefined, name, normalised],
+      [name, renamed, undefined],
+      [undefined, undefined, newEmail.toLowerCase()],
     ]);
   });
 

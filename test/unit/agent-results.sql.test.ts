@@ -18,6 +18,9 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
         { agentType: 'customer-research' },
       ]),
     ),
+    'createAgentRuns (started)': await sqlOf((db) =>
+      agentResults.createAgentRuns(db, EVALUATION, ['market-research', 'customer-research'], { start: true }),
+    ),
     'createAgentRuns (invalid input)': await sqlOf((db) =>
       agentResults.createAgentRuns(db, EVALUATION, ['Market Research', 'market-research', 'market-research']),
     ),
@@ -43,6 +46,15 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
     ),
     'completeAgentRun (invalid score)': await sqlOf((db) =>
       agentResults.completeAgentRun(db, ID, { outputData: { version: 1, summary: '', findings: [] }, score: 100.001 }),
+    ),
+    "completeAgentRuns (then, when it wrote nothing, the runs' states, then the status lookup)": await sqlOf((db) =>
+      agentResults.completeAgentRuns(db, [
+        { id: ID, outputData: { version: 1, summary: 'secret summary', findings: [] }, insights: { version: 1, items: [] }, score: 78.5 },
+        { id: EVALUATION, outputData: { version: 1, summary: 'secret other', findings: [] }, idempotencyKey: 'secret-key' },
+      ]),
+    ),
+    'completeAgentRuns (invalid input)': await sqlOf((db) =>
+      agentResults.completeAgentRuns(db, [{ id: ID, outputData: { version: 1, summary: '', findings: [] }, score: 100.001 }]),
     ),
     failAgentRun: await sqlOf((db) => agentResults.failAgentRun(db, ID, { errorMessage: 'secret rate limit' })),
     findAgentResultsByInsights: await sqlOf((db) =>
@@ -78,6 +90,8 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
   expect(entries['createAgentRuns (one multi-row insert)']).toMatch(
     /values \(\$1, \$2, \$3\), \(\$4, \$5, \$6\), \(\$7, \$8, \$9\) returning/,
   );
+  expect(entries['createAgentRuns (started)']).toMatch(/values \(\$1, \$2, \$3, \$4, now\(\)\), \(\$5, \$6, \$7, \$8, now\(\)\) returning/);
+  expect(entries['completeAgentRuns (invalid input)']).toBe('');
   expect(entries.findAgentResultsByInsights).toContain('"agent_results"."insights" @> $1::jsonb');
   expect(entries.findAgentResultsByOutput).toContain('"agent_results"."output_data" @? $1::jsonpath');
   await expect(sqlDocument(entries)).toMatchFileSnapshot('./__sql__/agent_results.sql');

@@ -1,6 +1,9 @@
 -- createAgentRuns (one multi-row insert)
 insert into "agent_results" ("evaluation_id", "agent_type", "input_data") values ($1, $2, $3), ($4, $5, $6), ($7, $8, $9) returning *;
 
+-- createAgentRuns (started)
+insert into "agent_results" ("evaluation_id", "agent_type", "input_data", "status", "started_at") values ($1, $2, $3, $4, now()), ($5, $6, $7, $8, now()) returning *;
+
 -- createAgentRuns (invalid input)
 -- (no query: rejected before the database)
 
@@ -27,6 +30,22 @@ select *, output_data = $1::jsonb and insights is not distinct from $2::jsonb an
 select "status" from "agent_results" where "id" = $1;
 
 -- completeAgentRun (invalid score)
+-- (no query: rejected before the database)
+
+-- completeAgentRuns (then, when it wrote nothing, the runs' states, then the status lookup)
+with input as (select * from unnest($1::uuid[], $2::jsonb[], $3::jsonb[], $4::numeric[], $5::text[]) as i (id, output_data, insights, score, completion_key)),
+running as materialized (select a.id from agent_results a join input i on i.id = a.id where a.status = 'running' order by a.id for no key update of a)
+update agent_results a set status = 'completed', output_data = i.output_data, insights = i.insights, score = i.score,
+  completion_key = coalesce(i.completion_key, a.completion_key), completed_at = now()
+from input i where a.id = i.id and a.status = 'running' and (select count(*) from running) = (select count(*) from input)
+returning a.*;
+select a.id, a.status,
+  a.completion_key = i.completion_key as same_key,
+  a.output_data = i.output_data and a.insights is not distinct from i.insights and a.score is not distinct from i.score as same_result
+from unnest($1::uuid[], $2::jsonb[], $3::jsonb[], $4::numeric[], $5::text[]) as i (id, output_data, insights, score, completion_key) join agent_results a on a.id = i.id;
+select "status" from "agent_results" where "id" = $1;
+
+-- completeAgentRuns (invalid input)
 -- (no query: rejected before the database)
 
 -- failAgentRun
