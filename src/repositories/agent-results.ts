@@ -25,8 +25,9 @@ import {
 import { parseId, parseInput, withKeys } from '../validation/common.js';
 import { encodeKeyCursor, type CursorKey } from '../validation/cursor.js';
 import { traced } from '../telemetry.js';
+import { compiled, compiledShapes } from './compiled.js';
 import { tables, type Executor } from './executor.js';
-import { newestFirstPage, pageOf, type Page } from './page.js';
+import { newestFirst, pageOf, toPage, type Page } from './page.js';
 import { keyReused } from './idempotency.js';
 import { transitioned } from './transition.js';
 
@@ -61,6 +62,119 @@ export interface ScoreSummary {
   overall: ScoreStats;
   byAgentType: (ScoreStats & { agentType: string })[];
 }
+
+// The statements, compiled once (compiled.ts) ---------------------------------------------------
+
+const agentResultById = compiled((db, id: string) => db.selectFrom('agentResults').selectAll().where('id', '=', id));
+
+const agentResultsPage = compiledShapes((db, shape: { cursor: boolean }, evaluationId: string, after: string | undefined, take: number) =>
+  db
+    .selectFrom('agentResults')
+    .selectAll()
+    .where('evaluationId', '=', evaluationId)
+    .$if(shape.cursor, (qb) => qb.where('agentType', '>', after!))
+    .orderBy('agentType')
+    .limit(take),
+);
+
+const startRun = compiled((db, id: string) =>
+  db
+    .updateTable('agentResults')
+    .set({ status: 'running', startedAt: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .returningAll(),
+);
+
+const completeRun = compiledShapes(
+  (
+    db,
+    shape: { keyed: boolean },
+    id: string,
+    outputData: string,
+    insights: string | null,
+    score: number | null,
+    completionKey: string | undefined,
+  ) =>
+    db
+      .updateTable('agentResults')
+      .set({ status: 'completed', outputData, insights, score, completedAt: sql<Date>`now()` })
+      .$if(shape.keyed, (qb) => qb.set({ completionKey: completionKey! }))
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .returningAll(),
+);
+
+const completedByKey = compiled(
+  (db, id: string, completionKey: string, outputData: string, insights: string | null, score: number | null) =>
+    db
+      .selectFrom('agentResults')
+      .selectAll()
+      .select(
+        sql<boolean>`output_data = ${outputData}::jsonb and insights is not distinct from ${insights}::jsonb and score is not distinct from ${score}::numeric`.as(
+          'sameResult',
+        ),
+      )
+      .where('id', '=', id)
+      .where('status', '=', 'completed')
+      .where('completionKey', '=', completionKey),
+);
+
+const failRun = compiled((db, id: string, errorMessage: string) =>
+  db
+    .updateTable('agentResults')
+    .set({ status: 'failed', errorMessage, completedAt: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('status', 'in', ['pending', 'running'])
+    .returningAll(),
+);
+
+const searchPage = compiledShapes(
+  (
+    db,
+    shape: { output: boolean; evaluationId: boolean; agentType: boolean; cursor: boolean },
+    value: string,
+    evaluationId: string | undefined,
+    agentType: string | undefined,
+    cursorCreatedAt: string | undefined,
+    cursorId: string | undefined,
+    take: number,
+  ) =>
+    newestFirst(
+      db
+        .selectFrom('agentResults')
+        .selectAll()
+        .where(
+          shape.output
+            ? sql<boolean>`${sql.ref('agentResults.outputData')} @? ${value}::jsonpath`
+            : sql<boolean>`${sql.ref('agentResults.insights')} @> ${value}::jsonb`,
+        )
+        .$if(shape.evaluationId, (qb) => qb.where('evaluationId', '=', evaluationId!))
+        .$if(shape.agentType, (qb) => qb.where('agentType', '=', agentType!)),
+      'agentResults',
+      shape.cursor ? { createdAt: cursorCreatedAt!, id: cursorId! } : undefined,
+      take,
+    ),
+);
+
+const scoresOf = compiled((db, evaluationId: string) =>
+  db
+    .selectFrom('agentResults')
+    .select((eb) => [
+      'agentType',
+      sql<boolean>`grouping(${sql.ref('agentType')}) = 1`.as('isOverall'),
+      eb.fn.countAll<number>().as('runs'),
+      eb.fn.count<number>('score').as('scored'),
+      sql<number | null>`round(avg(${sql.ref('score')}), 2)`.as('average'),
+      eb.fn.min<number | null>('score').as('min'),
+      eb.fn.max<number | null>('score').as('max'),
+      eb.exists(eb.selectFrom('evaluations').select('evaluations.id').where('evaluations.id', '=', evaluationId)).as('evaluationExists'),
+    ])
+    .where('evaluationId', '=', evaluationId)
+    .groupBy(sql`grouping sets ((${sql.ref('agentType')}), ())`)
+    .orderBy(sql`grouping(${sql.ref('agentType')})`)
+    .orderBy('agentType'),
+);
 
 /**
  * Creates the agent runs of an evaluation in one multi-row INSERT (all or none): pending, or
@@ -116,7 +230,7 @@ export const createAgentRuns = traced(
 export const getAgentResult = traced('agentResults.getAgentResult', async (executor: Executor, id: string): Promise<AgentResult> => {
   const db = tables(executor);
   parseId(id, 'id', 'agent result');
-  const row = await db.selectFrom('agentResults').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await agentResultById.first(db, id);
   if (!row) throw new NotFoundError('agent result', id);
   return row;
 });
@@ -136,14 +250,7 @@ export const listAgentResults = traced(
   async (executor: Executor, evaluationId: string, input?: ListAgentResultsInput | null): Promise<Page<AgentResult>> => {
     const db = tables(executor);
     const { limit, cursor } = parseInput(listAgentResultsSchema, withKeys(input, { evaluationId }), 'agent results');
-    const rows = await db
-      .selectFrom('agentResults')
-      .selectAll()
-      .where('evaluationId', '=', evaluationId)
-      .$if(cursor !== undefined, (qb) => qb.where('agentType', '>', cursor!))
-      .orderBy('agentType')
-      .limit(limit + 1)
-      .execute();
+    const rows = await agentResultsPage.all(db, { cursor: cursor !== undefined }, evaluationId, cursor, limit + 1);
     return pageOf(rows, limit, (row) => encodeKeyCursor(row.agentType));
   },
 );
@@ -161,13 +268,7 @@ export const listAgentResults = traced(
 export const startAgentRun = traced('agentResults.startAgentRun', async (executor: Executor, id: string): Promise<AgentResult> => {
   const db = tables(executor);
   parseId(id, 'id', 'agent result');
-  const started = await db
-    .updateTable('agentResults')
-    .set({ status: 'running', startedAt: sql<Date>`now()` })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .returningAll()
-    .executeTakeFirst();
+  const started = await startRun.first(db, id);
   return transitioned(db, started, { table: 'agentResults', id, to: 'running', from: ['pending'] });
 });
 
@@ -198,28 +299,11 @@ export const completeAgentRun = traced(
       insights: parsed.insights == null ? null : JSON.stringify(parsed.insights),
       score: parsed.score ?? null,
     };
-    const completed = await db
-      .updateTable('agentResults')
-      .set({ status: 'completed', ...result, completedAt: sql<Date>`now()` })
-      .$if(parsed.idempotencyKey !== undefined, (qb) => qb.set({ completionKey: parsed.idempotencyKey! }))
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .returningAll()
-      .executeTakeFirst();
+    const keyed = parsed.idempotencyKey !== undefined;
+    const completed = await completeRun.first(db, { keyed }, id, result.outputData, result.insights, result.score, parsed.idempotencyKey);
     if (completed === undefined && parsed.idempotencyKey !== undefined) {
       // Nothing matched: the key's first request may already have completed the run.
-      const first = await db
-        .selectFrom('agentResults')
-        .selectAll()
-        .select(
-          sql<boolean>`output_data = ${result.outputData}::jsonb and insights is not distinct from ${result.insights}::jsonb and score is not distinct from ${result.score}::numeric`.as(
-            'sameResult',
-          ),
-        )
-        .where('id', '=', id)
-        .where('status', '=', 'completed')
-        .where('completionKey', '=', parsed.idempotencyKey)
-        .executeTakeFirst();
+      const first = await completedByKey.first(db, id, parsed.idempotencyKey, result.outputData, result.insights, result.score);
       if (first) {
         const { sameResult, ...run } = first;
         if (!sameResult) throw keyReused('agent_results');
@@ -308,13 +392,7 @@ export const failAgentRun = traced(
   async (executor: Executor, id: string, input: FailAgentRunInput): Promise<AgentResult> => {
     const db = tables(executor);
     const parsed = parseInput(failAgentRunSchema, withKeys(input, { id }), 'agent result');
-    const failed = await db
-      .updateTable('agentResults')
-      .set({ status: 'failed', errorMessage: parsed.errorMessage, completedAt: sql<Date>`now()` })
-      .where('id', '=', id)
-      .where('status', 'in', ['pending', 'running'])
-      .returningAll()
-      .executeTakeFirst();
+    const failed = await failRun.first(db, id, parsed.errorMessage);
     return transitioned(db, failed, { table: 'agentResults', id, to: 'failed', from: ['pending', 'running'] });
   },
 );
@@ -334,7 +412,7 @@ export const findAgentResultsByInsights = traced(
   async (executor: Executor, input: FindByInsightsInput): Promise<Page<AgentResult>> => {
     const db = tables(executor);
     const parsed = parseInput(findByInsightsSchema, input, 'agent result search');
-    return findPage(db, sql<boolean>`${sql.ref('agentResults.insights')} @> ${JSON.stringify(parsed.contains)}::jsonb`, parsed);
+    return findPage(db, 'insights', JSON.stringify(parsed.contains), parsed);
   },
 );
 
@@ -353,7 +431,7 @@ export const findAgentResultsByOutput = traced(
   async (executor: Executor, input: FindByOutputInput): Promise<Page<AgentResult>> => {
     const db = tables(executor);
     const parsed = parseInput(findByOutputSchema, input, 'agent result search');
-    return findPage(db, sql<boolean>`${sql.ref('agentResults.outputData')} @? ${outputPath(parsed.path, parsed.equals)}::jsonpath`, parsed);
+    return findPage(db, 'output', outputPath(parsed.path, parsed.equals), parsed);
   },
 );
 
@@ -373,23 +451,7 @@ export const scoreSummary = traced('agentResults.scoreSummary', async (executor:
   parseId(evaluationId, 'evaluationId', 'score summary');
   // GROUPING SETS: one row per agent type plus the overall row, which exists even for an
   // evaluation without agent results; evaluationExists tells that case from an unknown id.
-  const rows = await db
-    .selectFrom('agentResults')
-    .select((eb) => [
-      'agentType',
-      sql<boolean>`grouping(${sql.ref('agentType')}) = 1`.as('isOverall'),
-      eb.fn.countAll<number>().as('runs'),
-      eb.fn.count<number>('score').as('scored'),
-      sql<number | null>`round(avg(${sql.ref('score')}), 2)`.as('average'),
-      eb.fn.min<number | null>('score').as('min'),
-      eb.fn.max<number | null>('score').as('max'),
-      eb.exists(eb.selectFrom('evaluations').select('evaluations.id').where('evaluations.id', '=', evaluationId)).as('evaluationExists'),
-    ])
-    .where('evaluationId', '=', evaluationId)
-    .groupBy(sql`grouping sets ((${sql.ref('agentType')}), ())`)
-    .orderBy(sql`grouping(${sql.ref('agentType')})`)
-    .orderBy('agentType')
-    .execute();
+  const rows = await scoresOf.all(db, evaluationId);
   const overall = rows.find((row) => row.isOverall);
   if (!overall?.evaluationExists) throw new NotFoundError('evaluation', evaluationId);
   const stats = ({ runs, scored, average, min, max }: (typeof rows)[number]): ScoreStats => ({ runs, scored, average, min, max });
@@ -413,20 +475,22 @@ function keyReusedAt(index: number): ConflictError {
   return new ConflictError({ table: 'agent_results', fields: [`completions.${index}.idempotencyKey`] });
 }
 
-/** One page of agent results matching `condition`, newest first. */
-function findPage(
+/** One page of agent results whose insights contain a document, or whose output matches a jsonpath, newest first. */
+async function findPage(
   db: Kysely<DB>,
-  condition: ReturnType<typeof sql<boolean>>,
+  match: 'insights' | 'output',
+  value: string,
   filters: { evaluationId?: string | undefined; agentType?: string | undefined; limit: number; cursor?: CursorKey | undefined },
 ): Promise<Page<AgentResult>> {
   const { evaluationId, agentType, limit, cursor } = filters;
-  const query = db
-    .selectFrom('agentResults')
-    .selectAll()
-    .where(condition)
-    .$if(evaluationId !== undefined, (qb) => qb.where('evaluationId', '=', evaluationId!))
-    .$if(agentType !== undefined, (qb) => qb.where('agentType', '=', agentType!));
-  return newestFirstPage(query, 'agentResults', { limit, cursor });
+  const shape = {
+    output: match === 'output',
+    evaluationId: evaluationId !== undefined,
+    agentType: agentType !== undefined,
+    cursor: cursor !== undefined,
+  };
+  const rows = await searchPage.all(db, shape, value, evaluationId, agentType, cursor?.createdAt, cursor?.id, limit + 1);
+  return toPage(rows, limit);
 }
 
 /**

@@ -9,16 +9,16 @@
  * and serving them first means a crash cannot leave a run behind an endless stream of new work.
  * Pending work goes high priority first, then oldest first.
  *
- * The idea's status follows its evaluation in the same transaction, along the ideas workflow
+ * The idea's status follows its evaluation in the same statement, along the ideas workflow
  * (`IDEA_TRANSITIONS` in src/validation/business-ideas.ts): a claim moves a submitted idea to
  * evaluating, a completion moves an evaluating idea to completed. These updates are conditional
  * and never fail the evaluation's own transition, so one odd idea cannot jam the queue: an idea
  * archived or soft-deleted while its run waited keeps its status, and a re-run of a completed idea
  * leaves it completed.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { InvalidTransitionError, NotFoundError } from '../errors.js';
-import type { DB, EvaluationStatus, Evaluations, IdeaStatus } from '../schema/generated.js';
+import type { EvaluationStatus, Evaluations, IdeaStatus } from '../schema/generated.js';
 import { ideaPredecessors } from '../validation/business-ideas.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
 import {
@@ -131,50 +131,67 @@ const evaluationsInStatus = compiledShapes(
     ),
 );
 
+// One statement: the claim, and the idea's step to evaluating in a data-modifying CTE (atomic
+// without a transaction of its own, and one round trip).
 const claim = compiled((db, workerId: string, leaseSeconds: number) =>
   db
-    .updateTable('evaluations')
-    .set({
-      status: 'analyzing',
-      startedAt: sql<Date>`now()`,
-      claimedBy: workerId,
-      leaseExpiresAt: leaseUntil(leaseSeconds),
-    })
-    // One statement. COALESCE evaluates the pending lookup only when no expired lease was found.
-    // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
-    // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
-    // The statuses are literals, not parameters: the lookups' indexes are partial (WHERE status
-    // = 'analyzing' / 'pending'), and a named statement's generic plan can use a partial index
-    // only when the query itself proves the predicate, not a $n. The COALESCE sits in a scalar
-    // subquery so that the outer match is `id = $n` (an InitPlan's value): under the worker
-    // role's row-level security only leakproof conditions may use an index, and a bare
-    // COALESCE counts as leaky, which made the claim a sequential scan of evaluations.
-    .where('id', '=', (eb) => {
-      const next = eb.fn.coalesce(
-        eb
-          .selectFrom('evaluations')
-          .select('id')
-          .where('status', '=', sql.lit('analyzing'))
-          .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
-          .orderBy('leaseExpiresAt')
-          .orderBy('id')
-          .limit(1)
-          .forNoKeyUpdate()
-          .skipLocked(),
-        eb
-          .selectFrom('evaluations')
-          .select('id')
-          .where('status', '=', sql.lit('pending'))
-          .orderBy('priority', 'desc')
-          .orderBy('createdAt')
-          .orderBy('id')
-          .limit(1)
-          .forNoKeyUpdate()
-          .skipLocked(),
-      );
-      return sql<string>`(select ${next})`;
-    })
-    .returningAll(),
+    .with('claimed', (qc) =>
+      qc
+        .updateTable('evaluations')
+        .set({
+          status: 'analyzing',
+          startedAt: sql<Date>`now()`,
+          claimedBy: workerId,
+          leaseExpiresAt: leaseUntil(leaseSeconds),
+        })
+        // COALESCE evaluates the pending lookup only when no expired lease was found.
+        // FOR NO KEY UPDATE (the lock an UPDATE takes) rather than FOR UPDATE, so inserting agent
+        // results for the run (a foreign key's KEY SHARE lock) is not blocked by a claim.
+        // The statuses are literals, not parameters: the lookups' indexes are partial (WHERE status
+        // = 'analyzing' / 'pending'), and a named statement's generic plan can use a partial index
+        // only when the query itself proves the predicate, not a $n. The COALESCE sits in a scalar
+        // subquery so that the outer match is `id = $n` (an InitPlan's value): under the worker
+        // role's row-level security only leakproof conditions may use an index, and a bare
+        // COALESCE counts as leaky, which made the claim a sequential scan of evaluations.
+        .where('id', '=', (eb) => {
+          const next = eb.fn.coalesce(
+            eb
+              .selectFrom('evaluations')
+              .select('id')
+              .where('status', '=', sql.lit('analyzing'))
+              .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
+              .orderBy('leaseExpiresAt')
+              .orderBy('id')
+              .limit(1)
+              .forNoKeyUpdate()
+              .skipLocked(),
+            eb
+              .selectFrom('evaluations')
+              .select('id')
+              .where('status', '=', sql.lit('pending'))
+              .orderBy('priority', 'desc')
+              .orderBy('createdAt')
+              .orderBy('id')
+              .limit(1)
+              .forNoKeyUpdate()
+              .skipLocked(),
+          );
+          return sql<string>`(select ${next})`;
+        })
+        .returningAll(),
+    )
+    // The idea's step that follows (submitted -> evaluating), never for a soft-deleted idea.
+    .with('idea', (qc) =>
+      qc
+        .updateTable('businessIdeas')
+        .set({ status: 'evaluating' })
+        .where('id', '=', (eb) => eb.selectFrom('claimed').select('claimed.businessIdeaId'))
+        .where('status', '=', IDEA_STEP_FROM.evaluating)
+        .where('deletedAt', 'is', null)
+        .returning('businessIdeas.id'),
+    )
+    .selectFrom('claimed')
+    .selectAll(),
 );
 
 const renew = compiled((db, id: string, workerId: string, leaseSeconds: number) =>
@@ -199,12 +216,27 @@ const release = compiled((db, id: string, workerId: string) =>
 
 const complete = compiledShapes((db, shape: { holder: boolean }, id: string, results: string, workerId: string | undefined) =>
   db
-    .updateTable('evaluations')
-    .set({ status: 'completed', results, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
-    .where('id', '=', id)
-    .where('status', '=', 'analyzing')
-    .$if(shape.holder, (qb) => qb.where('claimedBy', '=', workerId!))
-    .returningAll(),
+    .with('completed', (qc) =>
+      qc
+        .updateTable('evaluations')
+        .set({ status: 'completed', results, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+        .where('id', '=', id)
+        .where('status', '=', 'analyzing')
+        .$if(shape.holder, (qb) => qb.where('claimedBy', '=', workerId!))
+        .returningAll(),
+    )
+    // The idea's step that follows (evaluating -> completed), never for a soft-deleted idea.
+    .with('idea', (qc) =>
+      qc
+        .updateTable('businessIdeas')
+        .set({ status: 'completed' })
+        .where('id', '=', (eb) => eb.selectFrom('completed').select('completed.businessIdeaId'))
+        .where('status', '=', IDEA_STEP_FROM.completed)
+        .where('deletedAt', 'is', null)
+        .returning('businessIdeas.id'),
+    )
+    .selectFrom('completed')
+    .selectAll(),
 );
 
 // Without a holder (an operator's call) a pending evaluation may fail too.
@@ -225,10 +257,6 @@ const requeue = compiled((db, id: string) =>
     .where('id', '=', id)
     .where('status', '=', 'failed')
     .returningAll(),
-);
-
-const followIdea = compiled((db, ideaId: string, to: IdeaStatus, from: IdeaStatus) =>
-  db.updateTable('businessIdeas').set({ status: to }).where('id', '=', ideaId).where('status', '=', from).where('deletedAt', 'is', null),
 );
 
 /**
@@ -349,8 +377,8 @@ export const listEvaluationsByStatus = traced(
  * Hands the next evaluation to `workerId`, or returns null when there is none. The next one is
  * the run whose lease expired longest ago, else the oldest pending run of the highest priority.
  * It becomes analyzing with `startedAt` now, `claimedBy` the worker and a lease of
- * `leaseSeconds` (default 300); its idea, if submitted, becomes evaluating, in the same transaction (given a
- * `Transaction`, it runs in it; given a `Kysely`, it opens one).
+ * `leaseSeconds` (default 300); its idea, if submitted, becomes evaluating, in the same statement
+ * (a data-modifying CTE: atomic without a transaction, one round trip).
  *
  * Concurrent callers never get the same run: the candidate is locked with `SKIP LOCKED`, so each
  * caller takes the first run nobody else is taking, without waiting.
@@ -366,12 +394,7 @@ export const claimNext = traced(
   async (executor: Executor, workerId: string, input?: ClaimNextInput | null): Promise<Evaluation | null> => {
     const db = tables(executor);
     const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
-    return inTransaction(db, async (trx) => {
-      const claimed = await claim.first(trx, parsed.workerId, parsed.leaseSeconds);
-      if (!claimed) return null;
-      await followEvaluation(trx, claimed.businessIdeaId, 'evaluating');
-      return claimed;
-    });
+    return (await claim.first(db, parsed.workerId, parsed.leaseSeconds)) ?? null;
   },
   (...[, workerId]) => workerAttribute(workerId),
 );
@@ -422,7 +445,7 @@ export const releaseLease = traced(
 
 /**
  * Completes an analyzing run with the aggregated `results` (analyzing -> completed, `completedAt`
- * now, lease cleared) and moves its idea from evaluating to completed, in one transaction. With
+ * now, lease cleared) and moves its idea from evaluating to completed, in one statement. With
  * `workerId`, only the worker holding the run may complete it.
  *
  * @throws NotFoundError when there is no such evaluation.
@@ -437,24 +460,14 @@ export const completeEvaluation = traced(
   async (executor: Executor, id: string, input: CompleteEvaluationInput): Promise<Evaluation> => {
     const db = tables(executor);
     const parsed = parseInput(completeEvaluationSchema, withKeys(input, { id }), 'evaluation');
-    return inTransaction(db, async (trx) => {
-      const completed = await complete.first(
-        trx,
-        { holder: parsed.workerId !== undefined },
-        id,
-        JSON.stringify(parsed.results),
-        parsed.workerId,
-      );
-      const evaluation = await transitioned(trx, completed, {
-        table: 'evaluations',
-        id,
-        to: 'completed',
-        from: ['analyzing'],
-        holder: parsed.workerId,
-      });
-      await followEvaluation(trx, evaluation.businessIdeaId, 'completed');
-      return evaluation;
-    });
+    const completed = await complete.first(
+      db,
+      { holder: parsed.workerId !== undefined },
+      id,
+      JSON.stringify(parsed.results),
+      parsed.workerId,
+    );
+    return transitioned(db, completed, { table: 'evaluations', id, to: 'completed', from: ['analyzing'], holder: parsed.workerId });
   },
   (...[, , input]) => workerAttribute(input?.workerId),
 );
@@ -508,11 +521,6 @@ function workerAttribute(workerId: unknown): Record<string, string> {
   return typeof workerId === 'string' ? { 'ai_validation.worker.id': workerId } : {};
 }
 
-/** Runs `fn` in `db` when it is a transaction already, else in a new one. */
-function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
-}
-
 /**
  * `leaseSeconds` from now. Leases count from the statement, not the transaction's start
  * (`now()`), so a claim made late in a long transaction still gets its whole lease.
@@ -534,9 +542,4 @@ function onlyPredecessor(to: 'evaluating' | 'completed'): IdeaStatus {
   const [from, ...more] = ideaPredecessors(to);
   if (from === undefined || more.length > 0) throw new Error(`the ideas workflow must lead to ${to} from exactly one status`);
   return from;
-}
-
-/** Moves the run's live idea one step to `to`, or leaves it where it is (see the module comment). */
-async function followEvaluation(trx: Kysely<DB>, ideaId: string, to: keyof typeof IDEA_STEP_FROM): Promise<void> {
-  await followIdea.run(trx, ideaId, to, IDEA_STEP_FROM[to]);
 }

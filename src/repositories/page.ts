@@ -41,14 +41,14 @@ export function newestFirst<DBT, TB extends keyof DBT, O extends { id: string }>
 ): SelectQueryBuilder<DBT, TB, O & KeyColumn> {
   const createdAt = sql.ref(`${table}.createdAt`);
   const id = sql.ref(`${table}.id`);
-  return (
-    query
-      .select(sql<string>`to_char(${createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursorCreatedAt'))
-      .$if(after !== undefined, (qb) => qb.where(sql<boolean>`(${createdAt}, ${id}) < (${after!.createdAt}::timestamptz, ${after!.id}::uuid)`))
-      .orderBy(createdAt, 'desc')
-      .orderBy(id, 'desc')
-      .limit(take) as unknown as SelectQueryBuilder<DBT, TB, O & KeyColumn>
-  );
+  return query
+    .select(sql<string>`to_char(${createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursorCreatedAt'))
+    .$if(after !== undefined, (qb) =>
+      qb.where(sql<boolean>`(${createdAt}, ${id}) < (${after!.createdAt}::timestamptz, ${after!.id}::uuid)`),
+    )
+    .orderBy(createdAt, 'desc')
+    .orderBy(id, 'desc')
+    .limit(take) as unknown as SelectQueryBuilder<DBT, TB, O & KeyColumn>;
 }
 
 /**

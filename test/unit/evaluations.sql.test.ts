@@ -95,7 +95,7 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
       evaluations.listEvaluationsByStatus(db, 'pending', { limit: 50, cursor: CURSOR }),
     ),
     'claimNext (nothing to claim)': await sqlOf((db) => evaluations.claimNext(db, WORKER, { leaseSeconds: 60 })),
-    'claimNext (claimed: the idea follows in the same transaction)': await successOf((db) =>
+    'claimNext (claimed: the idea follows in the same statement)': await successOf((db) =>
       evaluations.claimNext(db, WORKER, { leaseSeconds: 60 }),
     ),
     'claimNext (inside a caller transaction: no transaction of its own)': await successOf((db) =>
@@ -108,7 +108,7 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
     'completeEvaluation (then, when nothing matched, the status lookup)': await sqlOf((db) =>
       evaluations.completeEvaluation(db, ID, { results: RESULTS }),
     ),
-    'completeEvaluation (completed: the idea follows in the same transaction)': await successOf((db) =>
+    'completeEvaluation (completed: the idea follows in the same statement)': await successOf((db) =>
       evaluations.completeEvaluation(db, ID, { results: RESULTS }),
     ),
     'completeEvaluation (lease holder only)': await sqlOf((db) =>
@@ -125,17 +125,19 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
   };
   // Caller values only ever travel as parameters.
   for (const text of Object.values(entries)) expect(text).not.toMatch(/secret|timed out|sizeable|urgent|120|60/i);
-  // The claim is one UPDATE whose candidates are locked with SKIP LOCKED, expired leases first,
-  // then the idea's conditional UPDATE, both in one transaction. The candidates' statuses are
-  // literals (their indexes are partial: a generic plan cannot prove the predicate from a $n), and
-  // the COALESCE is a scalar subquery, so the outer match is `id = $n`, which row-level security
-  // lets use the primary key (test/integration/plans.load.test.ts).
-  expect(entries['claimNext (claimed: the idea follows in the same transaction)']).toMatch(
-    /^begin;\nupdate "evaluations" set .* where "id" = \(select coalesce\(\(select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp\(\) .*for no key update skip locked\), \(select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit \$\d+ for no key update skip locked\)\)\) returning \*;\nupdate "business_ideas" set "status" = \$1 where "id" = \$2 and "status" = \$3 and "deleted_at" is null;\ncommit;$/s,
+  // The claim is one statement: an UPDATE whose candidates are locked with SKIP LOCKED, expired
+  // leases first, and the idea's conditional UPDATE in a data-modifying CTE (no transaction, one
+  // round trip). The candidates' statuses are literals (their indexes are partial: a generic plan
+  // cannot prove the predicate from a $n), and the COALESCE is a scalar subquery, so the outer
+  // match is `id = $n`, which row-level security lets use the primary key
+  // (test/integration/plans.load.test.ts).
+  expect(entries['claimNext (claimed: the idea follows in the same statement)']).toMatch(
+    /^with "claimed" as \(update "evaluations" set .* where "id" = \(select coalesce\(\(select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp\(\) .*for no key update skip locked\), \(select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit \$\d+ for no key update skip locked\)\)\) returning \*\), "idea" as \(update "business_ideas" set "status" = \$\d+ where "id" = \(select "claimed"."business_idea_id" from "claimed"\) and "status" = \$\d+ and "deleted_at" is null returning "business_ideas"."id"\) select \* from "claimed";$/s,
   );
+  // Inside a caller's transaction it is one statement of it, and opens none of its own.
   expect(entries['claimNext (inside a caller transaction: no transaction of its own)'].match(/begin;/g)).toHaveLength(1);
-  expect(entries['completeEvaluation (completed: the idea follows in the same transaction)']).toMatch(
-    /^begin;\nupdate "evaluations" .*\nupdate "business_ideas" .*\ncommit;$/s,
+  expect(entries['completeEvaluation (completed: the idea follows in the same statement)']).toMatch(
+    /^with "completed" as \(update "evaluations" .* returning \*\), "idea" as \(update "business_ideas" .* from "completed"\) .*\) select \* from "completed";$/s,
   );
   await expect(sqlDocument(entries)).toMatchFileSnapshot('./__sql__/evaluations.sql');
 });

@@ -30,18 +30,14 @@ select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"H
 select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "status" = $1 and ("evaluations"."created_at", "evaluations"."id") < ($2::timestamptz, $3::uuid) order by "evaluations"."created_at" desc, "evaluations"."id" desc limit $4;
 
 -- claimNext (nothing to claim)
-update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *;
+with "claimed" as (update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
 
--- claimNext (claimed: the idea follows in the same transaction)
-begin;
-update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *;
-update "business_ideas" set "status" = $1 where "id" = $2 and "status" = $3 and "deleted_at" is null;
-commit;
+-- claimNext (claimed: the idea follows in the same statement)
+with "claimed" as (update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
 
 -- claimNext (inside a caller transaction: no transaction of its own)
 begin;
-update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *;
-update "business_ideas" set "status" = $1 where "id" = $2 and "status" = $3 and "deleted_at" is null;
+with "claimed" as (update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
 commit;
 
 -- renewLease (then, when nothing matched, the status lookup)
@@ -53,17 +49,14 @@ update "evaluations" set "status" = $1, "started_at" = $2, "claimed_by" = $3, "l
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
 -- completeEvaluation (then, when nothing matched, the status lookup)
-update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 returning *;
+with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
--- completeEvaluation (completed: the idea follows in the same transaction)
-begin;
-update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 returning *;
-update "business_ideas" set "status" = $1 where "id" = $2 and "status" = $3 and "deleted_at" is null;
-commit;
+-- completeEvaluation (completed: the idea follows in the same statement)
+with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
 
 -- completeEvaluation (lease holder only)
-update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 and "claimed_by" = $6 returning *;
+with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 and "claimed_by" = $6 returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
 -- completeEvaluation (invalid input)
