@@ -239,6 +239,8 @@ export async function benchQueries(
   const registry = options.registry ?? CONTENDERS;
   const loadBefore = loadAverage();
   const date = new Date().toISOString();
+  // The code that runs is the code of the start (a commit made during the run changes nothing loaded).
+  const git = await gitState(ROOT);
   const log = (line: string) => {
     if (settings.progress) process.stderr.write(`${line}\n`);
   };
@@ -469,7 +471,7 @@ export async function benchQueries(
       const report: QueriesReport = {
         benchmark: 'queries',
         date,
-        git: await gitState(ROOT),
+        git,
         machine: { ...machineInfo(postgres), loadAverage: { before: loadBefore, after: loadAverage() } },
         server: server.description,
         settings: {
