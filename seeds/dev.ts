@@ -26,6 +26,7 @@ import type {
   Severity,
 } from '../src/schema/json.js';
 import type { AgentResults, BusinessIdeas, DB, Evaluations, IdeaStatus, Users } from '../src/schema/generated.js';
+import type { KnownAgentType } from '../src/schema/json.js';
 import type { Random } from './random.js';
 import type { SeedContext, SeedRunResult, SeedSet } from './types.js';
 
@@ -186,12 +187,16 @@ const IDEAS: Record<IdeaKey, IdeaSpec> = {
   },
 };
 
-type AgentKind = 'market-research' | 'competitive-analysis' | 'customer-research' | 'financial-analysis' | 'regulatory-review';
+// Known agent types only (a name outside KnownAgentType drops out, and its rows stop compiling).
+type AgentKind = Extract<
+  KnownAgentType,
+  'market-research' | 'competitive-analysis' | 'customer-research' | 'financial-modeling' | 'regulatory-review'
+>;
 const AGENT_WEIGHT: Record<AgentKind, number> = {
   'market-research': 0.3,
   'competitive-analysis': 0.2,
   'customer-research': 0.25,
-  'financial-analysis': 0.15,
+  'financial-modeling': 0.15,
   'regulatory-review': 0.1,
 };
 
@@ -305,7 +310,7 @@ const EVALS: Record<EvalKey, EvalSpec> = {
           description: 'Five agencies account for most late invoices.',
           severity: 'high',
           mitigation: 'Cap exposure per agency',
-          source: 'financial-analysis',
+          source: 'financial-modeling',
         },
         { title: 'Lending licence needed in most markets', severity: 'high', source: 'regulatory-review' },
       ],
@@ -371,7 +376,7 @@ const CONTENT: Record<string, Content> = {
     ],
     details: { personas: ['clinic owner', 'front-desk coordinator'], willingnessToPayUsdMonth: [40, 60] },
   },
-  'clinic:financial-analysis': {
+  'clinic:financial-modeling': {
     summary: 'Unit economics work at about 400 clinics if acquisition stays under $900 per clinic.',
     findings: [
       ['unit-economics', 'Gross margin near 82% after SMS costs.', 0.6],
@@ -423,7 +428,7 @@ const CONTENT: Record<string, Content> = {
     ],
     details: { personas: ['office manager', 'facility manager'], willingnessToPayUsdMonth: [0, 30] },
   },
-  'compost:financial-analysis': {
+  'compost:financial-modeling': {
     summary: 'Route density decides everything: below 25 stops a day each van loses money.',
     findings: [['unit-economics', 'Break-even at 25 pickups per van per day.', 0.6]],
     insights: [['weakness', 'Low density in the first year', 'high']],
@@ -477,7 +482,7 @@ const CONTENT: Record<string, Content> = {
     ],
     details: { personas: ['full-time translator', 'part-time interpreter'], usesPerYear: 3.5 },
   },
-  'invoice:financial-analysis': {
+  'invoice:financial-modeling': {
     summary: 'A 3% fee does not cover expected losses and cost of capital with this agency mix.',
     findings: [['unit-economics', 'Expected loss 1.8% of advanced value; cost of capital 1.5% per advance.', 0.55]],
     insights: [['weakness', 'Negative margin at market price', 'high']],
@@ -503,7 +508,7 @@ const RUNS: RunSpec[] = [
   { n: 401, evaluation: 'clinicDone', agent: 'market-research', status: 'completed', score: 78, offset: 1, minutes: 14 },
   { n: 402, evaluation: 'clinicDone', agent: 'competitive-analysis', status: 'completed', score: 66, offset: 1, minutes: 22 },
   { n: 403, evaluation: 'clinicDone', agent: 'customer-research', status: 'completed', score: 77, offset: 16, minutes: 25 },
-  { n: 412, evaluation: 'clinicDone', agent: 'financial-analysis', status: 'completed', score: 71, offset: 42, minutes: 12 },
+  { n: 412, evaluation: 'clinicDone', agent: 'financial-modeling', status: 'completed', score: 71, offset: 42, minutes: 12 },
   { n: 413, evaluation: 'clinicDone', agent: 'regulatory-review', status: 'completed', score: 69, offset: 42, minutes: 20 },
   { n: 404, evaluation: 'compostFailed', agent: 'market-research', status: 'completed', score: 55, offset: 1, minutes: 15 },
   { n: 414, evaluation: 'compostFailed', agent: 'competitive-analysis', status: 'completed', score: 50, offset: 1, minutes: 18 },
@@ -519,12 +524,12 @@ const RUNS: RunSpec[] = [
   { n: 406, evaluation: 'compostDone', agent: 'market-research', status: 'completed', score: 55, offset: 1, minutes: 15 },
   { n: 407, evaluation: 'compostDone', agent: 'competitive-analysis', status: 'completed', score: 52, offset: 1, minutes: 19 },
   { n: 408, evaluation: 'compostDone', agent: 'customer-research', status: 'completed', score: 36, offset: 17, minutes: 24 },
-  { n: 415, evaluation: 'compostDone', agent: 'financial-analysis', status: 'completed', score: 44, offset: 42, minutes: 13 },
+  { n: 415, evaluation: 'compostDone', agent: 'financial-modeling', status: 'completed', score: 44, offset: 42, minutes: 13 },
   { n: 426, evaluation: 'compostDone', agent: 'regulatory-review', status: 'completed', score: 62, offset: 42, minutes: 26 },
   { n: 409, evaluation: 'tutorRunning', agent: 'market-research', status: 'completed', score: 71, offset: 1, minutes: 12 },
   { n: 410, evaluation: 'tutorRunning', agent: 'competitive-analysis', status: 'running', offset: 1 },
   { n: 411, evaluation: 'tutorRunning', agent: 'customer-research', status: 'pending' },
-  { n: 416, evaluation: 'tutorRunning', agent: 'financial-analysis', status: 'pending' },
+  { n: 416, evaluation: 'tutorRunning', agent: 'financial-modeling', status: 'pending' },
   { n: 425, evaluation: 'tutorRunning', agent: 'regulatory-review', status: 'pending' },
   { n: 417, evaluation: 'freightQueued', agent: 'market-research', status: 'pending' },
   { n: 418, evaluation: 'freightQueued', agent: 'competitive-analysis', status: 'pending' },
@@ -532,7 +537,7 @@ const RUNS: RunSpec[] = [
   { n: 420, evaluation: 'invoiceDone', agent: 'market-research', status: 'completed', score: 41, offset: 1, minutes: 16 },
   { n: 421, evaluation: 'invoiceDone', agent: 'competitive-analysis', status: 'completed', score: 33, offset: 1, minutes: 21 },
   { n: 422, evaluation: 'invoiceDone', agent: 'customer-research', status: 'completed', score: 47, offset: 18, minutes: 27 },
-  { n: 423, evaluation: 'invoiceDone', agent: 'financial-analysis', status: 'completed', score: 28, offset: 46, minutes: 15 },
+  { n: 423, evaluation: 'invoiceDone', agent: 'financial-modeling', status: 'completed', score: 28, offset: 46, minutes: 15 },
   {
     n: 424,
     evaluation: 'invoiceDone',
@@ -608,7 +613,7 @@ export async function devRows(random: Random): Promise<DevRows> {
 
     const input: AgentInputData = {
       idea: { title: idea.title, description: idea.description, context: { industry: idea.industry } },
-      model: spec.agent === 'financial-analysis' ? 'gpt-4.1' : 'claude-sonnet-4',
+      model: spec.agent === 'financial-modeling' ? 'gpt-4.1' : 'claude-sonnet-4',
       promptVersion: `${spec.agent}@${spec.agent === 'regulatory-review' ? 1 : 3}`,
       parameters:
         spec.agent === 'market-research' ? { regions: ['US'] } : spec.agent === 'regulatory-review' ? { jurisdictions: ['US'] } : {},

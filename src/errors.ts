@@ -2,6 +2,7 @@
  * Typed errors raised by the data layer. Every error keeps the original failure as `cause` and
  * never carries a password, a password hash or a connection string in its message.
  */
+import { constraintColumns } from './schema/constraints.js';
 
 /** Base class: `instanceof DataLayerError` catches everything this library throws on purpose. */
 export class DataLayerError extends Error {
@@ -332,7 +333,8 @@ export function mapDatabaseError(error: unknown): unknown {
   if (!isServerError(error)) return error;
   const code = error.code;
   const table = e.table;
-  const fields = keyColumns(e.detail) ?? (e.column ? [camel(e.column)] : []);
+  // The constraint's own columns first: under row-level security PostgreSQL omits the DETAIL line.
+  const fields = [...(constraintColumns(e.constraint) ?? keyColumns(e.detail) ?? (e.column ? [camel(e.column)] : []))];
   switch (code) {
     case PgErrorCode.uniqueViolation:
       return new ConflictError({ table, fields, constraint: e.constraint }, { cause: error });

@@ -4,6 +4,7 @@
  * common given names and surnames combined at random; emails use the reserved example.* domains,
  * so no row can belong to a real person.
  */
+import { KNOWN_AGENT_TYPES } from '../../src/validation/agent-results.js';
 
 export interface Industry {
   /** kebab-case, used in agent payloads (`context.industry`). */
@@ -440,17 +441,8 @@ export const OPENINGS = [
   'Many {a} lose money because {p}, and no tool addresses it directly.',
 ] as const;
 
-/** The agents of the load set: the three known ones and five more, all kebab-case. */
-export const AGENT_TYPES = [
-  'market-research',
-  'competitive-analysis',
-  'customer-research',
-  'financial-modeling',
-  'technical-feasibility',
-  'regulatory-review',
-  'go-to-market',
-  'risk-assessment',
-] as const;
+/** The agents of the load set: every known agent type. */
+export const AGENT_TYPES = KNOWN_AGENT_TYPES;
 
 /** Per agent: finding topics, a details builder key, and phrases for summaries and insights. */
 export const AGENT_TOPICS: Record<(typeof AGENT_TYPES)[number], readonly string[]> = {

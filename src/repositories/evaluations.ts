@@ -219,7 +219,7 @@ const complete = compiledShapes((db, shape: { holder: boolean }, id: string, res
     .with('completed', (qc) =>
       qc
         .updateTable('evaluations')
-        .set({ status: 'completed', results, completedAt: sql<Date>`now()`, leaseExpiresAt: null })
+        .set({ status: 'completed', results, completedAt: sql<Date>`now()`, leaseExpiresAt: null, errorMessage: null })
         .where('id', '=', id)
         .where('status', '=', 'analyzing')
         .$if(shape.holder, (qb) => qb.where('claimedBy', '=', workerId!))

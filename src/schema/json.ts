@@ -37,11 +37,21 @@ export type IsoDateTime = string;
 export type Severity = 'low' | 'medium' | 'high';
 
 /**
- * The agents the platform runs today. `agent_results.agent_type` is text (lowercase kebab-case),
- * not an enum, because agents are added over time; the `(string & {})` keeps autocomplete for
- * the known ones while accepting new ones.
+ * The agents the platform runs today (the seed sets use exactly these). `agent_results.agent_type`
+ * is text (lowercase kebab-case), not an enum, because agents are added over time: a new agent
+ * works at once under any well-formed name, and adding it here (and to `KNOWN_AGENT_TYPES`, which
+ * the typecheck keeps equal to this union) gives it autocomplete; the `(string & {})` keeps that
+ * for the known ones while accepting new ones.
  */
-export type KnownAgentType = 'market-research' | 'competitive-analysis' | 'customer-research';
+export type KnownAgentType =
+  | 'market-research'
+  | 'competitive-analysis'
+  | 'customer-research'
+  | 'financial-modeling'
+  | 'technical-feasibility'
+  | 'regulatory-review'
+  | 'go-to-market'
+  | 'risk-assessment';
 export type AgentType = KnownAgentType | (string & {});
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,16 @@ import { jsonObject, payload } from './json.js';
  * The agents the platform runs today. Not exhaustive: any lowercase kebab-case name is a valid
  * agent type, so a new agent needs neither a migration nor a release of this library.
  */
-export const KNOWN_AGENT_TYPES = enumLabels<KnownAgentType>()(['market-research', 'competitive-analysis', 'customer-research']);
+export const KNOWN_AGENT_TYPES = enumLabels<KnownAgentType>()([
+  'market-research',
+  'competitive-analysis',
+  'customer-research',
+  'financial-modeling',
+  'technical-feasibility',
+  'regulatory-review',
+  'go-to-market',
+  'risk-assessment',
+]);
 
 /** An agent type (the payloads' own schema, as agent_results_agent_type_format_check: lowercase kebab-case, at most 64 characters). */
 export const agentType = agentTypeSchema;

@@ -353,6 +353,23 @@ describe('failEvaluation and retryEvaluation', () => {
       from: 'pending',
       to: 'pending',
     });
+
+    // The message is kept while the retry waits and runs, and cleared when it completes. (Claimed
+    // as analyzing() does: other tests' pending runs share the queue.)
+    await t.db
+      .updateTable('evaluations')
+      .set({
+        status: 'analyzing',
+        startedAt: sql<Date>`now()`,
+        claimedBy: 'worker-c',
+        leaseExpiresAt: sql<Date>`now() + interval '5 minutes'`,
+      })
+      .where('id', '=', evaluation.id)
+      .execute();
+    expect((await getEvaluation(t.db, evaluation.id)).errorMessage).toBe(message);
+    const completed = await completeEvaluation(t.db, evaluation.id, { results: RESULTS, workerId: 'worker-c' });
+    expect(completed).toMatchObject({ status: 'completed', errorMessage: null });
+    expect((await getEvaluation(t.db, evaluation.id)).errorMessage).toBeNull();
   });
 
   it('fails a pending run without a worker; refuses to fail one that ended; NotFoundError for a missing one', async () => {

@@ -28,7 +28,16 @@ function issues(schema: Parameters<typeof parseInput>[0], input: unknown): strin
 
 describe('agentType (mirrors agent_results_agent_type_format_check)', () => {
   it('accepts the known agents and any other kebab-case name', () => {
-    expect(KNOWN_AGENT_TYPES).toEqual(['market-research', 'competitive-analysis', 'customer-research']);
+    expect(KNOWN_AGENT_TYPES).toEqual([
+      'market-research',
+      'competitive-analysis',
+      'customer-research',
+      'financial-modeling',
+      'technical-feasibility',
+      'regulatory-review',
+      'go-to-market',
+      'risk-assessment',
+    ]);
     for (const type of [...KNOWN_AGENT_TYPES, 'pricing', 'regulatory-risk-2', 'a', `a${'-b'.repeat(31)}`]) {
       expect(agentType.safeParse(type).success, type).toBe(true);
     }

@@ -49,14 +49,14 @@ update "evaluations" set "status" = $1, "started_at" = $2, "claimed_by" = $3, "l
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
 -- completeEvaluation (then, when nothing matched, the status lookup)
-with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
+with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3, "error_message" = $4 where "id" = $5 and "status" = $6 returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
 -- completeEvaluation (completed: the idea follows in the same statement)
-with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
+with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3, "error_message" = $4 where "id" = $5 and "status" = $6 returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
 
 -- completeEvaluation (lease holder only)
-with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" = $5 and "claimed_by" = $6 returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
+with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3, "error_message" = $4 where "id" = $5 and "status" = $6 and "claimed_by" = $7 returning *), "idea" as (update "business_ideas" set "status" = $8 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $9 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
 -- completeEvaluation (invalid input)
