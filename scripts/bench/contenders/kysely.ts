@@ -26,15 +26,6 @@ export function plainKysely(context: ContenderContext): Contender {
   const pool = context.createPool();
   const db = new Kysely<DB>({ dialect: createDialect(pool), plugins: createPlugins() });
 
-  const follow = (trx: Kysely<DB>, ideaId: string, to: 'evaluating' | 'completed', from: 'submitted' | 'evaluating') =>
-    trx
-      .updateTable('businessIdeas')
-      .set({ status: to })
-      .where('id', '=', ideaId)
-      .where('status', '=', from)
-      .where('deletedAt', 'is', null)
-      .execute();
-
   const driver: Driver = {
     async getIdea(id) {
       return db
@@ -138,60 +129,88 @@ export function plainKysely(context: ContenderContext): Contender {
         byAgentType: rows.filter((row) => !row.isOverall).map((row) => ({ agentType: row.agentType, average: row.average })),
       };
     },
-    claimNext(workerId) {
-      return db.transaction().execute(async (trx) => {
-        const claimed = await trx
-          .updateTable('evaluations')
-          .set({
-            status: 'analyzing',
-            startedAt: sql<Date>`now()`,
-            claimedBy: workerId,
-            leaseExpiresAt: sql<Date>`statement_timestamp() + make_interval(secs => ${LEASE_SECONDS})`,
-          })
-          .where('id', '=', (eb) =>
-            eb.fn.coalesce(
-              eb
-                .selectFrom('evaluations')
-                .select('id')
-                .where('status', '=', 'analyzing')
-                .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
-                .orderBy('leaseExpiresAt')
-                .orderBy('id')
-                .limit(1)
-                .forNoKeyUpdate()
-                .skipLocked(),
-              eb
-                .selectFrom('evaluations')
-                .select('id')
-                .where('status', '=', 'pending')
-                .orderBy('priority', 'desc')
-                .orderBy('createdAt')
-                .orderBy('id')
-                .limit(1)
-                .forNoKeyUpdate()
-                .skipLocked(),
-            ),
-          )
-          .returningAll()
-          .executeTakeFirst();
-        if (!claimed) return null;
-        await follow(trx, claimed.businessIdeaId, 'evaluating', 'submitted');
-        return claimed;
-      });
+    // One statement each, as the repository builds them: the idea follows in a data-modifying CTE.
+    async claimNext(workerId) {
+      const claimed = await db
+        .with('claimed', (qc) =>
+          qc
+            .updateTable('evaluations')
+            .set({
+              status: 'analyzing',
+              startedAt: sql<Date>`now()`,
+              claimedBy: workerId,
+              leaseExpiresAt: sql<Date>`statement_timestamp() + make_interval(secs => ${LEASE_SECONDS})`,
+            })
+            .where('id', '=', (eb) => {
+              const next = eb.fn.coalesce(
+                eb
+                  .selectFrom('evaluations')
+                  .select('id')
+                  .where('status', '=', sql.lit('analyzing'))
+                  .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
+                  .orderBy('leaseExpiresAt')
+                  .orderBy('id')
+                  .limit(1)
+                  .forNoKeyUpdate()
+                  .skipLocked(),
+                eb
+                  .selectFrom('evaluations')
+                  .select('id')
+                  .where('status', '=', sql.lit('pending'))
+                  .orderBy('priority', 'desc')
+                  .orderBy('createdAt')
+                  .orderBy('id')
+                  .limit(1)
+                  .forNoKeyUpdate()
+                  .skipLocked(),
+              );
+              return sql<string>`(select ${next})`;
+            })
+            .returningAll(),
+        )
+        .with('idea', (qc) =>
+          qc
+            .updateTable('businessIdeas')
+            .set({ status: 'evaluating' })
+            .where('id', '=', (eb) => eb.selectFrom('claimed').select('claimed.businessIdeaId'))
+            .where('status', '=', 'submitted')
+            .where('deletedAt', 'is', null)
+            .returning('businessIdeas.id'),
+        )
+        .selectFrom('claimed')
+        .selectAll()
+        .executeTakeFirst();
+      return claimed ?? null;
     },
     completeEvaluation(claimed, workerId, results) {
-      return db.transaction().execute(async (trx) => {
-        const completed = await trx
-          .updateTable('evaluations')
-          .set({ status: 'completed', results: JSON.stringify(results), completedAt: sql<Date>`now()`, leaseExpiresAt: null })
-          .where('id', '=', claimed.id)
-          .where('status', '=', 'analyzing')
-          .where('claimedBy', '=', workerId)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await follow(trx, claimed.businessIdeaId, 'completed', 'evaluating');
-        return completed;
-      });
+      return db
+        .with('completed', (qc) =>
+          qc
+            .updateTable('evaluations')
+            .set({
+              status: 'completed',
+              results: JSON.stringify(results),
+              completedAt: sql<Date>`now()`,
+              leaseExpiresAt: null,
+              errorMessage: null,
+            })
+            .where('id', '=', claimed.id)
+            .where('status', '=', 'analyzing')
+            .where('claimedBy', '=', workerId)
+            .returningAll(),
+        )
+        .with('idea', (qc) =>
+          qc
+            .updateTable('businessIdeas')
+            .set({ status: 'completed' })
+            .where('id', '=', (eb) => eb.selectFrom('completed').select('completed.businessIdeaId'))
+            .where('status', '=', 'evaluating')
+            .where('deletedAt', 'is', null)
+            .returning('businessIdeas.id'),
+        )
+        .selectFrom('completed')
+        .selectAll()
+        .executeTakeFirstOrThrow();
     },
   };
   return {

@@ -30,7 +30,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import { CLAIM_NEXT } from './sql.js';
+import { CLAIM_NEXT_UPDATE } from './sql.js';
 import type { Claimed, Contender, ContenderContext, Driver } from './types.js';
 
 const PAGE = 20;
@@ -134,7 +134,7 @@ export async function prisma(context: ContenderContext): Promise<Contender | { s
     },
     claimNext(workerId) {
       return client.$transaction(async (tx) => {
-        const [claimed] = await tx.$queryRawUnsafe<Claimed[]>(CLAIM_NEXT, workerId, LEASE_SECONDS);
+        const [claimed] = await tx.$queryRawUnsafe<Claimed[]>(CLAIM_NEXT_UPDATE, workerId, LEASE_SECONDS);
         if (!claimed) return null;
         await followIdea(tx, claimed.businessIdeaId, 'evaluating', 'submitted');
         return claimed;

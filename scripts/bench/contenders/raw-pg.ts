@@ -2,7 +2,8 @@
  * Raw node-postgres: the hand-written statements of ./sql.ts through `pool.query`, either unnamed
  * (`pool.query(text, values)`: parse, plan and execute on every call) or as named prepared
  * statements (`pool.query({ name, text, values })`: each connection parses once, and after five
- * executions PostgreSQL may switch to a generic plan). Transactions check out one client.
+ * executions PostgreSQL may switch to a generic plan). The claim and the evaluation's completion
+ * are one statement each, as the repository's (the idea follows in a data-modifying CTE).
  */
 import type pg from 'pg';
 import { encodeCursor } from '../../../src/validation/cursor.js';
@@ -17,20 +18,6 @@ export function rawPg(context: ContenderContext, named: boolean): Contender {
   type Queryable = Pick<pg.Pool, 'query'>;
   const run = <R extends pg.QueryResultRow>(on: Queryable, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> =>
     named ? on.query<R>({ name, text, values }) : on.query<R>(text, values);
-  const transaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
 
   const driver: Driver = {
     async getIdea(id) {
@@ -86,29 +73,15 @@ export function rawPg(context: ContenderContext, named: boolean): Contender {
         byAgentType: rows.filter((row) => !row.isOverall).map((row) => ({ agentType: row.agentType!, average: row.average })),
       };
     },
-    claimNext(workerId) {
-      return transaction(async (client) => {
-        const { rows } = await run<{ id: string; businessIdeaId: string }>(client, 'bench_claim_next', q.CLAIM_NEXT, [
-          workerId,
-          LEASE_SECONDS,
-        ]);
-        const claimed = rows[0];
-        if (!claimed) return null;
-        await run(client, 'bench_follow_idea', q.FOLLOW_IDEA, ['evaluating', claimed.businessIdeaId, 'submitted']);
-        return claimed;
-      });
+    // One statement each, as the repository's: the idea follows in a data-modifying CTE.
+    async claimNext(workerId) {
+      const { rows } = await run<{ id: string; businessIdeaId: string }>(pool, 'bench_claim_next', q.CLAIM_NEXT, [workerId, LEASE_SECONDS]);
+      return rows[0] ?? null;
     },
-    completeEvaluation(claimed, workerId, results) {
-      return transaction(async (client) => {
-        const { rows } = await run(client, 'bench_complete_evaluation', q.COMPLETE_EVALUATION, [
-          JSON.stringify(results),
-          claimed.id,
-          workerId,
-        ]);
-        if (!rows[0]) throw new Error(`evaluation ${claimed.id} is not analyzing for ${workerId}`);
-        await run(client, 'bench_follow_idea', q.FOLLOW_IDEA, ['completed', claimed.businessIdeaId, 'evaluating']);
-        return rows[0];
-      });
+    async completeEvaluation(claimed, workerId, results) {
+      const { rows } = await run(pool, 'bench_complete_evaluation', q.COMPLETE_EVALUATION, [JSON.stringify(results), claimed.id, workerId]);
+      if (!rows[0]) throw new Error(`evaluation ${claimed.id} is not analyzing for ${workerId}`);
+      return rows[0];
     },
   };
   return {

@@ -55,20 +55,41 @@ export const SCORE_SUMMARY = `SELECT agent_type AS "agentType", grouping(agent_t
 
 /**
  * The next run for $1 (worker) with a lease of $2 seconds: the oldest expired lease, else the
- * oldest pending run of the highest priority, locked with SKIP LOCKED (the repository's claimNext).
+ * oldest pending run of the highest priority, locked with SKIP LOCKED. The UPDATE alone: Prisma's
+ * claim runs it in a transaction and moves the idea with a second statement.
  */
-export const CLAIM_NEXT = `UPDATE evaluations SET status = 'analyzing', started_at = now(), claimed_by = $1,
+export const CLAIM_NEXT_UPDATE = `UPDATE evaluations SET status = 'analyzing', started_at = now(), claimed_by = $1,
     lease_expires_at = statement_timestamp() + make_interval(secs => $2)
-  WHERE id = coalesce(
+  WHERE id = (SELECT coalesce(
     (SELECT id FROM evaluations WHERE status = 'analyzing' AND lease_expires_at < statement_timestamp()
       ORDER BY lease_expires_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
     (SELECT id FROM evaluations WHERE status = 'pending'
-      ORDER BY priority DESC, created_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED))
+      ORDER BY priority DESC, created_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)))
   RETURNING ${EVALUATION_COLUMNS}`;
 
-/** $1 results, $2 id, $3 worker. */
-export const COMPLETE_EVALUATION = `UPDATE evaluations SET status = 'completed', results = $1, completed_at = now(), lease_expires_at = NULL
-  WHERE id = $2 AND status = 'analyzing' AND claimed_by = $3 RETURNING ${EVALUATION_COLUMNS}`;
+/**
+ * The repository's claimNext: the same UPDATE, and the idea follows (submitted -> evaluating) in
+ * a data-modifying CTE of the same statement. $1 worker, $2 lease seconds.
+ */
+export const CLAIM_NEXT = `WITH claimed AS (UPDATE evaluations SET status = 'analyzing', started_at = now(), claimed_by = $1,
+    lease_expires_at = statement_timestamp() + make_interval(secs => $2)
+  WHERE id = (SELECT coalesce(
+    (SELECT id FROM evaluations WHERE status = 'analyzing' AND lease_expires_at < statement_timestamp()
+      ORDER BY lease_expires_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+    (SELECT id FROM evaluations WHERE status = 'pending'
+      ORDER BY priority DESC, created_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)))
+  RETURNING *),
+  idea AS (UPDATE business_ideas SET status = 'evaluating'
+    WHERE id = (SELECT business_idea_id FROM claimed) AND status = 'submitted' AND deleted_at IS NULL RETURNING business_ideas.id)
+  SELECT ${EVALUATION_COLUMNS} FROM claimed`;
 
-/** The idea follows its evaluation one step: $1 to, $2 idea, $3 from. */
+/** The repository's completeEvaluation, the idea following (evaluating -> completed) in the same statement: $1 results, $2 id, $3 worker. */
+export const COMPLETE_EVALUATION = `WITH completed AS (UPDATE evaluations
+    SET status = 'completed', results = $1, completed_at = now(), lease_expires_at = NULL, error_message = NULL
+  WHERE id = $2 AND status = 'analyzing' AND claimed_by = $3 RETURNING *),
+  idea AS (UPDATE business_ideas SET status = 'completed'
+    WHERE id = (SELECT business_idea_id FROM completed) AND status = 'evaluating' AND deleted_at IS NULL RETURNING business_ideas.id)
+  SELECT ${EVALUATION_COLUMNS} FROM completed`;
+
+/** The idea follows its evaluation one step, as a statement of its own (Prisma): $1 to, $2 idea, $3 from. */
 export const FOLLOW_IDEA = `UPDATE business_ideas SET status = $1 WHERE id = $2 AND status = $3 AND deleted_at IS NULL`;
