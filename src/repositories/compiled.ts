@@ -2,7 +2,7 @@
  * Queries built and compiled once, then run with new parameters. A repository query has a fixed
  * shape: only its parameter values change from call to call, so building Kysely's operation tree,
  * running the plugins over it and compiling it to SQL again on every call is wasted work (it was
- * most of a point read's client CPU). `compiled(build)` calls `build` once per database with
+ * nearly half of a point read's client CPU). `compiled(build)` calls `build` once per database with
  * placeholders for its arguments, remembers the SQL and where each argument's value goes among
  * the parameters, and from then on only fills them in. The SQL that runs is exactly what `build`
  * compiles to (the committed snapshots in test/unit/__sql__ record it).
