@@ -1,10 +1,10 @@
 /**
  * Keyset pagination for the list functions: every list returns a `Page<T>`, and the newest-first
- * lists share one query tail (`newestFirstPage`). Cursors themselves are made and checked in
+ * lists share one query tail (`newestFirst`, then `toPage`). Cursors themselves are made and checked in
  * `validation/cursor.ts`.
  */
 import { sql, type SelectQueryBuilder } from 'kysely';
-import { encodeCursor, type CursorKey } from '../validation/cursor.js';
+import { encodeCursor } from '../validation/cursor.js';
 
 /** One page of a list: pass `nextCursor` back as `cursor` for the next; it is null on the last page. */
 export interface Page<T> {
@@ -49,24 +49,6 @@ export function newestFirst<DBT, TB extends keyof DBT, O extends { id: string }>
     .orderBy(createdAt, 'desc')
     .orderBy(id, 'desc')
     .limit(take) as unknown as SelectQueryBuilder<DBT, TB, O & KeyColumn>;
-}
-
-/**
- * Runs `query` as one page of a newest-first list (`newestFirst`, then `toPage`).
- *
- * @example
- * ```ts
- * return newestFirstPage(db.selectFrom('users').select(USER_COLUMNS), 'users', { limit, cursor });
- * ```
- */
-export async function newestFirstPage<O extends { id: string }>(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table: only the key columns are referenced, by name
-  query: SelectQueryBuilder<any, any, O>,
-  table: NewestFirstTable,
-  { limit, cursor }: { limit: number; cursor?: CursorKey | undefined },
-): Promise<Page<O>> {
-  const rows = await newestFirst(query, table, cursor, limit + 1).execute();
-  return toPage(rows, limit) as unknown as Page<O>;
 }
 
 /**
