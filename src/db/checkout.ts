@@ -98,18 +98,35 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     }
   };
 
-  const checkoutOnce = async (): Promise<pg.PoolClient> => {
-    if (closing) throw new DatabaseClosedError();
+  const checkoutOnce = (): Promise<pg.PoolClient> => {
+    if (closing) return Promise.reject(new DatabaseClosedError());
     // Queued when no connection is idle and no new one may be opened; else it is served.
     const waits = pool.idleCount === 0 && pool.totalCount >= settings.max;
+    const started = performance.now();
+    if (waits) return queuedCheckout(started);
+    // Served at once (or by a connection being opened): close() has nothing to refuse.
+    return pool.connect().then(
+      (client) => {
+        instruments?.waited((performance.now() - started) / 1000);
+        return client;
+      },
+      (error: unknown) => {
+        const typed = checkoutError(error, false);
+        if (typed instanceof TimeoutError) instruments?.timedOut();
+        throw typed;
+      },
+    );
+  };
+
+  /** A checkout that waits for a connection to be released: close() refuses it at once. */
+  const queuedCheckout = async (started: number): Promise<pg.PoolClient> => {
     const attempt = pool.connect();
     let refuse!: (error: Error) => void;
     const refused = new Promise<never>((_, reject) => (refuse = reject));
     refused.catch(() => undefined);
-    if (waits) queued.add(refuse);
-    const started = performance.now();
+    queued.add(refuse);
     try {
-      const client = await Promise.race([attempt.catch((error: unknown) => Promise.reject(checkoutError(error, waits))), refused]);
+      const client = await Promise.race([attempt.catch((error: unknown) => Promise.reject(checkoutError(error, true))), refused]);
       instruments?.waited((performance.now() - started) / 1000);
       return client;
     } catch (error) {
@@ -153,62 +170,79 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     return mapDatabaseError(error);
   };
 
-  const connect = async (): Promise<PostgresPoolClient> => {
-    let client = await acquire();
-    const borrowed = performance.now();
-    let dead = false;
+  /**
+   * One checkout as Kysely's driver (and direct.ts) holds it. A class, so that a checkout costs one
+   * object rather than a set of closures.
+   */
+  class Lease {
+    private readonly borrowed = performance.now();
+    private dead = false;
     // The error that lost the connection: Kysely's ROLLBACK after it fails too, and Kysely reports
     // the ROLLBACK's error; the one that lost the connection is the one worth reporting.
-    let lost: Error | undefined;
+    private lost: Error | undefined;
     // A connection that went silent would make the next statement (the ROLLBACK) wait out the query
     // timeout again: it fails at once instead.
-    let silent = false;
-    let inTransaction = false;
-    const run = async (args: QueryArgs, text: string, mayReprepare: boolean): Promise<unknown> => {
-      if (silent) throw lost!;
+    private silent = false;
+    private inTransaction = false;
+
+    constructor(private client: pg.PoolClient) {}
+
+    query(...args: QueryArgs): Promise<unknown> {
+      const text = textOf(args);
+      if (text === undefined) return (this.client.query as (...query: QueryArgs) => Promise<unknown>)(...args); // a cursor: it reports its own errors
+      if (/^(begin|start transaction)\b/i.test(text)) this.inTransaction = true;
+      else if (/^(commit|rollback)\b/i.test(text)) this.inTransaction = false;
+      return this.send(args, text, !this.inTransaction && /^select\b/i.test(text));
+    }
+
+    // close() may have released it already (cut loose); pg throws on a second release.
+    release(destroy?: boolean): void {
+      instruments?.used((performance.now() - this.borrowed) / 1000);
+      if (checkedOut.has(this.client)) this.client.release(destroy || this.dead);
+    }
+
+    private async send(args: QueryArgs, text: string, retriable: boolean): Promise<unknown> {
       try {
-        const send = client.query.bind(client) as (...query: QueryArgs) => Promise<unknown>;
-        return await send(...(statements ? await statements.prepare(client, args) : args));
+        return await this.run(args, text, true);
+      } catch (error) {
+        if (!retriable || !this.dead || closing || cut.has(this.client) || !lostInTransit(error)) throw error;
+        // The read never changed anything: run it once more on another connection.
+        this.client.release(true);
+        this.client = await acquire();
+        this.dead = this.silent = false;
+        this.lost = undefined;
+        return this.run(args, text, true);
+      }
+    }
+
+    private async run(args: QueryArgs, text: string, mayReprepare: boolean): Promise<unknown> {
+      if (this.silent) throw this.lost!;
+      const client = this.client;
+      try {
+        const prepared = statements ? statements.prepare(client, args) : args;
+        return await (client.query as (...query: QueryArgs) => Promise<unknown>).apply(
+          client,
+          prepared instanceof Promise ? await prepared : prepared,
+        );
       } catch (error) {
         // A stale statement did nothing: outside a transaction it is prepared again and run once more.
         const stale = statements && !isSessionFatal(error) && (await statements.forgetStale(client, args, error).catch(() => false));
-        if (stale && mayReprepare && !inTransaction) return run(args, text, false);
-        dead = isSessionFatal(error);
-        if (lost && /^rollback\b/i.test(text)) throw lost;
+        if (stale && mayReprepare && !this.inTransaction) return this.run(args, text, false);
+        this.dead = isSessionFatal(error);
+        if (this.lost && /^rollback\b/i.test(text)) throw this.lost;
         let typed = queryError(error, client);
-        if (dead && typed instanceof ConnectionError && !/^(select|rollback)\b/i.test(text)) {
+        if (this.dead && typed instanceof ConnectionError && !/^(select|rollback)\b/i.test(text)) {
           // A write or COMMIT whose answer was lost may have taken effect.
           typed = new ConnectionError(`${typed.message}; the statement may or may not have taken effect`, { cause: error });
         }
-        if (dead) lost ??= typed as Error;
-        silent ||= (error as Error | undefined)?.message === QUERY_READ_TIMEOUT_MESSAGE;
+        if (this.dead) this.lost ??= typed as Error;
+        this.silent ||= (error as Error | undefined)?.message === QUERY_READ_TIMEOUT_MESSAGE;
         throw typed;
       }
-    };
-    return {
-      query: ((...args: QueryArgs) => {
-        const text = textOf(args);
-        if (text === undefined) return client.query(...args); // a cursor: it reports its own errors
-        if (/^(begin|start transaction)\b/i.test(text)) inTransaction = true;
-        else if (/^(commit|rollback)\b/i.test(text)) inTransaction = false;
-        const retriable = !inTransaction && /^select\b/i.test(text);
-        return run(args, text, true).catch(async (error: unknown) => {
-          if (!retriable || !dead || closing || cut.has(client) || !lostInTransit(error)) throw error;
-          // The read never changed anything: run it once more on another connection.
-          client.release(true);
-          client = await acquire();
-          dead = silent = false;
-          lost = undefined;
-          return run(args, text, true);
-        });
-      }) as PostgresPoolClient['query'],
-      // close() may have released it already (cut loose); pg throws on a second release.
-      release: (destroy?: boolean) => {
-        instruments?.used((performance.now() - borrowed) / 1000);
-        if (checkedOut.has(client)) client.release(destroy || dead);
-      },
-    };
-  };
+    }
+  }
+
+  const connect = async (): Promise<PostgresPoolClient> => new Lease(await acquire()) as unknown as PostgresPoolClient;
 
   const close = (options?: { timeoutMs?: number } | null): Promise<void> => {
     const timeoutMs = options?.timeoutMs ?? 10_000;

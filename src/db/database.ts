@@ -9,11 +9,13 @@ import { resolveConfig, type ConfigOptions } from '../config.js';
 import { describeConnection } from '../connection.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { runCompiledThrough } from '../repositories/compiled.js';
 import { asExecutor, type Executor, type Scope } from '../repositories/executor.js';
 import { identify, identityOf } from '../telemetry.js';
 import type { DB } from '../schema/generated.js';
 import type { Role, RoleDB } from '../schema/roles.js';
 import { createCheckout } from './checkout.js';
+import { directRun } from './direct.js';
 import { createHealthCheck, type HealthOptions, type HealthReport } from './health.js';
 import { poolInstruments, queryInstruments } from './instruments.js';
 import { createDialect, createPlugins } from './kysely.js';
@@ -211,7 +213,11 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
       }
     : queryLog.log;
   // One pool; a Kysely instance per check on it (the owner and worker paths verify the role once).
-  const kysely = (over: PostgresPool) => new Kysely<DB>({ dialect: createDialect(over), plugins: createPlugins(), log });
+  const kysely = (over: PostgresPool) => {
+    const handle = new Kysely<DB>({ dialect: createDialect(over), plugins: createPlugins(), log });
+    runCompiledThrough(handle, directRun(over, log));
+    return handle;
+  };
   const db = kysely(checkout.pool);
   const path = <S extends Scope>(handle: Kysely<DB>, scope: S): Executor<S> => {
     identify(handle, { path: scope });

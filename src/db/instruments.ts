@@ -10,7 +10,7 @@ import type * as OpenTelemetry from '@opentelemetry/api';
 import type pg from 'pg';
 import type { PoolSettings } from '../config.js';
 import type { ConnectionSettings } from '../connection.js';
-import { failed, INSTRUMENTATION_NAME, otel } from '../telemetry.js';
+import { failed, INSTRUMENTATION_NAME, otel, tracingOff } from '../telemetry.js';
 
 /** Seconds: the semantic conventions' buckets for database operations. */
 const DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
@@ -79,6 +79,10 @@ export function queryInstruments(connection: ConnectionSettings): ((event: LogEv
       const sqlState = (error as { sqlState?: unknown }).sqlState;
       attributes = { ...shared, 'error.type': error instanceof Error ? error.name : 'Error' };
       if (typeof sqlState === 'string') attributes['db.response.status_code'] = sqlState;
+    }
+    if (tracingOff(api)) {
+      duration.record(event.queryDurationMillis / 1000, attributes);
+      return;
     }
     const end = Date.now();
     const span = tracer.startSpan(summary, {

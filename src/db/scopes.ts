@@ -45,26 +45,35 @@ function refusal(scope: 'owner' | 'worker', { role, worker, filtered }: RoleFact
  */
 export function scopedPool(pool: PostgresPool, scope: 'owner' | 'worker'): PostgresPool {
   let verified: Promise<void> | undefined;
+  // Once verified, a checkout is the pool's own (no extra turn per query).
+  let passed = false;
   const verify = async (client: PostgresPoolClient): Promise<void> => {
     const { rows } = await client.query<RoleFacts>(ROLE_SQL, [WORKER_ROLE]);
     const reason = refusal(scope, rows[0]!);
     if (reason) throw new ConfigError([{ variable: `database.${scope}`, message: reason }]);
   };
   return {
-    connect: async () => {
-      const client = await pool.connect();
-      verified ??= verify(client).catch((error: unknown) => {
-        if (!(error instanceof ConfigError)) verified = undefined;
-        throw error;
-      });
-      try {
-        await verified;
-      } catch (error) {
-        client.release();
-        throw error;
-      }
-      return client;
-    },
+    connect: () => (passed ? pool.connect() : checked()),
     end: () => pool.end(),
   };
+
+  async function checked(): Promise<PostgresPoolClient> {
+    const client = await pool.connect();
+    verified ??= verify(client).then(
+      () => {
+        passed = true;
+      },
+      (error: unknown) => {
+        if (!(error instanceof ConfigError)) verified = undefined;
+        throw error;
+      },
+    );
+    try {
+      await verified;
+    } catch (error) {
+      client.release();
+      throw error;
+    }
+    return client;
+  }
 }

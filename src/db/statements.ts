@@ -24,10 +24,33 @@ interface ParsedStatements {
 
 /** What `createStatements()` returns; see the module comment. */
 export interface Statements {
-  /** `args` to send on `client`: as a named statement when the SQL can be one, closing the least recently used at the bound. */
-  prepare(client: pg.PoolClient, args: QueryArgs): Promise<QueryArgs>;
+  /**
+   * `args` to send on `client`: as a named statement when the SQL can be one, closing the least
+   * recently used at the bound (only then a promise: the common case costs no extra turn).
+   */
+  prepare(client: pg.PoolClient, args: QueryArgs): QueryArgs | Promise<QueryArgs>;
   /** After `error` on `args`: whether it said the statement was stale or gone, which is now closed and forgotten. */
   forgetStale(client: pg.PoolClient, args: QueryArgs, error: unknown): Promise<boolean>;
+}
+
+/** A plain query of `client.query()`: `(text, values)`, or a config of only text, values and a row mode. */
+interface PlainQuery {
+  text: string;
+  values?: unknown[];
+  rowMode?: 'array';
+}
+
+/** The plain query `args` make, or undefined for anything else (named already, a submittable, callbacks, types). */
+function queryOf(args: QueryArgs): PlainQuery | undefined {
+  const [first, values] = args as unknown[];
+  if (typeof first === 'string') {
+    return values === undefined || Array.isArray(values) ? { text: first, values: values as unknown[] | undefined } : undefined;
+  }
+  if ((args as unknown[]).length !== 1 || typeof first !== 'object' || first === null) return undefined;
+  const config = first as Record<string, unknown>;
+  for (const key in config) if (key !== 'text' && key !== 'values' && key !== 'rowMode') return undefined;
+  if (typeof config.text !== 'string' || (config.values !== undefined && !Array.isArray(config.values))) return undefined;
+  return config as unknown as PlainQuery;
 }
 
 /** SQL that can be a named statement: one data statement (a parameterless text may hold several). */
@@ -35,6 +58,8 @@ const DATA_STATEMENT = /^\s*(select|insert|update|delete|with|values|table)\b/i;
 
 /** Names of SQL texts seen lately, so a text is hashed once (bounded: dynamic SQL must not grow it). */
 const names = new Map<string, string>();
+/** Of the same texts, the name when the text is a data statement, else null. */
+const dataNames = new Map<string, string | null>();
 const MAX_NAMES = 10_000;
 
 /** The statement name of `text`: stable across connections and processes, within NAMEDATALEN. */
@@ -44,6 +69,17 @@ export function statementName(text: string): string {
     if (names.size >= MAX_NAMES) names.clear();
     name = `dl_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`;
     names.set(text, name);
+  }
+  return name;
+}
+
+/** `statementName(text)` when `text` begins a data statement, else null; both remembered. */
+function dataStatementName(text: string): string | null {
+  let name = dataNames.get(text);
+  if (name === undefined) {
+    if (dataNames.size >= MAX_NAMES) dataNames.clear();
+    name = DATA_STATEMENT.test(text) ? statementName(text) : null;
+    dataNames.set(text, name);
   }
   return name;
 }
@@ -88,35 +124,42 @@ export function createStatements(max: number): Statements {
   // Per connection, its statement names, least recently used first (a Map keeps insertion order).
   const kept = new WeakMap<pg.PoolClient, Map<string, true>>();
 
-  const nameOf = (args: QueryArgs): string | undefined => {
-    const [text, values] = args as unknown[];
-    if (typeof text !== 'string' || (values !== undefined && !Array.isArray(values))) return undefined;
-    if (!DATA_STATEMENT.test(text) || ((values === undefined || values.length === 0) && text.includes(';'))) return undefined;
-    return statementName(text);
+  /** The query `args` make and its statement name, when it can be a named statement. */
+  const namedOf = (args: QueryArgs): { query: PlainQuery; name: string } | undefined => {
+    const query = queryOf(args);
+    if (query === undefined) return undefined;
+    const { text, values } = query;
+    const name = dataStatementName(text);
+    if (name === null || ((values === undefined || values.length === 0) && text.includes(';'))) return undefined;
+    return { query, name };
   };
 
   return {
-    async prepare(client, args) {
-      const name = nameOf(args);
-      if (name === undefined) return args;
+    prepare(client, args) {
+      const named = namedOf(args);
+      if (named === undefined) return args;
+      const { query, name } = named;
+      const send = [{ name, text: query.text, values: query.values, rowMode: query.rowMode }] as unknown as QueryArgs;
       let lru = kept.get(client);
       if (!lru) kept.set(client, (lru = new Map<string, true>()));
-      if (lru.delete(name)) {
+      if (lru.delete(name) || lru.size < max) {
         lru.set(name, true);
-      } else {
-        for (const oldest of lru.keys()) {
-          if (lru.size < max) break;
-          await closeStatement(client, oldest);
-          lru.delete(oldest);
-        }
-        lru.set(name, true);
+        return send;
       }
-      const [text, values] = args as unknown as [string, unknown[] | undefined];
-      return [{ name, text, values }] as unknown as QueryArgs;
+      const full = lru;
+      return (async () => {
+        for (const oldest of full.keys()) {
+          if (full.size < max) break;
+          await closeStatement(client, oldest);
+          full.delete(oldest);
+        }
+        full.set(name, true);
+        return send;
+      })();
     },
 
     async forgetStale(client, args, error) {
-      const name = nameOf(args);
+      const name = namedOf(args)?.name;
       if (name === undefined || !isStaleStatementError(error)) return false;
       kept.get(client)?.delete(name);
       await closeStatement(client, name);

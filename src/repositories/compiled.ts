@@ -86,18 +86,40 @@ function compileTemplate(query: Compilable<unknown>, arity: number): Template {
   return { query: compiledQuery.query, sql: compiledQuery.sql, sources };
 }
 
+/**
+ * Runs a compiled query on a handle's own pool the way Kysely would, result plugins and log hook
+ * included, without its per-query machinery (db/direct.ts).
+ */
+export type DirectRun = <R>(query: CompiledQuery<R>) => Promise<QueryResult<R>>;
+
+const directRuns = new WeakMap<object, DirectRun>();
+
+/**
+ * Lets `db`'s compiled queries run through `run` instead of `db.executeQuery`. Only the handles
+ * `createDatabase()` makes are registered (a transaction or a `withPlugin()` copy is another
+ * object, and takes Kysely's path), so `run` knows exactly which plugins it stands in for.
+ */
+export function runCompiledThrough(db: Kysely<DB>, run: DirectRun): void {
+  directRuns.set(db, run);
+}
+
+function execute<R>(db: Kysely<DB>, query: CompiledQuery<R>): Promise<QueryResult<R>> {
+  const direct = directRuns.get(db);
+  return direct ? direct(query) : db.executeQuery(query);
+}
+
 function statement<A extends unknown[], R>(compile: (db: Kysely<DB>, args: A) => CompiledQuery<R>): CompiledStatement<A, R> {
   return {
     compile: (db, ...args) => compile(db, args),
-    all: async (db, ...args) => (await db.executeQuery(compile(db, args))).rows,
-    first: async (db, ...args) => (await db.executeQuery(compile(db, args))).rows[0],
+    all: async (db, ...args) => (await execute(db, compile(db, args))).rows,
+    first: async (db, ...args) => (await execute(db, compile(db, args))).rows[0],
     one: async (db, ...args) => {
       const query = compile(db, args);
-      const [row] = (await db.executeQuery(query)).rows;
+      const [row] = (await execute(db, query)).rows;
       if (row === undefined) throw new NoResultError(query.query as QueryNode);
       return row;
     },
-    run: (db, ...args) => db.executeQuery(compile(db, args)),
+    run: (db, ...args) => execute(db, compile(db, args)),
   };
 }
 

@@ -1,0 +1,54 @@
+/**
+ * The repositories' compiled queries (repositories/compiled.ts), run straight on a handle's pool:
+ * one checkout, one `client.query`, rows built with camelCase keys from the field list, the query
+ * logged as Kysely logs it. Kysely's own path adds, per query, a connection provider, two driver
+ * wrappers, a copy of the parameters and a result pass that rebuilds every row: at a point read's
+ * size that was as much Node CPU as the protocol work itself. The pool is the same, so are the
+ * checkout's guarantees (typed errors, the read retry, named statements, close()).
+ */
+import type { CompiledQuery, LogEvent, PostgresPool, QueryResult } from 'kysely';
+import type pg from 'pg';
+import type { DirectRun } from '../repositories/compiled.js';
+import { resultKey } from './kysely.js';
+
+/** The commands whose row count Kysely reports as `numAffectedRows`. */
+const AFFECTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+type ArrayQuery = (config: pg.QueryArrayConfig) => Promise<pg.QueryArrayResult>;
+
+/** Runs compiled queries on `pool` for a handle made with `createPlugins()` and `log`. */
+export function directRun(pool: PostgresPool, log: (event: LogEvent) => void): DirectRun {
+  return async <R>(query: CompiledQuery<R>): Promise<QueryResult<R>> => {
+    const client = await pool.connect();
+    const started = performance.now();
+    let result: pg.QueryArrayResult;
+    try {
+      result = await (client.query as unknown as ArrayQuery)({ text: query.sql, values: query.parameters as unknown[], rowMode: 'array' });
+    } catch (error) {
+      client.release();
+      log({ level: 'error', error, query, queryDurationMillis: performance.now() - started });
+      throw error;
+    }
+    client.release();
+    log({ level: 'query', query, queryDurationMillis: performance.now() - started });
+    return { rows: rowsOf<R>(result), numAffectedRows: AFFECTING.has(result.command) ? BigInt(result.rowCount ?? 0) : undefined };
+  };
+}
+
+/** The rows as objects keyed as the CamelCase plugin's result pass keys them (a later column of the same name wins, as there). */
+function rowsOf<R>({ fields, rows }: pg.QueryArrayResult): R[] {
+  if (rows.length === 0) return [];
+  const keys = fields.map((field) => resultKey(field.name));
+  const objects = new Array<R>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const values = rows[r]!;
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const value: unknown = values[i];
+      // The plugin's pass copies arrays (element by element, nested objects kept): so does this.
+      row[keys[i]!] = Array.isArray(value) ? value.slice() : value;
+    }
+    objects[r] = row as R;
+  }
+  return objects;
+}
