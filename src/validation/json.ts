@@ -41,15 +41,23 @@ function notJson(value: unknown): string {
  */
 export function jsonProblems(value: unknown, maxBytes = MAX_JSON_BYTES, maxDepth = MAX_JSON_DEPTH): JsonProblem[] {
   const problems: JsonProblem[] = [];
+  const at = (frame: Visit, message: string, key?: string | number): void => {
+    const path = pathOf(frame);
+    problems.push({ path: key === undefined ? path : [...path, key], message });
+  };
   let nul = false;
   let lone = false;
+  // At most this many bytes of JSON (each string as if every character were escaped as \uXXXX):
+  // only a payload that could be too large is serialised to measure it exactly.
+  let bound = 0;
   const text = (s: string): void => {
     nul ||= s.includes('\u0000');
     lone ||= hasLoneSurrogate(s);
+    bound += 6 * s.length + 3;
   };
-  // Depth-first with explicit frames; `leave` frames take a container off the current path.
-  type Frame = { value: unknown; path: (string | number)[]; depth: number } | { leave: object };
-  const stack: Frame[] = [{ value, path: [], depth: 1 }];
+  // Depth-first with explicit frames; `leave` frames take a container off the current path. A
+  // frame knows its parent and key, so a path is built only for a value that has a problem.
+  const stack: (Visit | { leave: object })[] = [{ value, depth: 1 }];
   const onPath = new Set<object>();
   let values = 0;
   while (stack.length > 0) {
@@ -60,54 +68,69 @@ export function jsonProblems(value: unknown, maxBytes = MAX_JSON_BYTES, maxDepth
     }
     // Every value takes at least one byte of JSON: past maxBytes of them, the payload is too large.
     if (++values > maxBytes) return [{ path: [], message: `must be at most ${maxBytes} bytes as JSON` }];
-    const { value: v, path, depth } = frame;
+    const { value: v, depth } = frame;
     if (typeof v === 'string') {
       text(v);
       continue;
     }
+    bound += 25; // a number's longest form, a literal, or a container's brackets and commas
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) problems.push({ path, message: 'must be a finite number' });
+      if (!Number.isFinite(v)) at(frame, 'must be a finite number');
       continue;
     }
     if (typeof v === 'boolean' || v === null) continue;
     if (typeof v !== 'object') {
-      problems.push({ path, message: notJson(v) });
+      at(frame, notJson(v));
       continue;
     }
     if (onPath.has(v)) {
-      problems.push({ path, message: 'must not contain a cycle (an object or array inside itself)' });
+      at(frame, 'must not contain a cycle (an object or array inside itself)');
       continue;
     }
     if (depth > maxDepth) return [...problems, { path: [], message: `must be at most ${maxDepth} levels deep` }];
     const isArray = Array.isArray(v);
     const prototype: unknown = Object.getPrototypeOf(v);
     if (!isArray && prototype !== Object.prototype && prototype !== null) {
-      problems.push({ path, message: notJson(v) });
+      at(frame, notJson(v));
       continue;
     }
-    if (Object.getOwnPropertySymbols(v).length > 0) problems.push({ path, message: 'must not have symbol keys (JSON drops them)' });
+    if (Object.getOwnPropertySymbols(v).length > 0) at(frame, 'must not have symbol keys (JSON drops them)');
     onPath.add(v);
     stack.push({ leave: v });
     if (isArray) {
       for (let i = v.length - 1; i >= 0; i--) {
-        if (i in v) stack.push({ value: (v as unknown[])[i], path: [...path, i], depth: depth + 1 });
-        else problems.push({ path: [...path, i], message: 'must not be a hole in an array (JSON turns it into null)' });
+        if (i in v) stack.push({ value: (v as unknown[])[i], parent: frame, key: i, depth: depth + 1 });
+        else at(frame, 'must not be a hole in an array (JSON turns it into null)', i);
       }
     } else {
       const keys = Object.keys(v);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]!;
         text(key);
-        stack.push({ value: (v as Record<string, unknown>)[key], path: [...path, key], depth: depth + 1 });
+        stack.push({ value: (v as Record<string, unknown>)[key], parent: frame, key, depth: depth + 1 });
       }
     }
   }
-  if (problems.length === 0 && Buffer.byteLength(JSON.stringify(value), 'utf8') > maxBytes) {
+  if (problems.length === 0 && bound > maxBytes && Buffer.byteLength(JSON.stringify(value), 'utf8') > maxBytes) {
     problems.push({ path: [], message: `must be at most ${maxBytes} bytes as JSON` });
   }
   if (nul) problems.push({ path: [], message: NUL });
   if (lone) problems.push({ path: [], message: LONE_SURROGATE });
   return problems;
+}
+
+/** A value to visit: where it is (its container's frame and its key there) and how deep. */
+interface Visit {
+  value: unknown;
+  parent?: Visit;
+  key?: string | number;
+  depth: number;
+}
+
+function pathOf(frame: Visit): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let at: Visit | undefined = frame; at?.parent; at = at.parent) path.push(at.key!);
+  return path.reverse();
 }
 
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
