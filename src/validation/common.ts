@@ -48,7 +48,8 @@ export function btrim(value: string): string {
  * (node-postgres encodes it as U+FFFD, silently changing the text).
  */
 export function hasLoneSurrogate(value: string): boolean {
-  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
+  // ES2024's String.prototype.isWellFormed (Node 20+; not yet in this project's lib setting).
+  return !(value as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /**
