@@ -24,6 +24,7 @@ import {
 } from './ledger.js';
 import { DEFAULT_THRESHOLDS, formatFinding, lintMigrations, tableSizeLookup, type LintReport, type SizeThresholds } from './lint/index.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
+import { poolerRefusal, transactionPoolerEvidence } from './pooler.js';
 import { defaultMigrationsDir } from './paths.js';
 import {
   DELETE_PROGRESS,
@@ -182,6 +183,7 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
   const client = await connect(settings);
   let locked = false;
   try {
+    await refusePooler(settings, client);
     if (!opts.dryRun) {
       await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
       locked = true;
@@ -257,6 +259,24 @@ async function status(settings: Settings): Promise<MigrationStatus[]> {
     return withProgress(states, progress, files);
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** Refuses to take the session advisory lock through a transaction pooler (see pooler.ts). */
+async function refusePooler(settings: Settings, client: pg.Client): Promise<void> {
+  const probe = new pg.Client(migrationSessionOptions(settings, 'data-layer migrate (pooler probe)'));
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+  } catch (error) {
+    await probe.end().catch(() => undefined);
+    throw connectError(error, describeConnection(settings.connection), CONNECT_TIMEOUT_MS);
+  }
+  try {
+    const evidence = await transactionPoolerEvidence(client, probe);
+    if (evidence) throw new MigrationError(poolerRefusal('migrate', evidence), { code: 'MIGRATION_POOLER' });
+  } finally {
+    await probe.end().catch(() => undefined);
   }
 }
 
