@@ -2,7 +2,7 @@
  * PostgreSQL's own parser (libpg-query, compiled to WebAssembly) over the statements the runner
  * splits, so every finding and every syntax error has the file's line.
  */
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule, parseSync, scanSync } from 'libpg-query';
 import type { SqlStatement } from '../sql-splitter.js';
 import type { AstNode, LintStatement } from './types.js';
 
@@ -68,4 +68,19 @@ export function parseStatements(statements: readonly SqlStatement[]): LintStatem
 function newlinesBefore(sql: string, byteOffset: number): number {
   const prefix = Buffer.from(sql, 'utf8').subarray(0, Math.max(0, byteOffset)).toString('utf8');
   return prefix.split('\n').length - 1;
+}
+
+/**
+ * The identifiers of a statement as written, before the parser truncates them to 63 bytes
+ * (quoted ones unquoted). Needs `loadParser()` first.
+ *
+ * @example
+ * ```ts
+ * identifiersAsWritten('CREATE TABLE "My Table" (a int)'); // ['My Table', 'a']
+ * ```
+ */
+export function identifiersAsWritten(sql: string): string[] {
+  return scanSync(sql)
+    .tokens.filter((token) => token.tokenName === 'IDENT')
+    .map((token) => (token.text.startsWith('"') ? token.text.slice(1, -1).replace(/""/g, '"') : token.text.toLowerCase()));
 }
