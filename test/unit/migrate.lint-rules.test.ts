@@ -3,6 +3,8 @@
  * names, or the nearest harmless statement). No database: tables not created in the file are
  * assumed large, so each finding has its rule's full severity.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMigration } from '../../src/migrate/files.js';
 import { LINT_RULES, lintMigrations } from '../../src/migrate/lint/index.js';
@@ -162,6 +164,12 @@ function file(up: string, noTransaction = false) {
 }
 
 describe('every lint rule', () => {
+  it('is listed in docs/migrations.md with its one-line summary', () => {
+    const page = readFileSync(join(import.meta.dirname, '../../docs/migrations.md'), 'utf8');
+    for (const rule of LINT_RULES) expect(page, rule.id).toContain(`| \`${rule.id}\` | ${rule.severity} |`);
+    for (const rule of LINT_RULES) expect(page, rule.id).toContain(rule.summary.replace(/\|/g, '\\|'));
+  });
+
   it('has a case here, and there are about forty of them', () => {
     expect(Object.keys(CASES).sort()).toEqual(LINT_RULES.map((r) => r.id).sort());
     expect(LINT_RULES.length).toBeGreaterThanOrEqual(40);
