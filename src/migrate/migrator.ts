@@ -23,6 +23,7 @@ import {
   type MigrationStatus,
 } from './ledger.js';
 import { DEFAULT_THRESHOLDS, formatFinding, lintMigrations, tableSizeLookup, type LintReport, type SizeThresholds } from './lint/index.js';
+import { loadParser } from './lint/parse.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
 import { poolerRefusal, transactionPoolerEvidence } from './pooler.js';
 import { defaultMigrationsDir } from './paths.js';
@@ -180,10 +181,12 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
   validateRunOptions(command, opts);
   // Parse every file before connecting: a malformed file stops the run with nothing touched.
   const files = loadMigrations(settings.dir);
+  // The parser's WebAssembly loads while we connect: the lint waits for it only if it is slower.
+  if (command === 'up') loadParser().catch(() => undefined);
   const client = await connect(settings);
   let locked = false;
   try {
-    await refusePooler(settings, client);
+    await beforeRun(() => refusePooler(settings, client));
     if (!opts.dryRun) {
       await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
       locked = true;
@@ -204,10 +207,12 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
     }
     const resume = await checkProgress(settings, client, files, ledger, await readProgress(client), command, steps, !opts.dryRun);
     if (command === 'up')
-      await refuseLintErrors(
-        settings,
-        client,
-        steps.map((s) => s.migration),
+      await beforeRun(() =>
+        refuseLintErrors(
+          settings,
+          client,
+          steps.map((s) => s.migration),
+        ),
       );
     if (!opts.dryRun) await ensureLedger(client);
     if (opts.dryRun)
@@ -259,6 +264,23 @@ async function status(settings: Settings): Promise<MigrationStatus[]> {
     return withProgress(states, progress, files);
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * A check made before anything runs, on the migrator's connection: a silent network there fails
+ * the same way as during a statement (a MigrationError that says no answer came), not with
+ * node-postgres' bare "Query read timeout".
+ */
+async function beforeRun(check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    if ((error as Error | undefined)?.message !== QUERY_READ_TIMEOUT_MESSAGE) throw error;
+    throw new MigrationError(`the checks before running failed:\n${failureLine(error)}\n  Nothing was run.`, {
+      cause: error,
+      code: 'MIGRATION_FAILED',
+    });
   }
 }
 
