@@ -1,3 +1,4 @@
+-- migrate:lint-ignore unique-index-on-existing-data the keys were added NULL by 20261201090000 and both indexes are partial (WHERE idempotency_key IS NOT NULL): no existing row can be a duplicate
 -- migrate:up transaction:false
 
 -- Validates the CHECKs 20261201090000 added NOT VALID (SHARE UPDATE EXCLUSIVE: writes go on) and

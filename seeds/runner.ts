@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../src/logger.js';
 import { runChecks, type CheckReport } from './checks.js';
 import { silentProgress } from './progress.js';
 import { createRandom } from './random.js';
+import { poolerRefusal, transactionPoolerEvidence } from '../src/migrate/pooler.js';
 import type { Progress, SeedRunResult, SeedSet } from './types.js';
 
 /** The advisory lock every seed run holds (one key for all sets: they write the same tables). */
@@ -55,9 +56,20 @@ export interface SeedTarget {
   pool: pg.Pool;
 }
 
+/** The seed lock is a session advisory lock too: refused through a transaction pooler (src/migrate/pooler.ts). */
+async function refusePooler(pool: pg.Pool, lockClient: pg.PoolClient): Promise<void> {
+  const probe = await pool.connect();
+  try {
+    const evidence = await transactionPoolerEvidence(lockClient, probe);
+    if (evidence) throw new SeedError('SEED_POOLER_REFUSED', poolerRefusal('seed', evidence));
+  } finally {
+    probe.release();
+  }
+}
+
 /**
  * Runs `set` unless it is already recorded. Needs two pool connections (one holds the lock).
- * Throws SeedError (SEED_VERSION_REFUSED, SEED_SCHEMA_MISSING, SEED_SCALE_INVALID) when it refuses.
+ * Throws SeedError (SEED_VERSION_REFUSED, SEED_SCHEMA_MISSING, SEED_SCALE_INVALID, SEED_POOLER_REFUSED) when it refuses.
  *
  * @example
  * ```ts
@@ -78,6 +90,7 @@ export async function runSeedSet(target: SeedTarget, set: SeedSet, options: RunS
   const lockClient = await target.pool.connect();
   let locked = false;
   try {
+    await refusePooler(target.pool, lockClient);
     const tried = await lockClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [SEED_LOCK_KEY]);
     if (!tried.rows[0]?.ok) {
       logger.info({ set: set.name }, 'another seed run holds the lock; waiting for it to finish');

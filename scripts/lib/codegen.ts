@@ -15,6 +15,7 @@ import type { ConnectionSettings } from '../../src/connection.js';
 import { silentLogger } from '../../src/logger.js';
 import { createMigrator, defaultMigrationsDir } from '../../src/migrate/index.js';
 import type { PostgresServer } from './postgres-server.js';
+import { renderSchemaFile, SCHEMA_FILE } from './schema-file.js';
 import { acquireServer, withThrowawayDatabase } from './server.js';
 
 /** Options for `runCodegen()`. */
@@ -31,6 +32,20 @@ export interface CodegenOptions {
   env?: Env;
   /** Progress lines. Default: none. */
   log?: (line: string) => void;
+  /**
+   * The schema file (see schema-file.ts), written or verified from the same database; null skips
+   * it. Default: `db/schema.sql` when `outFile` is the default, else null.
+   */
+  schemaFile?: string | null;
+}
+
+/** What `runCodegen()` did with one file. */
+export interface GeneratedFile {
+  /** The absolute path. */
+  file: string;
+  status: 'written' | 'unchanged' | 'up-to-date' | 'out-of-date';
+  hint?: string;
+  output: string;
 }
 
 /** What `runCodegen()` did. */
@@ -46,6 +61,8 @@ export interface CodegenResult {
   hint?: string;
   /** The generated source. */
   output: string;
+  /** The schema file, unless `schemaFile` was null. */
+  schema?: GeneratedFile;
 }
 
 /**
@@ -63,28 +80,40 @@ export async function runCodegen(options: CodegenOptions = {}): Promise<CodegenR
   const outFile = resolveOutFile(options.outFile ?? settings.outFile);
   const migrationsDir = options.migrationsDir ?? defaultMigrationsDir();
 
+  const schemaPath = options.schemaFile === undefined ? (options.outFile === undefined ? SCHEMA_FILE : null) : options.schemaFile;
+  const schemaFile = schemaPath === null ? null : resolveOutFile(schemaPath);
+
   const server = options.server ?? (await acquireServer({ purpose: 'codegen', env: options.env ?? process.env }));
   let output: string;
+  let schemaOutput: string | undefined;
   try {
     log(`codegen: ${server.description}; migrating a throwaway database from ${displayPath(migrationsDir)}`);
-    output = await withThrowawayDatabase(server, 'dl_codegen', async (connection) => {
+    [output, schemaOutput] = await withThrowawayDatabase(server, 'dl_codegen', async (connection) => {
       const applied = await createMigrator({ connection, migrationsDir, logger: silentLogger }).up();
       log(`codegen: applied ${applied.length} migration(s); introspecting`);
-      return generateSchemaTypes(connection);
+      return [await generateSchemaTypes(connection), schemaFile ? await renderSchemaFile(connection) : undefined] as const;
     });
   } finally {
     if (!options.server) await server.stop();
   }
 
-  const current = await readIfExists(outFile);
-  if (options.verify) {
+  const types = await writeOrVerify(outFile, output, options.verify ?? false);
+  const schema =
+    schemaFile && schemaOutput !== undefined ? await writeOrVerify(schemaFile, schemaOutput, options.verify ?? false) : undefined;
+  return { outFile, status: types.status, output, ...(types.hint ? { hint: types.hint } : {}), ...(schema ? { schema } : {}) };
+}
+
+/** Writes `output` to `file` (unless it already holds it), or with `verify` only compares. */
+async function writeOrVerify(file: string, output: string, verify: boolean): Promise<GeneratedFile> {
+  const current = await readIfExists(file);
+  if (verify) {
     const verdict = compareGenerated(output, current);
-    return verdict.upToDate ? { outFile, status: 'up-to-date', output } : { outFile, status: 'out-of-date', output, hint: verdict.hint };
+    return verdict.upToDate ? { file, status: 'up-to-date', output } : { file, status: 'out-of-date', output, hint: verdict.hint };
   }
-  if (current !== undefined && normalise(current) === output) return { outFile, status: 'unchanged', output };
-  await mkdir(dirname(outFile), { recursive: true });
-  await writeFile(outFile, output, 'utf8');
-  return { outFile, status: 'written', output };
+  if (current !== undefined && normalise(current) === output) return { file, status: 'unchanged', output };
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, output, 'utf8');
+  return { file, status: 'written', output };
 }
 
 /**

@@ -11,6 +11,9 @@ import { MigrationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MigrationResult } from '../migrate/migrator.js';
 import type { MigrationStatus } from '../migrate/ledger.js';
+import { formatReport } from '../migrate/lint/format.js';
+import type { LintReport } from '../migrate/lint/lint.js';
+import { LINT_RULES } from '../migrate/lint/registry.js';
 import { defaultMigrationsDir } from '../migrate/paths.js';
 import { describeOptions, parseCommandLine, UsageError, wholeNumber, type OptionSpecs } from './args.js';
 import { loadCommandConfig } from './config.js';
@@ -55,18 +58,41 @@ export const MIGRATE_OPTIONS = {
   'statement-timeout': { type: 'string', value: '<ms>' },
   'connection-check-interval': { type: 'string', value: '<ms>' },
   dir: { type: 'string', value: '<path>' },
+  database: { type: 'boolean' },
+  rules: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  'large-table-rows': { type: 'string', value: '<n>' },
+  'large-table-mb': { type: 'string', value: '<n>' },
+  'exit-code': { type: 'boolean' },
+  wait: { type: 'boolean' },
+  'wait-timeout': { type: 'string', value: '<ms>' },
 } as const satisfies OptionSpecs;
 
 type OptionName = keyof typeof MIGRATE_OPTIONS;
-const COMMANDS = ['up', 'down', 'redo', 'status', 'create', 'help'] as const;
+const COMMANDS = ['up', 'down', 'redo', 'status', 'lint', 'wait', 'create', 'help'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 /** Which options each command accepts; anything else is a usage error that says so. */
 const ACCEPTS: Record<CommandName, readonly OptionName[]> = {
-  up: ['to', 'step', 'dry-run', 'allow-out-of-order', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
+  up: [
+    'to',
+    'step',
+    'dry-run',
+    'allow-out-of-order',
+    'lock-timeout',
+    'statement-timeout',
+    'connection-check-interval',
+    'dir',
+    'large-table-rows',
+    'large-table-mb',
+    'wait',
+    'wait-timeout',
+  ],
   down: ['to', 'step', 'dry-run', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
   redo: ['dry-run', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
-  status: ['json', 'dir'],
+  status: ['json', 'dir', 'exit-code'],
+  lint: ['database', 'rules', 'verbose', 'json', 'large-table-rows', 'large-table-mb', 'dir'],
+  wait: ['wait-timeout'],
   create: ['dir'],
   help: [],
 };
@@ -89,7 +115,16 @@ Commands:
   status              List migrations as applied, pending, changed (edited after it was
                       applied), missing (applied, file gone) or started (a transaction:false
                       section an interrupted run left part-done: the next up or down resumes
-                      it); exits 1 when any is changed or missing, or cannot be resumed
+                      it), with the lint findings each file accepts; exits 1 when any is
+                      changed or missing, or cannot be resumed (with --exit-code, also
+                      when any is pending)
+  lint                Check every migration for dangerous DDL (a blocking index build, a
+                      constraint validated under lock, a rewrite, a drop an old release
+                      still uses, ...): rule, file, line and the safe way; exits 1 on an
+                      error. Each file alone, tables assumed large; with --database, the
+                      pending files in order, graded by the live size of each table.
+                      up runs the same check first and refuses on an error
+  wait                Wait until the server answers (at most --wait-timeout)
 ${create}  help                Show this help
 
 Options:
@@ -107,6 +142,15 @@ Options:
                              sessions, so the server ends them within about this
                              long when the migrator dies (1000; 0 = server's setting)
   --dir <path>               Migrations folder (default: this package's migrations/)
+  --database                 lint: compare against the configured database
+  --rules                    lint: list the rules, one line each
+  --verbose                  lint: also list notes and accepted (ignored) findings
+  --large-table-rows <n>     up, lint: a table is large above n rows (10000) ...
+  --large-table-mb <n>       ... or above n MiB on disk (16); below both, a
+                             blocking statement on it is a note, not an error
+  --exit-code                status: exit 1 when any migration is pending
+  --wait                     up: first wait until the server answers
+  --wait-timeout <ms>        wait, up --wait: give up after this long (60000)
   -h, --help                 Show this help
 
 Examples:
@@ -115,13 +159,22 @@ Examples:
   ${p} up --dry-run
   ${p} down --to 0
   ${p} status --json
+  ${p} lint --database
+  ${p} up --wait --wait-timeout 30000
 ${flavour.create ? `  ${p} create add_user_roles\n` : ''}
 ${flavour.connectionHelp}
 
-Exit codes: 0 done; 1 failed (status: a changed, missing or unresumable migration);
-2 usage error, nothing touched (an unknown flag, a --to naming no migration, a missing
-or invalid configuration variable); 130 or 143 interrupted by SIGINT or SIGTERM: the
-migration in progress is rolled back, a transaction:false section resumes on the next run.
+A lint finding is accepted only in its file, on a line before the statement (or before
+"-- migrate:up", for the whole file): -- migrate:lint-ignore <rule> <reason>. The reason
+is recorded in the ledger and shown by status. up, down and redo refuse to run through
+a transaction pooler (PgBouncer in transaction mode), where their session lock cannot
+hold: use DATABASE_MIGRATION_URL, direct to the server.
+
+Exit codes: 0 done; 1 failed (status: a changed, missing or unresumable migration;
+lint: an error; wait: no answer in time); 2 usage error, nothing touched (an unknown
+flag, a --to naming no migration, a missing or invalid configuration variable); 130 or
+143 interrupted by SIGINT or SIGTERM: the migration in progress is rolled back, a
+transaction:false section resumes on the next run.
 `;
 }
 
@@ -188,6 +241,24 @@ export async function migrateCommand(
   if (values.to !== undefined && step !== undefined) throw usage('use either --to or --step, not both');
   if (values.to !== undefined && values.to.trim() === '') throw usage('--to needs a migration name or timestamp');
   if (name === 'up' && values.to === '0') throw usage('--to 0 is only accepted by down');
+  const largeTableRows = number('--large-table-rows', values['large-table-rows'], 0);
+  const largeTableMb = number('--large-table-mb', values['large-table-mb'], 0);
+  const largeTable = {
+    ...(largeTableRows !== undefined ? { rows: largeTableRows } : {}),
+    ...(largeTableMb !== undefined ? { bytes: largeTableMb * 1024 * 1024 } : {}),
+  };
+  const waitTimeoutMs = number('--wait-timeout', values['wait-timeout'], 1) ?? DEFAULT_WAIT_TIMEOUT_MS;
+  if (values['wait-timeout'] !== undefined && name === 'up' && !values.wait) throw usage('--wait-timeout needs --wait');
+  const lintOutput = { json: values.json ?? false, verbose: values.verbose ?? false, dir };
+  if (name === 'lint' && values.rules) {
+    if (values.database || values.json) throw usage('--rules lists the rules; it takes no --database or --json');
+    return printRules();
+  }
+  if (name === 'lint' && !values.database) {
+    // Without a database: every file on its own, every table it does not create assumed large.
+    const [{ loadMigrations }, { lintMigrations }] = await Promise.all([import('../migrate/files.js'), import('../migrate/lint/index.js')]);
+    return printLint(await lintMigrations(loadMigrations(dir), { mode: 'each' }), lintOutput);
+  }
 
   // Loaded only now, so --help and usage errors answer at once.
   const [{ describeConnection }, { createMigrator }] = await Promise.all([import('../connection.js'), import('../migrate/migrator.js')]);
@@ -203,18 +274,30 @@ export async function migrateCommand(
       connectionCheckIntervalMs,
       allowOutOfOrder: values['allow-out-of-order'] ?? false,
       logger: progressLogger,
+      largeTable,
     });
     const dryRun = values['dry-run'] ?? false;
+    const wait = async (): Promise<void> => {
+      const { waitForServer } = await import('../migrate/wait.js');
+      const waited = await waitForServer(config.migrationConnection, { timeoutMs: waitTimeoutMs, logger: progressLogger });
+      console.error(`the server answers${waited > 0 ? ` (after ${waited} ms)` : ''}`);
+    };
     try {
       switch (name) {
+        case 'wait':
+          await wait();
+          return 0;
         case 'up':
+          if (values.wait) await wait();
           return report('up', await migrator.up({ to: values.to, step, dryRun }), dryRun);
         case 'down':
           return report('down', await migrator.down({ to: values.to === '0' ? 0 : values.to, step, dryRun }), dryRun);
         case 'redo':
           return report('redo', await migrator.redo({ dryRun }), dryRun);
         case 'status':
-          return printStatus(await migrator.status(), values.json ?? false, dir);
+          return printStatus(await migrator.status(), values.json ?? false, dir, values['exit-code'] ?? false);
+        case 'lint':
+          return printLint(await migrator.lint(), lintOutput);
         default:
           throw new Error(`unreachable: ${name}`);
       }
@@ -256,8 +339,27 @@ function report(command: 'up' | 'down' | 'redo', results: MigrationResult[], dry
   return 0;
 }
 
-function printStatus(status: MigrationStatus[], json: boolean, dir: string): number {
+/** How long `wait` and `up --wait` wait for the server by default. */
+const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
+
+function printRules(): number {
+  const width = Math.max(...LINT_RULES.map((r) => r.id.length));
+  for (const rule of LINT_RULES) {
+    const grading = rule.grading === 'size' ? ', by table size' : rule.grading === 'new-table' ? ', note on a new table' : '';
+    console.log(`${rule.id.padEnd(width)}  ${`${rule.severity}${grading}`.padEnd(30)}  ${rule.summary}`);
+  }
+  return 0;
+}
+
+function printLint(report: LintReport, options: { json: boolean; verbose: boolean; dir: string }): number {
+  if (options.json) console.log(JSON.stringify(report, null, 2));
+  else console.log(formatReport(report, { verbose: options.verbose, dir: relative(process.cwd(), options.dir) || '.' }));
+  return report.errors > 0 ? 1 : 0;
+}
+
+function printStatus(status: MigrationStatus[], json: boolean, dir: string, exitOnPending = false): number {
   const stuck = status.filter((s) => s.started && !s.started.resumable);
+  const pending = exitOnPending ? status.filter((s) => s.state === 'pending' || s.started) : [];
   const problems = status.filter((s) => s.state === 'changed' || s.state === 'missing' || (s.started && !s.started.resumable));
   if (json) {
     console.log(
@@ -273,7 +375,7 @@ function printStatus(status: MigrationStatus[], json: boolean, dir: string): num
         2,
       ),
     );
-    return problems.length > 0 ? 1 : 0;
+    return problems.length > 0 || pending.length > 0 ? 1 : 0;
   }
   if (status.length === 0) {
     console.log(`no migrations in ${relative(process.cwd(), dir) || '.'}`);
@@ -289,6 +391,7 @@ function printStatus(status: MigrationStatus[], json: boolean, dir: string): num
     console.log(
       `${(s.started ? 'started' : s.state).padEnd(8)}  ${s.name.padEnd(width)}  ${s.appliedAt?.toISOString() ?? ''}${started}`.trimEnd(),
     );
+    for (const ignore of s.lintIgnores ?? []) console.log(`          lint-ignore ${ignore.rule} (line ${ignore.line}): ${ignore.reason}`);
   }
   const counts = (['applied', 'pending', 'changed', 'missing'] as const)
     .map((state) => [state, status.filter((s) => s.state === state && !s.started).length] as const)
@@ -305,7 +408,8 @@ function printStatus(status: MigrationStatus[], json: boolean, dir: string): num
   if (problems.length > stuck.length) {
     console.error('error: changed or missing migrations: the next up or down will refuse to run until the applied files are restored');
   }
-  return problems.length > 0 ? 1 : 0;
+  if (pending.length > 0) console.error(`pending: ${pending.length} migration${pending.length === 1 ? '' : 's'} to apply (--exit-code)`);
+  return problems.length > 0 || pending.length > 0 ? 1 : 0;
 }
 
 function create(dir: string, name: string, flavour: MigrateFlavour): number {

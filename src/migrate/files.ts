@@ -33,16 +33,43 @@ export interface MigrationFile {
   /** The file name, e.g. `20261124120000_create_users.sql`. */
   fileName: string;
   path: string;
-  /** sha256 (hex) of the file with CRLF normalised to LF. */
+  /** sha256 (hex) of the file with CRLF normalised to LF and `-- migrate:lint-ignore` lines left out. */
   checksum: string;
+  /** The file's `-- migrate:lint-ignore <rule> <reason>` lines (see lint/). */
+  lintIgnores: LintIgnore[];
   up: MigrationSection;
   /** Null when the down section is missing or holds no statement: the migration is irreversible. */
   down: MigrationSection | null;
 }
 
-/** sha256 of a migration file's content, insensitive to CRLF versus LF line endings. */
+/** A `-- migrate:lint-ignore <rule> <reason>` line: accepts one lint finding, with the reason recorded. */
+export interface LintIgnore {
+  rule: string;
+  reason: string;
+  /** Its line in the file. */
+  line: number;
+  /** `file`: written before `-- migrate:up`, it covers the whole file; `statement`: the next statement only. */
+  scope: 'file' | 'statement';
+}
+
+/** The prefix of a lint suppression line. */
+export const LINT_IGNORE_MARK = '-- migrate:lint-ignore';
+
+/** Whole `-- migrate:lint-ignore ...` lines, with their newline (after CRLF normalisation). */
+const LINT_IGNORE_LINES = /^--[ \t]*migrate:lint-ignore\b[^\n]*(\n|$)/gm;
+
+/**
+ * sha256 of a migration file's content, insensitive to CRLF versus LF line endings and to
+ * `-- migrate:lint-ignore` lines: accepting a lint finding in a file that databases already
+ * applied does not make it "changed" (the checksum of a file without such lines is unchanged).
+ *
+ * @example
+ * ```ts
+ * checksumOf('-- migrate:up\nSELECT 1;\n') === checksumOf('-- migrate:lint-ignore x why\n-- migrate:up\nSELECT 1;\n'); // true
+ * ```
+ */
 export function checksumOf(content: string): string {
-  return createHash('sha256').update(content.replace(/\r\n/g, '\n')).digest('hex');
+  return createHash('sha256').update(content.replace(/\r\n/g, '\n').replace(LINT_IGNORE_LINES, '')).digest('hex');
 }
 
 /** Whether a 14-digit timestamp is a real calendar date and time. */
@@ -59,7 +86,7 @@ function isValidTimestamp(version: string): boolean {
   );
 }
 
-const MARKER = /^--\s*migrate:(\w+)(.*)$/;
+const MARKER = /^--\s*migrate:([\w-]+)(.*)$/;
 
 /**
  * Parses one migration file's content. Throws a `MigrationError` naming the file on any problem.
@@ -91,6 +118,7 @@ export function parseMigration(fileName: string, content: string, path = fileNam
   const markers: Marker[] = [];
   // `-- migrate:rerunnable` lines: each marks the statement after it.
   const marks: number[] = [];
+  const ignores: { rule: string; reason: string; line: number }[] = [];
   lines.forEach((raw, index) => {
     const m = MARKER.exec(raw.trimEnd());
     if (!m) return;
@@ -98,6 +126,16 @@ export function parseMigration(fileName: string, content: string, path = fileNam
     if (kind === 'rerunnable') {
       if ((m[2] ?? '').trim() !== '') fail(`line ${index + 1}: "${RERUNNABLE_MARK}" takes no options (got "${(m[2] ?? '').trim()}")`);
       marks.push(index + 1);
+      return;
+    }
+    if (kind === 'lint-ignore') {
+      const [, rule, reason] = /^\s*(\S*)\s*(.*)$/.exec(m[2] ?? '') ?? [];
+      if (!rule || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(rule) || !reason?.trim()) {
+        fail(
+          `line ${index + 1}: write "${LINT_IGNORE_MARK} <rule-id> <reason>" (a rule id such as require-concurrent-index-creation, then why the finding is acceptable)`,
+        );
+      }
+      ignores.push({ rule: rule!, reason: reason!.trim(), line: index + 1 });
       return;
     }
     if (kind !== 'up' && kind !== 'down')
@@ -145,6 +183,11 @@ export function parseMigration(fileName: string, content: string, path = fileNam
   }
 
   const upSection = section(up, down ? down.line : lines.length + 1);
+  const lintIgnores = ignores.map((ignore): LintIgnore => {
+    if (down && ignore.line > down.line)
+      fail(`line ${ignore.line}: "${LINT_IGNORE_MARK}" in the down section: the lint reads only the up section`);
+    return { ...ignore, scope: ignore.line < up.line ? 'file' : 'statement' };
+  });
   if (upSection.statements.length === 0) fail('the "-- migrate:up" section holds no statement');
   const downSection = down ? section(down, lines.length + 1) : null;
 
@@ -197,6 +240,7 @@ export function parseMigration(fileName: string, content: string, path = fileNam
     fileName,
     path,
     checksum: checksumOf(content),
+    lintIgnores,
     up: upSection,
     down: downSection && downSection.statements.length > 0 ? downSection : null,
   };

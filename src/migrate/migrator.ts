@@ -18,10 +18,14 @@ import {
   LEDGER_TABLE,
   migrationStates,
   readLedger,
+  recordedLintIgnores,
   type LedgerRow,
   type MigrationStatus,
 } from './ledger.js';
+import { DEFAULT_THRESHOLDS, formatFinding, lintMigrations, tableSizeLookup, type LintReport, type SizeThresholds } from './lint/index.js';
+import { loadParser } from './lint/parse.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
+import { poolerRefusal, transactionPoolerEvidence } from './pooler.js';
 import { defaultMigrationsDir } from './paths.js';
 import {
   DELETE_PROGRESS,
@@ -63,6 +67,12 @@ export interface MigratorOptions {
   connectionCheckIntervalMs?: number;
   /** Apply pending files that sort before the newest applied one instead of refusing. */
   allowOutOfOrder?: boolean;
+  /**
+   * Above either size a table is large for the lint that `up` runs first: a blocking statement on
+   * it is an error, on a smaller one a note. Default 10,000 rows (`pg_class.reltuples`) or 16 MiB
+   * (`pg_total_relation_size`).
+   */
+  largeTable?: Partial<SizeThresholds>;
   /** Progress lines go to `logger.info`. Default: silent. */
   logger?: Logger;
 }
@@ -92,6 +102,11 @@ export interface Migrator {
    * `transaction:false` section a run started and did not finish. Reads only.
    */
   status(): Promise<MigrationStatus[]>;
+  /**
+   * Lints the pending migrations as `up` would before applying them: in order, graded by the live
+   * size of each table they touch. Reads only.
+   */
+  lint(): Promise<LintReport>;
 }
 
 const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000, connectionCheckIntervalMs: 1000 };
@@ -116,7 +131,13 @@ export function createMigrator(options: MigratorOptions): Migrator {
     connectionCheckIntervalMs: options.connectionCheckIntervalMs ?? DEFAULTS.connectionCheckIntervalMs,
     allowOutOfOrder: options.allowOutOfOrder ?? false,
     logger: options.logger ?? silentLogger,
+    largeTable: { ...DEFAULT_THRESHOLDS, ...options.largeTable },
   };
+  for (const [key, value] of Object.entries(settings.largeTable)) {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new MigrationError(`largeTable.${key} must be a number, 0 or more (got ${value})`, { code: 'MIGRATION_OPTIONS' });
+    }
+  }
   for (const key of ['lockTimeoutMs', 'statementTimeoutMs', 'lockWaitMs', 'connectionCheckIntervalMs'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 0) {
       throw new MigrationError(`${key} must be a whole number of milliseconds, 0 or more (got ${settings[key]})`, {
@@ -129,6 +150,7 @@ export function createMigrator(options: MigratorOptions): Migrator {
     down: (opts = {}) => run(settings, 'down', opts),
     redo: (opts = {}) => run(settings, 'redo', opts),
     status: () => status(settings),
+    lint: () => lintPending(settings),
   };
 }
 
@@ -141,6 +163,7 @@ type Settings = {
   connectionCheckIntervalMs: number;
   allowOutOfOrder: boolean;
   logger: Logger;
+  largeTable: SizeThresholds;
 };
 
 type Command = 'up' | 'down' | 'redo';
@@ -158,9 +181,12 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
   validateRunOptions(command, opts);
   // Parse every file before connecting: a malformed file stops the run with nothing touched.
   const files = loadMigrations(settings.dir);
+  // The parser's WebAssembly loads while we connect: the lint waits for it only if it is slower.
+  if (command === 'up') loadParser().catch(() => undefined);
   const client = await connect(settings);
   let locked = false;
   try {
+    await beforeRun(() => refusePooler(settings, client));
     if (!opts.dryRun) {
       await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
       locked = true;
@@ -180,6 +206,14 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
       }
     }
     const resume = await checkProgress(settings, client, files, ledger, await readProgress(client), command, steps, !opts.dryRun);
+    if (command === 'up')
+      await beforeRun(() =>
+        refuseLintErrors(
+          settings,
+          client,
+          steps.map((s) => s.migration),
+        ),
+      );
     if (!opts.dryRun) await ensureLedger(client);
     if (opts.dryRun)
       return steps.map((s, i) => ({
@@ -231,6 +265,83 @@ async function status(settings: Settings): Promise<MigrationStatus[]> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * A check made before anything runs, on the migrator's connection: a silent network there fails
+ * the same way as during a statement (a MigrationError that says no answer came), not with
+ * node-postgres' bare "Query read timeout".
+ */
+async function beforeRun(check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    if ((error as Error | undefined)?.message !== QUERY_READ_TIMEOUT_MESSAGE) throw error;
+    throw new MigrationError(`the checks before running failed:\n${failureLine(error)}\n  Nothing was run.`, {
+      cause: error,
+      code: 'MIGRATION_FAILED',
+    });
+  }
+}
+
+/** Refuses to take the session advisory lock through a transaction pooler (see pooler.ts). */
+async function refusePooler(settings: Settings, client: pg.Client): Promise<void> {
+  const probe = new pg.Client(migrationSessionOptions(settings, 'data-layer migrate (pooler probe)'));
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+  } catch (error) {
+    await probe.end().catch(() => undefined);
+    throw connectError(error, describeConnection(settings.connection), CONNECT_TIMEOUT_MS);
+  }
+  try {
+    const evidence = await transactionPoolerEvidence(client, probe);
+    if (evidence) throw new MigrationError(poolerRefusal('migrate', evidence), { code: 'MIGRATION_POOLER' });
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+}
+
+async function lintPending(settings: Settings): Promise<LintReport> {
+  const files = loadMigrations(settings.dir);
+  const client = await connect(settings);
+  try {
+    const applied = new Set((await readLedger(client)).map((row) => row.name));
+    return await lintMigrations(
+      files.filter((f) => !applied.has(f.name)),
+      { mode: 'run', sizes: tableSizeLookup(client), thresholds: settings.largeTable },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The lint `up` runs before anything: errors stop the run with nothing applied, warnings are
+ * logged. A finding is accepted only in its file (`-- migrate:lint-ignore <rule> <reason>`), so
+ * there is no flag to skip this: the reason travels with the file and into the ledger.
+ */
+async function refuseLintErrors(settings: Settings, client: pg.Client, migrations: readonly MigrationFile[]): Promise<void> {
+  if (migrations.length === 0) return;
+  const report = await lintMigrations(migrations, {
+    mode: 'run',
+    sizes: tableSizeLookup(client),
+    thresholds: settings.largeTable,
+    onParseError: 'skip',
+  });
+  const live = report.findings.filter((f) => f.ignored === undefined);
+  for (const f of live.filter((f) => f.severity === 'warning')) {
+    settings.logger.warn({ rule: f.rule, file: f.file, line: f.line }, `lint: ${f.file}:${f.line} ${f.rule}: ${f.message}`);
+  }
+  const errors = live.filter((f) => f.severity === 'error');
+  if (errors.length === 0) return;
+  throw new MigrationError(
+    `the lint found ${errors.length} dangerous statement${errors.length === 1 ? '' : 's'} in the pending migrations; nothing was applied:\n` +
+      errors.map((f) => formatFinding(f).replace(/^/gm, '  ')).join('\n') +
+      `\nFix the statement, or accept the finding in the file with a line "-- migrate:lint-ignore <rule> <reason>" just before it ` +
+      `(the reason is recorded in ${LEDGER_TABLE}).`,
+    { file: errors[0]!.file, code: 'MIGRATION_LINT' },
+  );
 }
 
 /** Adds `started` to the states of migrations with a `transaction:false` section in progress. */
@@ -586,7 +697,9 @@ async function applySection(
   const started = performance.now();
   const timeouts = [`${settings.lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`];
   const ledgerWrite = (ms: number): [string, unknown[]] =>
-    direction === 'up' ? [INSERT_LEDGER_ROW, [migration.name, migration.checksum, ms]] : [DELETE_LEDGER_ROW, [migration.name]];
+    direction === 'up'
+      ? [INSERT_LEDGER_ROW, [migration.name, migration.checksum, ms, recordedLintIgnores(migration.lintIgnores)]]
+      : [DELETE_LEDGER_ROW, [migration.name]];
 
   if (!section.transaction) return applyStepwise(settings, client, watch, migration, direction, section, ledgerWrite, resume);
 

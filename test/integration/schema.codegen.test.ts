@@ -36,6 +36,7 @@ describe('runCodegen', () => {
     const result = await runCodegen({ verify: true, server });
     expect(result).toMatchObject({ status: 'up-to-date', outFile: committedFile });
     expect(result.output).toBe(committed.replace(/\r\n/g, '\n'));
+    expect(result.schema).toMatchObject({ status: 'up-to-date', file: join(root, 'db/schema.sql') });
   });
 
   it('fails verification of an altered copy, naming the changed line', async () => {
@@ -58,6 +59,9 @@ describe('runCodegen', () => {
     const result = await runCodegen({ verify: true, server, migrationsDir: migrations });
     expect(result.status).toBe('out-of-date');
     expect(result.hint).toContain('+  locale: Generated<string>;');
+    // db/schema.sql shows the same change as the reviewer will see it.
+    expect(result.schema?.status).toBe('out-of-date');
+    expect(result.schema?.hint).toContain("+  locale text DEFAULT 'en'::text NOT NULL");
   });
 
   it('writes output identical to the committed file, and leaves an up-to-date file alone', async () => {

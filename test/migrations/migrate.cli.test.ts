@@ -74,7 +74,7 @@ describe('npm run migrate', () => {
     expect(flag.stderr).toContain('Run "npm run migrate -- --help" for the commands and options.');
 
     expect(command.code).toBe(2);
-    expect(command.stderr).toContain('unknown command "sideways"; the commands are up, down, redo, status, create, help');
+    expect(command.stderr).toContain('unknown command "sideways"; the commands are up, down, redo, status, lint, wait, create, help');
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('a command is required');
     expect(misplaced.code).toBe(2);
