@@ -11,7 +11,7 @@ import { payload } from './json.js';
 import { cursor } from './cursor.js';
 
 /** Every evaluation status, in the enum's order. */
-export const EVALUATION_STATUSES = enumLabels<EvaluationStatus>()(['pending', 'analyzing', 'completed', 'failed']);
+export const EVALUATION_STATUSES = enumLabels<EvaluationStatus>()(['pending', 'analyzing', 'completed', 'failed', 'dead']);
 /** Every priority, lowest first (the work queue serves high first). */
 export const EVALUATION_PRIORITIES = enumLabels<EvaluationPriority>()(['low', 'normal', 'high']);
 
