@@ -30,7 +30,7 @@ COMMENT ON COLUMN evaluations.max_attempts IS 'Retry budget: the failure that br
 COMMENT ON COLUMN evaluations.run_after IS 'When a pending run may be claimed: when it was queued, or after a failure now plus an exponential backoff with jitter.';
 
 ALTER TABLE evaluations
-  ADD CONSTRAINT evaluations_attempt_failures_check CHECK (attempt >= 0 AND failures >= 0 AND failures <= attempt),
+  ADD CONSTRAINT evaluations_attempt_failures_check CHECK (attempt >= 0 AND failures >= 0),
   ADD CONSTRAINT evaluations_max_attempts_range_check CHECK (max_attempts BETWEEN 1 AND 100),
   -- A dead run has ended, like a completed or failed one.
   DROP CONSTRAINT evaluations_completed_at_matches_status_check,
