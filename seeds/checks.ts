@@ -81,7 +81,7 @@ const VIOLATIONS: readonly { name: string; query: string }[] = [
   },
   {
     name: 'time: agent results started/completed consistent with status',
-    query: `SELECT count(*)::int AS n FROM agent_results WHERE completed_at < started_at OR (status IN ('completed', 'failed', 'dead')) <> (completed_at IS NOT NULL) OR (status IN ('running', 'completed') AND started_at IS NULL) OR updated_at < created_at`,
+    query: `SELECT count(*)::int AS n FROM agent_results WHERE completed_at < started_at OR (status IN ('completed', 'failed')) <> (completed_at IS NOT NULL) OR (status IN ('running', 'completed') AND started_at IS NULL) OR updated_at < created_at`,
   },
   {
     name: 'time: evaluations created after their idea',
