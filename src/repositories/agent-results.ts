@@ -1,6 +1,8 @@
 /**
  * Agent results: one AI agent's run within an evaluation (pending -> running -> completed, or
- * failed), its JSONB input, output and insights, and the queries over them.
+ * failed), its JSONB input, output and insights, and the queries over them. A worker's writes carry
+ * its fencing token and are checked against the evaluation's current attempt in the same
+ * statement; a new attempt takes over earlier attempts' runs in place (one row per agent type).
  */
 import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
 import { ConflictError, InvalidTransitionError, NotFoundError, StaleAttemptError } from '../errors.js';

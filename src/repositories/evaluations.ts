@@ -3,11 +3,17 @@
  * workers.
  *
  * The queue: `claimNext` gives a worker the next run and a lease on it (`claimed_by`,
- * `lease_expires_at`). A worker that dies stops renewing; once the lease has expired, the next
- * `claimNext` hands the run to another worker. Expired leases are served before pending work:
+ * `lease_expires_at`), and starts a new attempt (`attempt`): `{ workerId, attempt }` is the fencing
+ * token every later write for the run carries, refused with StaleAttemptError once another attempt
+ * took over or the run ended. A worker that dies stops renewing; once the lease has expired, the
+ * next `claimNext` hands the run to another worker. Expired leases are served before pending work:
  * they are runs that were already handed out once (so they are at least as old as what waits),
  * and serving them first means a crash cannot leave a run behind an endless stream of new work.
- * Pending work goes high priority first, then oldest first.
+ * Pending work goes high priority first, then due longest first (`run_after`).
+ *
+ * Retries: a worker's failure, and an expired lease, count against the run's `max_attempts`; while
+ * budget is left the run goes back to pending after an exponential backoff with jitter, and the
+ * failure that exhausts it dead-letters the run (status dead) for an operator to requeue.
  *
  * The idea's status follows its evaluation in the same statement, along the ideas workflow
  * (`IDEA_TRANSITIONS` in src/validation/business-ideas.ts): a claim moves a submitted idea to
