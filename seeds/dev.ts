@@ -800,7 +800,7 @@ const snake = (column: string): string => column.replace(/[A-Z]/g, (c) => `_${c.
 export const devSet: SeedSet = {
   name: 'dev',
   version: 3,
-  description: '4 fictional users, 8 ideas, 7 evaluations and 26 agent results covering every status (fixed ids and times)',
+  description: '4 fictional users, 8 ideas, 8 evaluations and 26 agent results covering every status (fixed ids and times)',
   seed: 'ai-validation dev v2',
   scalable: false,
   transactional: true,

@@ -47,7 +47,7 @@ describe('npm start with DATABASE_URL', { timeout: 90_000 }, () => {
     const password = adminConnection().password;
     if (password) expect(first.stdout).not.toContain(password);
     const afterFirst = await counts();
-    expect(afterFirst).toMatchObject({ users: 4, business_ideas: 8, evaluations: 7, agent_results: 26 });
+    expect(afterFirst).toMatchObject({ users: 4, business_ideas: 8, evaluations: 8, agent_results: 26 });
 
     const second = await runCli('start.ts', [], { env: { DATABASE_URL: url } });
     expect(second.code).toBe(0);
