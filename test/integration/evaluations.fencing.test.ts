@@ -161,6 +161,36 @@ describe('the zombie worker', () => {
     expect(final.agentResults.every((run) => run.status === 'running' && run.attempt === 2 && run.outputData === null)).toBe(true);
   });
 
+  it('no write of an ended attempt slips in beside the next claim: the claim passes a run an agent-run write holds, and a write after the claim is refused', async () => {
+    const w = await connectAs('ai_validation_worker', 4, 'worker');
+    const idea = await createSubmittedIdea(t.db);
+    const queued = await evaluations.createEvaluation(t.db, idea.id);
+    const claimed = (await evaluations.claimNext(w.worker, 'worker-a'))!;
+    const token = { workerId: 'worker-a', attempt: claimed.attempt };
+    const [run] = await agentResults.createAgentRuns(w.worker, queued.id, ['market-research'], { start: true, ...token });
+    await expireLease(queued.id);
+
+    // A's completion is in flight (its transaction open) when B asks for work: B passes the run by.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let written!: () => void;
+    const inFlight = new Promise<void>((resolve) => (written = resolve));
+    const completion = w.transaction(w.worker, async (trx) => {
+      const done = await agentResults.completeAgentRun(trx, run!.id, { ...token, outputData: output('A, in time'), score: 50 });
+      written();
+      await held;
+      return done;
+    });
+    await inFlight;
+    expect(await evaluations.claimNext(w.worker, 'worker-b')).toBeNull();
+    release();
+    await expect(completion).resolves.toMatchObject({ status: 'completed', attempt: 1 });
+
+    // Once it committed, B claims; A's next write is refused.
+    expect(await evaluations.claimNext(w.worker, 'worker-b')).toMatchObject({ id: queued.id, attempt: 2 });
+    await expect(agentResults.failAgentRun(w.worker, run!.id, { ...token, errorMessage: 'late' })).rejects.toThrow(StaleAttemptError);
+  });
+
   it("a released attempt's token is stale, and so is one that never was (another worker's, a wrong number)", async () => {
     const w = await connectAs('ai_validation_worker', 2, 'worker');
     const idea = await createSubmittedIdea(t.db);
