@@ -77,7 +77,7 @@ const VIOLATIONS: readonly { name: string; query: string }[] = [
   },
   {
     name: 'time: evaluations started/completed consistent with status',
-    query: `SELECT count(*)::int AS n FROM evaluations WHERE completed_at < started_at OR (status IN ('completed', 'failed')) <> (completed_at IS NOT NULL) OR (status IN ('analyzing', 'completed') AND started_at IS NULL) OR started_at < created_at OR updated_at < created_at`,
+    query: `SELECT count(*)::int AS n FROM evaluations WHERE completed_at < started_at OR (status IN ('completed', 'failed', 'dead')) <> (completed_at IS NOT NULL) OR (status IN ('analyzing', 'completed') AND started_at IS NULL) OR started_at < created_at OR updated_at < created_at`,
   },
   {
     name: 'time: agent results started/completed consistent with status',

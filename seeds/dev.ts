@@ -27,6 +27,7 @@ import type {
 } from '../src/schema/json.js';
 import type { AgentResults, BusinessIdeas, DB, Evaluations, IdeaStatus, Users } from '../src/schema/generated.js';
 import type { KnownAgentType } from '../src/schema/json.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../src/validation/evaluations.js';
 import type { Random } from './random.js';
 import type { SeedContext, SeedRunResult, SeedSet } from './types.js';
 
@@ -200,14 +201,19 @@ const AGENT_WEIGHT: Record<AgentKind, number> = {
   'regulatory-review': 0.1,
 };
 
-type EvalKey = 'clinicDone' | 'compostFailed' | 'compostDone' | 'tutorRunning' | 'freightQueued' | 'invoiceDone' | 'vineyardQueued';
+type EvalKey =
+  'clinicDone' | 'compostFailed' | 'compostDone' | 'tutorRunning' | 'freightQueued' | 'invoiceDone' | 'vineyardQueued' | 'vineyardDead';
 
 interface EvalSpec {
   n: number;
   idea: IdeaKey;
-  status: 'pending' | 'analyzing' | 'completed' | 'failed';
+  status: 'pending' | 'analyzing' | 'completed' | 'failed' | 'dead';
   priority: 'low' | 'normal' | 'high';
   createdAt: Date;
+  /** Claims so far (the last one's number), and how many of them failed; 1 and 0 for a run started once. */
+  attempt?: number;
+  failures?: number;
+  maxAttempts?: number;
   startedAt?: Date;
   /** Minutes from start to end (completed/failed). */
   minutes?: number;
@@ -321,6 +327,21 @@ const EVALS: Record<EvalKey, EvalSpec> = {
     },
   },
   vineyardQueued: { n: 307, idea: 'vineyard', status: 'pending', priority: 'low', createdAt: at(61, 9) },
+  // An earlier evaluation of the same idea ran out of attempts (the last ended 08:50): dead-lettered, for an operator to requeue.
+  vineyardDead: {
+    n: 308,
+    idea: 'vineyard',
+    status: 'dead',
+    priority: 'low',
+    createdAt: at(61, 7, 20),
+    startedAt: at(61, 8, 30),
+    minutes: 20,
+    claimedBy: 'agent-worker-1',
+    attempt: 3,
+    failures: 3,
+    maxAttempts: 3,
+    errorMessage: 'market-research: the model provider returned 503 on every attempt',
+  },
 };
 
 interface Content {
@@ -709,6 +730,11 @@ export async function devRows(random: Random): Promise<DevRows> {
       claimedBy: e.claimedBy ?? null,
       // The analyzing run holds a 15-minute lease from when it was claimed (long expired by now).
       leaseExpiresAt: e.status === 'analyzing' && e.startedAt ? addMinutes(e.startedAt, 15) : null,
+      attempt: e.attempt ?? (e.startedAt ? 1 : 0),
+      failures: e.failures ?? 0,
+      maxAttempts: e.maxAttempts ?? DEFAULT_MAX_ATTEMPTS[e.priority],
+      // Queued runs are due from when they were queued, so the queue serves them in that order.
+      runAfter: e.createdAt,
       startedAt: e.startedAt ?? null,
       completedAt,
       errorMessage: e.errorMessage ?? null,
@@ -773,8 +799,8 @@ const snake = (column: string): string => column.replace(/[A-Z]/g, (c) => `_${c.
  */
 export const devSet: SeedSet = {
   name: 'dev',
-  version: 2,
-  description: '4 fictional users, 8 ideas, 7 evaluations and 26 agent results covering every status (fixed ids and times)',
+  version: 3,
+  description: '4 fictional users, 8 ideas, 8 evaluations and 26 agent results covering every status (fixed ids and times)',
   seed: 'ai-validation dev v2',
   scalable: false,
   transactional: true,

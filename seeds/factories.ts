@@ -109,8 +109,14 @@ export function createFactories(seed: string | number = 'test-factories'): Facto
         ...overrides,
       };
     },
+    // A run queued at createdAt is due from then (the queue orders by run_after), unless told otherwise.
     buildEvaluation: (businessIdeaId, overrides = {}) =>
-      ({ id: random.uuid(), businessIdeaId, ...overrides }) as InsertObject<DB, 'evaluations'> & { id: string },
+      ({
+        id: random.uuid(),
+        businessIdeaId,
+        ...(overrides.createdAt !== undefined && overrides.runAfter === undefined ? { runAfter: overrides.createdAt } : {}),
+        ...overrides,
+      }) as InsertObject<DB, 'evaluations'> & { id: string },
     buildAgentResult: (evaluationId, overrides = {}) =>
       ({ id: random.uuid(), evaluationId, agentType: `agent-${next()}`, ...overrides }) as InsertObject<DB, 'agentResults'> & {
         id: string;

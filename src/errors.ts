@@ -277,10 +277,13 @@ export class InvalidTransitionError extends DataLayerError {
   readonly from: string | undefined;
   readonly to: string;
 
-  constructor(details: { entity: string; id: string; from?: string; to: string; reason?: string }, options?: { cause?: unknown }) {
+  constructor(
+    details: { entity: string; id: string; from?: string; to: string; reason?: string },
+    options?: { cause?: unknown; code?: string },
+  ) {
     const from = details.from === undefined ? '' : ` from ${details.from}`;
     super(
-      'INVALID_TRANSITION',
+      options?.code ?? 'INVALID_TRANSITION',
       `${details.entity} ${details.id}: cannot move${from} to ${details.to}${details.reason ? ` (${details.reason})` : ''}`,
       options,
     );
@@ -288,6 +291,69 @@ export class InvalidTransitionError extends DataLayerError {
     this.id = details.id;
     this.from = details.from;
     this.to = details.to;
+  }
+}
+
+/**
+ * A worker's write carried a fencing token (`workerId`, `attempt`) that is no longer current: the
+ * run's lease expired and another claim started a later attempt, the worker released it, or the
+ * run ended. Nothing was written. `code` is `STALE_ATTEMPT`; a subclass of
+ * `InvalidTransitionError`, so code that catches lost races catches it too. `currentAttempt` and
+ * `status` are the evaluation's now (undefined when it no longer exists).
+ *
+ * @example
+ * ```ts
+ * try { await completeEvaluation(database.worker, id, { workerId, attempt, results }); }
+ * catch (e) { if (e instanceof StaleAttemptError) return; // another worker owns the run now: drop this result
+ * }
+ * ```
+ */
+export class StaleAttemptError extends InvalidTransitionError {
+  /** The evaluation whose attempt the write was fenced by. */
+  readonly evaluationId: string;
+  /** The attempt the write carried. */
+  readonly attempt: number;
+  /** The evaluation's current attempt. */
+  readonly currentAttempt: number | undefined;
+  /** The evaluation's status now. */
+  readonly status: string | undefined;
+
+  constructor(
+    details: {
+      entity: string;
+      id: string;
+      evaluationId: string;
+      workerId: string;
+      attempt: number;
+      currentAttempt?: number | undefined;
+      status?: string | undefined;
+      claimedBy?: string | null | undefined;
+      to: string;
+    },
+    options?: { cause?: unknown },
+  ) {
+    const now =
+      details.status === undefined
+        ? 'the evaluation no longer exists'
+        : details.status !== 'analyzing'
+          ? `the evaluation is ${details.status} at attempt ${details.currentAttempt}`
+          : details.currentAttempt !== details.attempt
+            ? `attempt ${details.currentAttempt} holds the run now`
+            : `another worker holds attempt ${details.attempt}`;
+    super(
+      {
+        entity: details.entity,
+        id: details.id,
+        ...(details.status === undefined ? {} : { from: details.status }),
+        to: details.to,
+        reason: `attempt ${details.attempt} of ${details.workerId} is no longer current: ${now}`,
+      },
+      { ...options, code: 'STALE_ATTEMPT' },
+    );
+    this.evaluationId = details.evaluationId;
+    this.attempt = details.attempt;
+    this.currentAttempt = details.currentAttempt;
+    this.status = details.status;
   }
 }
 

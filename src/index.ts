@@ -57,6 +57,7 @@ export {
   PgErrorCode,
   QueryError,
   SerializationError,
+  StaleAttemptError,
   TimeoutError,
   ValidationError,
 } from './errors.js';

@@ -4,11 +4,11 @@
  * nothing here is ever pushed or migrated. Indexes and CHECK constraints are left out; Drizzle
  * needs them only to generate DDL.
  */
-import { numeric, pgEnum, pgTable, text, timestamp, uuid, jsonb } from 'drizzle-orm/pg-core';
+import { integer, numeric, pgEnum, pgTable, text, timestamp, uuid, jsonb } from 'drizzle-orm/pg-core';
 import type { AgentInputData, AgentInsights, AgentOutputData, EvaluationResults } from '../../src/schema/json.js';
 
 export const ideaStatus = pgEnum('idea_status', ['draft', 'submitted', 'evaluating', 'completed', 'archived']);
-export const evaluationStatus = pgEnum('evaluation_status', ['pending', 'analyzing', 'completed', 'failed']);
+export const evaluationStatus = pgEnum('evaluation_status', ['pending', 'analyzing', 'completed', 'failed', 'dead']);
 export const evaluationPriority = pgEnum('evaluation_priority', ['low', 'normal', 'high']);
 export const agentResultStatus = pgEnum('agent_result_status', ['pending', 'running', 'completed', 'failed']);
 
@@ -54,6 +54,10 @@ export const evaluations = pgTable('evaluations', {
   claimedBy: text('claimed_by'),
   leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
   idempotencyKey: text('idempotency_key'),
+  attempt: integer('attempt').notNull().default(0),
+  failures: integer('failures').notNull().default(0),
+  maxAttempts: integer('max_attempts').notNull().default(5),
+  runAfter: timestamp('run_after', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export const agentResults = pgTable('agent_results', {
@@ -72,4 +76,5 @@ export const agentResults = pgTable('agent_results', {
   errorMessage: text('error_message'),
   ...timestamps,
   completionKey: text('completion_key'),
+  attempt: integer('attempt').notNull().default(0),
 });

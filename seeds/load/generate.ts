@@ -10,6 +10,7 @@
  * Timestamps are ISO 8601 (UTC, milliseconds), JSONB columns JSON text, scores two decimals.
  */
 import { Random } from '../random.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../../src/validation/evaluations.js';
 import type { EvaluationResults, IdeaSnapshot, InsightKind, Recommendation } from '../../src/schema/json.js';
 import {
   AGENT_ERRORS,
@@ -149,6 +150,8 @@ interface EvaluationCore {
   doneCount: number;
   /** failed after starting: the agent that failed (-1 when it failed before starting). */
   failedAgent: number;
+  /** A failed run that used up its attempts: stored as dead (generated as failed otherwise). */
+  dead: boolean;
   random: Random;
 }
 
@@ -231,6 +234,10 @@ const EVALUATION_COLUMNS = [
   'updated_at',
   'claimed_by',
   'lease_expires_at',
+  'attempt',
+  'failures',
+  'max_attempts',
+  'run_after',
 ] as const;
 const AGENT_RESULT_COLUMNS = [
   'id',
@@ -430,7 +437,9 @@ class LoadGenerator {
     }
     const doneCount = status === 'analyzing' ? random.int(0, AGENTS_PER_EVALUATION - 1) : 0;
     const failedAgent = status === 'failed' && startedMs !== null ? random.int(0, AGENTS_PER_EVALUATION - 1) : -1;
-    return { index, id, idea, status, createdMs, startedMs, completedMs, doneCount, failedAgent, random };
+    // One failed run in five that had started ran out of attempts (by index: the random stream stays as it was).
+    const dead = status === 'failed' && startedMs !== null && index % 5 === 0;
+    return { index, id, idea, status, createdMs, startedMs, completedMs, doneCount, failedAgent, dead, random };
   }
 
   *evaluations(): Generator<LoadRow> {
@@ -449,10 +458,12 @@ class LoadGenerator {
       }
       const leaseMs = evaluation.status === 'analyzing' ? LOAD_EPOCH + random.int(5, 15) * MINUTE : null;
       const updatedMs = evaluation.completedMs ?? evaluation.startedMs ?? evaluation.createdMs;
+      const maxAttempts = DEFAULT_MAX_ATTEMPTS[priority];
+      const attempt = evaluation.startedMs === null ? 0 : evaluation.dead ? maxAttempts : 1;
       yield [
         evaluation.id,
         evaluation.idea.id,
-        evaluation.status,
+        evaluation.dead ? 'dead' : evaluation.status,
         priority,
         evaluation.startedMs === null ? null : iso(evaluation.startedMs),
         evaluation.completedMs === null ? null : iso(evaluation.completedMs),
@@ -462,6 +473,11 @@ class LoadGenerator {
         iso(updatedMs),
         claimedBy,
         leaseMs === null ? null : iso(leaseMs),
+        String(attempt),
+        String(evaluation.dead ? maxAttempts : 0),
+        String(maxAttempts),
+        // Due from when it was queued, so the queue serves the load set in creation order.
+        iso(evaluation.createdMs),
       ];
     }
   }

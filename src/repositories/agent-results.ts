@@ -1,10 +1,12 @@
 /**
  * Agent results: one AI agent's run within an evaluation (pending -> running -> completed, or
- * failed), its JSONB input, output and insights, and the queries over them.
+ * failed), its JSONB input, output and insights, and the queries over them. A worker's writes carry
+ * its fencing token and are checked against the evaluation's current attempt in the same
+ * statement; a new attempt takes over earlier attempts' runs in place (one row per agent type).
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { ConflictError, NotFoundError } from '../errors.js';
-import type { AgentResults, DB } from '../schema/generated.js';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
+import { ConflictError, InvalidTransitionError, NotFoundError, StaleAttemptError } from '../errors.js';
+import type { AgentResults, AgentResultStatus, DB, EvaluationStatus } from '../schema/generated.js';
 import {
   completeAgentRunSchema,
   completeAgentRunsSchema,
@@ -13,7 +15,9 @@ import {
   findByInsightsSchema,
   findByOutputSchema,
   listAgentResultsSchema,
+  startAgentRunSchema,
   type AgentRunCompletion,
+  type AgentRunToken,
   type AgentRunSpec,
   type CompleteAgentRunInput,
   type CreateAgentRunsOptions,
@@ -23,6 +27,7 @@ import {
   type ListAgentResultsInput,
 } from '../validation/agent-results.js';
 import { parseId, parseInput, withKeys } from '../validation/common.js';
+import type { FencingToken } from '../validation/evaluations.js';
 import { encodeKeyCursor, type CursorKey } from '../validation/cursor.js';
 import { traced } from '../telemetry.js';
 import { compiled, compiledShapes } from './compiled.js';
@@ -36,6 +41,7 @@ export type AgentResult = Selectable<AgentResults>;
 export type {
   AgentRunCompletion,
   AgentRunSpec,
+  AgentRunToken,
   CompleteAgentRunInput,
   CreateAgentRunsOptions,
   FailAgentRunInput,
@@ -77,24 +83,50 @@ const agentResultsPage = compiledShapes((db, shape: { cursor: boolean }, evaluat
     .limit(take),
 );
 
-const startRun = compiled((db, id: string) =>
+/**
+ * The fence of a worker's write to an agent run, in the same statement: the run belongs to the
+ * token's attempt, and that attempt is still the evaluation's current one, held by the token's
+ * worker. FOR SHARE holds off a claim of the evaluation (its FOR NO KEY UPDATE SKIP LOCKED passes
+ * the row by) until the write commits, and a claim that came first makes the check re-read the row
+ * and fail, so no write of an ended attempt slips in beside the next attempt's claim.
+ */
+function currentAttempt(eb: ExpressionBuilder<DB, 'agentResults'>, workerId: string, attempt: number) {
+  return eb.and([
+    eb('agentResults.attempt', '=', attempt),
+    eb.exists(
+      eb
+        .selectFrom('evaluations')
+        .select(sql.lit(1).as('current'))
+        .whereRef('evaluations.id', '=', 'agentResults.evaluationId')
+        .where('evaluations.status', '=', sql.lit('analyzing'))
+        .where('evaluations.claimedBy', '=', workerId)
+        .where('evaluations.attempt', '=', attempt)
+        .forShare(),
+    ),
+  ]);
+}
+
+const startRun = compiledShapes((db, shape: { fenced: boolean }, id: string, workerId: string | undefined, attempt: number | undefined) =>
   db
     .updateTable('agentResults')
     .set({ status: 'running', startedAt: sql<Date>`now()` })
     .where('id', '=', id)
     .where('status', '=', 'pending')
+    .$if(shape.fenced, (qb) => qb.where((eb) => currentAttempt(eb, workerId!, attempt!)))
     .returningAll(),
 );
 
 const completeRun = compiledShapes(
   (
     db,
-    shape: { keyed: boolean },
+    shape: { keyed: boolean; fenced: boolean },
     id: string,
     outputData: string,
     insights: string | null,
     score: number | null,
     completionKey: string | undefined,
+    workerId: string | undefined,
+    attempt: number | undefined,
   ) =>
     db
       .updateTable('agentResults')
@@ -102,6 +134,7 @@ const completeRun = compiledShapes(
       .$if(shape.keyed, (qb) => qb.set({ completionKey: completionKey! }))
       .where('id', '=', id)
       .where('status', '=', 'running')
+      .$if(shape.fenced, (qb) => qb.where((eb) => currentAttempt(eb, workerId!, attempt!)))
       .returningAll(),
 );
 
@@ -120,13 +153,29 @@ const completedByKey = compiled(
       .where('completionKey', '=', completionKey),
 );
 
-const failRun = compiled((db, id: string, errorMessage: string) =>
-  db
-    .updateTable('agentResults')
-    .set({ status: 'failed', errorMessage, completedAt: sql<Date>`now()` })
-    .where('id', '=', id)
-    .where('status', 'in', ['pending', 'running'])
-    .returningAll(),
+const failRun = compiledShapes(
+  (db, shape: { fenced: boolean }, id: string, errorMessage: string, workerId: string | undefined, attempt: number | undefined) =>
+    db
+      .updateTable('agentResults')
+      .set({ status: 'failed', errorMessage, completedAt: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'running'])
+      .$if(shape.fenced, (qb) => qb.where((eb) => currentAttempt(eb, workerId!, attempt!)))
+      .returningAll(),
+);
+
+// Why a fenced write matched nothing, read past row-level security (an ended run is invisible to
+// the worker role): migrations/20261203090100_evaluation_attempts_and_retries.sql.
+interface RunAttemptState {
+  status: AgentResultStatus;
+  attempt: number;
+  evaluationId: string;
+  evaluationStatus: EvaluationStatus;
+  evaluationAttempt: number;
+  claimedBy: string | null;
+}
+const runAttemptState = compiled((db, id: string) =>
+  db.selectFrom(sql<RunAttemptState>`agent_run_attempt_state(${id})`.as('state')).selectAll(),
 );
 
 const searchPage = compiledShapes(
@@ -177,20 +226,36 @@ const scoresOf = compiled((db, evaluationId: string) =>
 );
 
 /**
- * Creates the agent runs of an evaluation in one multi-row INSERT (all or none): pending, or
- * with `{ start: true }` already running (`startedAt` now), which spares a worker that starts
- * every agent at once one `startAgentRun` statement (and one audited update) per run.
- * Each run is an agent type, or `{ agentType, inputData }`; each type at most once per evaluation.
- * Returns the rows in the order given.
+ * Creates the agent runs of an evaluation in one statement (all or none): pending, or with
+ * `{ start: true }` already running (`startedAt` now), which spares a worker that starts every
+ * agent at once one `startAgentRun` statement (and one audited update) per run. Each run is an
+ * agent type, or `{ agentType, inputData }`. Returns the rows in the order given.
  *
- * @throws InvalidReferenceError when the evaluation does not exist.
- * @throws ConflictError (fields `evaluationId`, `agentType`) when the evaluation already has one of the types.
+ * Without a token (an owner's or the application's call): a plain multi-row INSERT; each type at
+ * most once per evaluation; the runs record attempt 0 (made outside any attempt), so a worker adopts
+ * them with its own token through this function before its token-carrying writes.
+ *
+ * With a worker's token (`workerId`, `attempt`: the attempt its claim returned), the runs are
+ * written for that attempt, and only while it is current (checked in the same statement). This is
+ * the agent-level retry: an agent type the evaluation has no run for is created; a run of an
+ * earlier attempt that did not complete (pending, running under a dead worker, failed) is taken
+ * over in place (reset to pending or running for this attempt: output, insights, score, error and
+ * completion key cleared; the audit log keeps what it held); a run completed by an earlier attempt
+ * is kept and returned as it is (status completed: skip it), unless `rerunCompleted` takes it over
+ * too. A run this attempt already wrote is returned as it is, so repeating the call is safe. So the
+ * evaluation keeps exactly one run per agent type, the current one.
+ *
+ * @throws InvalidReferenceError when the evaluation does not exist (no token).
+ * @throws ConflictError (fields `evaluationId`, `agentType`) when the evaluation already has one of the types (no token).
+ * @throws NotFoundError when the evaluation does not exist (token).
+ * @throws StaleAttemptError when the token's attempt is no longer current.
  * @example
  * ```ts
  * const runs = await createAgentRuns(database.worker, evaluation.id, [
  *   'market-research',
  *   { agentType: 'competitive-analysis', inputData: { model: 'gpt-4.1', promptVersion: '3' } },
- * ], { start: true });
+ * ], { start: true, workerId, attempt: evaluation.attempt });
+ * const toRun = runs.filter((run) => run.status !== 'completed');
  * ```
  */
 export const createAgentRuns = traced(
@@ -206,6 +271,8 @@ export const createAgentRuns = traced(
     const specs = parsed.runs.map((run) =>
       typeof run === 'string' ? { agentType: run, inputData: {} } : { agentType: run.agentType, inputData: run.inputData ?? {} },
     );
+    const token = tokenOf(parsed);
+    if (token !== undefined) return takeOverRuns(db, evaluationId, specs, parsed.start === true, parsed.rerunCompleted === true, token);
     const started = parsed.start === true ? { status: 'running' as const, startedAt: sql<Date>`now()` } : {};
     const rows = await db
       .insertInto('agentResults')
@@ -217,6 +284,45 @@ export const createAgentRuns = traced(
     return specs.map((spec) => byType.get(spec.agentType)!);
   },
 );
+
+/**
+ * createAgentRuns with a token, in one statement: the fence (the evaluation analyzing at the
+ * token's attempt and worker, share-locked against a claim), an upsert that creates the missing
+ * runs and takes over those of earlier attempts, and the rows it left alone.
+ */
+async function takeOverRuns(
+  db: Kysely<DB>,
+  evaluationId: string,
+  specs: readonly { agentType: string; inputData: unknown }[],
+  start: boolean,
+  rerunCompleted: boolean,
+  token: FencingToken,
+): Promise<AgentResult[]> {
+  const types = specs.map((spec) => spec.agentType);
+  const inputs = specs.map((spec) => JSON.stringify(spec.inputData));
+  const status: AgentResultStatus = start ? 'running' : 'pending';
+  const { rows } = await sql<AgentResult & { taken: boolean }>`with fence as materialized (
+  select e.id, e.attempt from evaluations e
+   where e.id = ${evaluationId} and e.status = 'analyzing' and e.claimed_by = ${token.workerId} and e.attempt = ${token.attempt}
+   for share),
+input as (select * from unnest(${types}::text[], ${inputs}::jsonb[]) as i (agent_type, input_data)),
+written as (
+  insert into agent_results as a (evaluation_id, agent_type, input_data, attempt, status, started_at)
+  select f.id, i.agent_type, i.input_data, f.attempt, ${status}::agent_result_status, case when ${start}::boolean then now() end
+    from fence f cross join input i
+  on conflict (evaluation_id, agent_type) do update
+    set attempt = excluded.attempt, status = excluded.status, input_data = excluded.input_data, started_at = excluded.started_at,
+        output_data = null, insights = null, score = null, error_message = null, completed_at = null, completion_key = null
+    where a.attempt < excluded.attempt and (a.status <> 'completed' or ${rerunCompleted}::boolean)
+  returning a.*)
+select w.*, true as taken from written w
+union all
+select a.*, false from agent_results a join input i on i.agent_type = a.agent_type
+ where a.evaluation_id = (select f.id from fence f) and a.id not in (select w.id from written w)`.execute(db);
+  if (rows.length === 0) return fencedRun<AgentResult[]>(db, undefined, { evaluationId, token, to: status });
+  const byType = new Map(rows.map(({ taken: _taken, ...row }) => [row.agentType, row]));
+  return specs.map((spec) => byType.get(spec.agentType)!);
+}
 
 /**
  * Reads one agent result.
@@ -256,33 +362,46 @@ export const listAgentResults = traced(
 );
 
 /**
- * Starts a pending run (pending -> running, `startedAt` now).
+ * Starts a pending run (pending -> running, `startedAt` now). With a worker's token
+ * (`{ workerId, attempt }`), only while the run belongs to that attempt and the attempt is the
+ * evaluation's current one (checked in the same statement); without, an owner's write.
  *
  * @throws NotFoundError when there is no such agent result.
- * @throws InvalidTransitionError when it is not pending (e.g. another worker started it first).
+ * @throws StaleAttemptError when the token's attempt is no longer current.
+ * @throws InvalidTransitionError when it is not pending (e.g. another worker started it first), or belongs to another attempt.
  * @example
  * ```ts
- * const run = await startAgentRun(database.worker, runId);
+ * const run = await startAgentRun(database.worker, runId, { workerId, attempt: evaluation.attempt });
  * ```
  */
-export const startAgentRun = traced('agentResults.startAgentRun', async (executor: Executor, id: string): Promise<AgentResult> => {
-  const db = tables(executor);
-  parseId(id, 'id', 'agent result');
-  const started = await startRun.first(db, id);
-  return transitioned(db, started, { table: 'agentResults', id, to: 'running', from: ['pending'] });
-});
+export const startAgentRun = traced(
+  'agentResults.startAgentRun',
+  async (executor: Executor, id: string, token?: AgentRunToken | null): Promise<AgentResult> => {
+    const db = tables(executor);
+    const parsed = parseInput(startAgentRunSchema, withKeys(token, { id }), 'agent result');
+    const fence = tokenOf(parsed);
+    const started = await startRun.first(db, { fenced: fence !== undefined }, id, parsed.workerId, parsed.attempt);
+    if (fence) return fencedRun(db, started, { id, token: fence, to: 'running', from: ['pending'] });
+    return transitioned(db, started, { table: 'agentResults', id, to: 'running', from: ['pending'] });
+  },
+);
 
 /**
  * Completes a running run with its output, and optionally its insights and score (0 to 100, two
- * decimals): running -> completed, `completedAt` now.
+ * decimals): running -> completed, `completedAt` now. With a worker's token (`workerId`,
+ * `attempt`), only while the run belongs to that attempt and the attempt is current (checked in
+ * the same statement); without, an owner's write.
  * With an `idempotencyKey`, a retry after a lost connection returns the run the first attempt
  * completed; the same key with another result is a `ConflictError` on `idempotencyKey`.
  *
  * @throws NotFoundError when there is no such agent result.
- * @throws InvalidTransitionError when it is not running.
+ * @throws StaleAttemptError when the token's attempt is no longer current.
+ * @throws InvalidTransitionError when it is not running, or belongs to another attempt.
  * @example
  * ```ts
  * await completeAgentRun(database.worker, runId, {
+ *   workerId,
+ *   attempt: evaluation.attempt,
  *   outputData: { version: 1, summary: 'A growing niche', findings: [{ topic: 'market-size', statement: 'About $1.2B' }] },
  *   insights: { version: 1, items: [{ kind: 'opportunity', title: 'Underserved rural clinics', impact: 'high' }] },
  *   score: 78.5,
@@ -300,7 +419,18 @@ export const completeAgentRun = traced(
       score: parsed.score ?? null,
     };
     const keyed = parsed.idempotencyKey !== undefined;
-    const completed = await completeRun.first(db, { keyed }, id, result.outputData, result.insights, result.score, parsed.idempotencyKey);
+    const fence = tokenOf(parsed);
+    const completed = await completeRun.first(
+      db,
+      { keyed, fenced: fence !== undefined },
+      id,
+      result.outputData,
+      result.insights,
+      result.score,
+      parsed.idempotencyKey,
+      parsed.workerId,
+      parsed.attempt,
+    );
     if (completed === undefined && parsed.idempotencyKey !== undefined) {
       // Nothing matched: the key's first request may already have completed the run.
       const first = await completedByKey.first(db, id, parsed.idempotencyKey, result.outputData, result.insights, result.score);
@@ -310,6 +440,7 @@ export const completeAgentRun = traced(
         return run;
       }
     }
+    if (fence) return fencedRun(db, completed, { id, token: fence, to: 'completed', from: ['running'] });
     return transitioned(db, completed, { table: 'agentResults', id, to: 'completed', from: ['running'] });
   },
 );
@@ -321,24 +452,29 @@ export const completeAgentRun = traced(
  * one of them is running, so a run that is not leaves every run as it was. With an
  * `idempotencyKey` on every completion, a retry after a lost connection returns the runs the first
  * attempt completed; a key that completed its run with another result is a `ConflictError` on
- * `completions.<i>.idempotencyKey`. Returns the rows in the order given.
+ * `completions.<i>.idempotencyKey`. Returns the rows in the order given. With a worker's token
+ * (`{ workerId, attempt }`, one for the batch), every run must belong to that attempt and the
+ * attempt be its evaluation's current one, checked in the same statement; without, an owner's write.
  *
  * @throws ValidationError naming the field (`completions.2.score`) when a completion is invalid or an id repeats.
  * @throws NotFoundError when one of the runs does not exist.
- * @throws InvalidTransitionError when one of them is not running.
+ * @throws StaleAttemptError when the token's attempt is no longer current.
+ * @throws InvalidTransitionError when one of them is not running, or belongs to another attempt.
  * @example
  * ```ts
  * const completed = await completeAgentRuns(database.worker, [
  *   { id: marketRun.id, outputData: marketOutput, insights: marketInsights, score: 78.5 },
  *   { id: competitionRun.id, outputData: competitionOutput, score: 64 },
- * ]);
+ * ], { workerId, attempt: evaluation.attempt });
  * ```
  */
 export const completeAgentRuns = traced(
   'agentResults.completeAgentRuns',
-  async (executor: Executor, completions: readonly AgentRunCompletion[]): Promise<AgentResult[]> => {
+  async (executor: Executor, completions: readonly AgentRunCompletion[], token?: AgentRunToken | null): Promise<AgentResult[]> => {
     const db = tables(executor);
-    const parsed = parseInput(completeAgentRunsSchema, { completions }, 'agent results').completions;
+    const batch = parseInput(completeAgentRunsSchema, withKeys(token, { completions }), 'agent results');
+    const parsed = batch.completions;
+    const fence = tokenOf(batch);
     const ids = parsed.map((c) => c.id);
     const outputs = parsed.map((c) => JSON.stringify(c.outputData));
     const insights = parsed.map((c) => (c.insights == null ? null : JSON.stringify(c.insights)));
@@ -349,19 +485,23 @@ export const completeAgentRuns = traced(
     // since the statement began), and the UPDATE writes only when every one of them is still
     // running; otherwise it matches nothing.
     const input = sql`unnest(${ids}::uuid[], ${outputs}::jsonb[], ${insights}::jsonb[], ${scores}::numeric[], ${keys}::text[]) as i (id, output_data, insights, score, completion_key)`;
+    // With a token, each run must belong to it and its evaluation be at that attempt (see currentAttempt).
+    const current = fence
+      ? sql` and a.attempt = ${fence.attempt} and exists (select from evaluations e where e.id = a.evaluation_id and e.status = 'analyzing' and e.claimed_by = ${fence.workerId} and e.attempt = ${fence.attempt} for share)`
+      : sql``;
     const { rows } = await sql<AgentResult>`with input as (select * from ${input}),
-running as materialized (select a.id from agent_results a join input i on i.id = a.id where a.status = 'running' order by a.id for no key update of a)
+running as materialized (select a.id from agent_results a join input i on i.id = a.id where a.status = 'running'${current} order by a.id for no key update of a)
 update agent_results a set status = 'completed', output_data = i.output_data, insights = i.insights, score = i.score,
   completion_key = coalesce(i.completion_key, a.completion_key), completed_at = now()
 from input i where a.id = i.id and a.status = 'running' and (select count(*) from running) = (select count(*) from input)
 returning a.*`.execute(db);
     if (rows.length === ids.length) return inOrder(ids, rows);
     // Nothing was written: say why, for the first run (in the order given) that was not running.
-    const current = await sql<{ id: string; status: string; sameKey: boolean; sameResult: boolean }>`select a.id, a.status,
+    const state = await sql<{ id: string; status: string; sameKey: boolean; sameResult: boolean }>`select a.id, a.status,
   a.completion_key = i.completion_key as same_key,
   a.output_data = i.output_data and a.insights is not distinct from i.insights and a.score is not distinct from i.score as same_result
 from ${input} join agent_results a on a.id = i.id`.execute(db);
-    const byId = new Map(current.rows.map((row) => [row.id, row]));
+    const byId = new Map(state.rows.map((row) => [row.id, row]));
     const retried = ids.every((id) => {
       const row = byId.get(id);
       return row?.status === 'completed' && row.sameKey;
@@ -372,19 +512,35 @@ from ${input} join agent_results a on a.id = i.id`.execute(db);
       const first = await db.selectFrom('agentResults').selectAll().where('id', 'in', ids).execute();
       return inOrder(ids, first);
     }
+    if (fence) {
+      // Row-level security may hide the runs of an ended attempt: read their attempt state.
+      for (const id of ids) {
+        const run = await runAttemptState.first(db, id);
+        const fine =
+          run?.status === 'running' &&
+          run.attempt === fence.attempt &&
+          run.evaluationStatus === 'analyzing' &&
+          run.evaluationAttempt === fence.attempt &&
+          run.claimedBy === fence.workerId;
+        if (!fine) return fencedRun<AgentResult[]>(db, undefined, { id, token: fence, to: 'completed', from: ['running'] });
+      }
+    }
     const failing = ids.find((id) => byId.get(id)?.status !== 'running') ?? ids[0]!;
     return transitioned<AgentResult[]>(db, undefined, { table: 'agentResults', id: failing, to: 'completed', from: ['running'] });
   },
 );
 
 /**
- * Fails a pending or running run with `errorMessage` (-> failed, `completedAt` now).
+ * Fails a pending or running run with `errorMessage` (-> failed, `completedAt` now). With a
+ * worker's token, only while the run belongs to that attempt and the attempt is current; the
+ * next attempt's createAgentRuns takes the failed run over.
  *
  * @throws NotFoundError when there is no such agent result.
- * @throws InvalidTransitionError when it already ended.
+ * @throws StaleAttemptError when the token's attempt is no longer current.
+ * @throws InvalidTransitionError when it already ended, or belongs to another attempt.
  * @example
  * ```ts
- * await failAgentRun(database.worker, runId, { errorMessage: 'rate limited by the model provider' });
+ * await failAgentRun(database.worker, runId, { workerId, attempt: evaluation.attempt, errorMessage: 'rate limited by the model provider' });
  * ```
  */
 export const failAgentRun = traced(
@@ -392,7 +548,9 @@ export const failAgentRun = traced(
   async (executor: Executor, id: string, input: FailAgentRunInput): Promise<AgentResult> => {
     const db = tables(executor);
     const parsed = parseInput(failAgentRunSchema, withKeys(input, { id }), 'agent result');
-    const failed = await failRun.first(db, id, parsed.errorMessage);
+    const fence = tokenOf(parsed);
+    const failed = await failRun.first(db, { fenced: fence !== undefined }, id, parsed.errorMessage, parsed.workerId, parsed.attempt);
+    if (fence) return fencedRun(db, failed, { id, token: fence, to: 'failed', from: ['pending', 'running'] });
     return transitioned(db, failed, { table: 'agentResults', id, to: 'failed', from: ['pending', 'running'] });
   },
 );
@@ -463,6 +621,62 @@ export const scoreSummary = traced('agentResults.scoreSummary', async (executor:
 });
 
 // -----------------------------------------------------------------------------------------------
+
+/** The token of a validated input that carries one (both fields, or neither: validation saw to that). */
+function tokenOf(input: { workerId?: string | undefined; attempt?: number | undefined }): FencingToken | undefined {
+  return input.workerId !== undefined && input.attempt !== undefined ? { workerId: input.workerId, attempt: input.attempt } : undefined;
+}
+
+/**
+ * The row a fenced agent-run write returned or, when it matched nothing, why: no such run (or
+ * evaluation), the token's attempt no longer current (StaleAttemptError), the run belonging to
+ * another attempt, or its status.
+ */
+async function fencedRun<R>(
+  db: Kysely<DB>,
+  row: R | undefined,
+  change: { token: FencingToken; to: string } & ({ id: string; from: readonly AgentResultStatus[] } | { evaluationId: string }),
+): Promise<R> {
+  if (row !== undefined) return row;
+  const { token, to } = change;
+  if ('evaluationId' in change) {
+    const state = await evaluationState.first(db, change.evaluationId);
+    if (!state) throw new NotFoundError('evaluation', change.evaluationId);
+    const { evaluationId } = change;
+    throw new StaleAttemptError({ entity: 'evaluation', id: evaluationId, evaluationId, ...token, ...stateOf(state), to });
+  }
+  const state = await runAttemptState.first(db, change.id);
+  if (!state) throw new NotFoundError('agent result', change.id);
+  const current = state.evaluationStatus === 'analyzing' && state.evaluationAttempt === token.attempt && state.claimedBy === token.workerId;
+  if (!current) {
+    const { evaluationId, evaluationStatus: status, evaluationAttempt: attempt, claimedBy } = state;
+    throw new StaleAttemptError({
+      entity: 'agent result',
+      id: change.id,
+      evaluationId,
+      ...token,
+      ...stateOf({ status, attempt, claimedBy }),
+      to,
+    });
+  }
+  const reason =
+    state.attempt !== token.attempt
+      ? `the run belongs to attempt ${state.attempt}; createAgentRuns with this attempt's token takes it over`
+      : change.from.includes(state.status)
+        ? 'it changed concurrently'
+        : `only from ${change.from.join(' or ')}`;
+  throw new InvalidTransitionError({ entity: 'agent result', id: change.id, from: state.status, to, reason });
+}
+
+function stateOf(state: { status: EvaluationStatus; attempt: number; claimedBy: string | null }) {
+  return { status: state.status, currentAttempt: state.attempt, claimedBy: state.claimedBy };
+}
+
+const evaluationState = compiled((db, id: string) =>
+  db
+    .selectFrom(sql<{ status: EvaluationStatus; attempt: number; claimedBy: string | null }>`evaluation_attempt_state(${id})`.as('state'))
+    .selectAll(),
+);
 
 /** `rows` in the order of `ids` (RETURNING order is not promised by SQL). */
 function inOrder(ids: readonly string[], rows: readonly AgentResult[]): AgentResult[] {

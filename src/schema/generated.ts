@@ -12,7 +12,7 @@ export type AuditOperation = "delete" | "insert" | "update";
 
 export type EvaluationPriority = "high" | "low" | "normal";
 
-export type EvaluationStatus = "analyzing" | "completed" | "failed" | "pending";
+export type EvaluationStatus = "analyzing" | "completed" | "dead" | "failed" | "pending";
 
 export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
   ? ColumnType<S, I | undefined, U>
@@ -27,6 +27,10 @@ export interface AgentResults {
    * Lowercase kebab-case agent name (market-research, ...). Text, not an enum: a new agent needs no migration.
    */
   agentType: string;
+  /**
+   * The evaluation attempt that created the run or last took it over (reset in place); worker writes must carry it.
+   */
+  attempt: Generated<number>;
   completedAt: Timestamp | null;
   /**
    * The client's key for the request that completed the run: a retried completeAgentRun returns the completed run.
@@ -109,6 +113,10 @@ export interface BusinessIdeas {
 }
 
 export interface Evaluations {
+  /**
+   * The number of the current (or last) claim: 0 until first claimed, incremented by every claim. (id, attempt) is the fencing token of the worker holding the run.
+   */
+  attempt: Generated<number>;
   businessIdeaId: string;
   /**
    * The worker that claimed the run (set while analyzing, kept afterwards as a record; NULL while pending).
@@ -123,6 +131,10 @@ export interface Evaluations {
    * Why the run failed (set with status failed; a retry may keep the last one).
    */
   errorMessage: string | null;
+  /**
+   * Failed attempts (failed by the worker, or lease expired) since the run was queued or last requeued by an operator.
+   */
+  failures: Generated<number>;
   id: Generated<string>;
   /**
    * The client's key for the request that queued the evaluation (unique per idea): a retried createEvaluation returns this evaluation.
@@ -132,11 +144,19 @@ export interface Evaluations {
    * Until when the claim holds; set exactly while analyzing. An expired lease may be claimed again.
    */
   leaseExpiresAt: Timestamp | null;
+  /**
+   * Retry budget: the failure that brings failures to max_attempts dead-letters the run (status dead). createEvaluation sets it per priority unless given.
+   */
+  maxAttempts: Generated<number>;
   priority: Generated<EvaluationPriority>;
   /**
    * The aggregate of the agent results (JSON object, see EvaluationResults); NULL until completed.
    */
   results: ColumnType<EvaluationResults | null, string | null, string | null>;
+  /**
+   * When a pending run may be claimed: when it was queued, or after a failure now plus an exponential backoff with jitter.
+   */
+  runAfter: Generated<Timestamp>;
   startedAt: Timestamp | null;
   status: Generated<EvaluationStatus>;
   updatedAt: Generated<Timestamp>;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { agentInputDataSchema, agentInsightsSchema, agentOutputDataSchema, agentTypeSchema, type KnownAgentType } from '../schema/json.js';
 import { charLength, enumLabels, hasLoneSurrogate, id, idempotencyKey, limit } from './common.js';
 import { cursor, keyCursor } from './cursor.js';
-import { errorMessage } from './evaluations.js';
+import { bothOrNeither, errorMessage, optionalToken } from './evaluations.js';
 import { jsonObject, payload } from './json.js';
 
 /**
@@ -43,17 +43,30 @@ export const agentRunSpec = z.union([agentType, z.strictObject({ agentType, inpu
 /** The most agent runs one evaluation may be given in one call. */
 export const MAX_AGENT_RUNS = 50;
 
-/** `createAgentRuns` input: at least one run, each agent type once; `start` creates them running. */
+/**
+ * `createAgentRuns` input: at least one run, each agent type once; `start` creates them running.
+ * With a token (`workerId`, `attempt`) the runs are written for that attempt and take over the
+ * runs of earlier attempts; `rerunCompleted` (only with a token) takes over completed ones too.
+ */
 export const createAgentRunsSchema = z
   .strictObject({
     evaluationId: id,
     start: z.boolean({ error: 'must be true or false' }).optional(),
+    ...optionalToken,
+    rerunCompleted: z.boolean({ error: 'must be true or false' }).optional(),
     runs: z
       .array(agentRunSpec)
       .min(1, { error: 'must list at least one agent run' })
       .max(MAX_AGENT_RUNS, { error: `must list at most ${MAX_AGENT_RUNS} agent runs` }),
   })
   .superRefine((value, ctx) => {
+    bothOrNeither(value, ctx);
+    if (value.rerunCompleted !== undefined && value.attempt === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rerunCompleted'],
+        message: 'needs a token (workerId and attempt): only a new attempt re-runs',
+      });
     const seen = new Set<string>();
     value.runs.forEach((run, index) => {
       const type = typeof run === 'string' ? run : run.agentType;
@@ -65,8 +78,8 @@ export const createAgentRunsSchema = z
 /** `listAgentResults` input: an evaluation's agent results, by agent type, a page at a time. */
 export const listAgentResultsSchema = z.strictObject({ evaluationId: id, limit, cursor: keyCursor(agentType).optional() });
 
-/** `completeAgentRun` input: the output is required; insights and score may come later or never. */
-export const completeAgentRunSchema = z.strictObject({
+/** One completion of `completeAgentRuns`: a run's id, its output (required), insights and score (optional). */
+export const agentRunCompletion = z.strictObject({
   id,
   outputData: payload(agentOutputDataSchema),
   insights: payload(agentInsightsSchema).nullable().optional(),
@@ -74,27 +87,33 @@ export const completeAgentRunSchema = z.strictObject({
   idempotencyKey: idempotencyKey().optional(),
 });
 
-/** One completion of `completeAgentRuns`: a run's id and what `completeAgentRun` takes. */
-export const agentRunCompletion = completeAgentRunSchema;
+/** `completeAgentRun` input: a completion, with the worker's token (or none, for an owner's write). */
+export const completeAgentRunSchema = agentRunCompletion.extend(optionalToken).superRefine(bothOrNeither);
 
-/** `completeAgentRuns` input: at least one completion, at most MAX_AGENT_RUNS, each run once. */
-export const completeAgentRunsSchema = z.strictObject({
-  completions: z
-    .array(agentRunCompletion)
-    .min(1, { error: 'must list at least one completion' })
-    .max(MAX_AGENT_RUNS, { error: `must list at most ${MAX_AGENT_RUNS} completions` })
-    .superRefine((completions, ctx) => {
-      const seen = new Set<string>();
-      completions.forEach((completion, index) => {
-        if (seen.has(completion.id))
-          ctx.addIssue({ code: 'custom', path: [index, 'id'], message: 'repeats an agent result listed before it' });
-        seen.add(completion.id);
-      });
-    }),
-});
+/** `completeAgentRuns` input: at least one completion, at most MAX_AGENT_RUNS, each run once; one token for all. */
+export const completeAgentRunsSchema = z
+  .strictObject({
+    completions: z
+      .array(agentRunCompletion)
+      .min(1, { error: 'must list at least one completion' })
+      .max(MAX_AGENT_RUNS, { error: `must list at most ${MAX_AGENT_RUNS} completions` })
+      .superRefine((completions, ctx) => {
+        const seen = new Set<string>();
+        completions.forEach((completion, index) => {
+          if (seen.has(completion.id))
+            ctx.addIssue({ code: 'custom', path: [index, 'id'], message: 'repeats an agent result listed before it' });
+          seen.add(completion.id);
+        });
+      }),
+    ...optionalToken,
+  })
+  .superRefine(bothOrNeither);
+
+/** `startAgentRun` input: the worker's token, or none (an owner's write). */
+export const startAgentRunSchema = z.strictObject({ id, ...optionalToken }).superRefine(bothOrNeither);
 
 /** `failAgentRun` input. */
-export const failAgentRunSchema = z.strictObject({ id, errorMessage });
+export const failAgentRunSchema = z.strictObject({ id, errorMessage, ...optionalToken }).superRefine(bothOrNeither);
 
 /** Text inside a JSON query: what jsonpath and jsonb can carry (no NUL, no lone surrogate). */
 const jsonText = (max: number) =>
@@ -136,8 +155,10 @@ export const findByOutputSchema = z.strictObject({
 
 /** What `createAgentRuns` accepts as its runs. */
 export type AgentRunSpec = z.input<typeof agentRunSpec>;
-/** `createAgentRuns`'s options. */
-export type CreateAgentRunsOptions = Pick<z.input<typeof createAgentRunsSchema>, 'start'>;
+/** `createAgentRuns`'s options: `start`, and a worker's token with `rerunCompleted`. */
+export type CreateAgentRunsOptions = Pick<z.input<typeof createAgentRunsSchema>, 'start' | 'workerId' | 'attempt' | 'rerunCompleted'>;
+/** `startAgentRun`'s and `completeAgentRuns`' token: `{ workerId, attempt }`, or nothing for an owner's write. */
+export type AgentRunToken = Omit<z.input<typeof startAgentRunSchema>, 'id'>;
 /** One completion `completeAgentRuns` accepts: the run's id and what `completeAgentRun` accepts. */
 export type AgentRunCompletion = z.input<typeof agentRunCompletion>;
 /** What `listAgentResults` accepts besides the evaluation id. */

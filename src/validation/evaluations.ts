@@ -11,7 +11,7 @@ import { payload } from './json.js';
 import { cursor } from './cursor.js';
 
 /** Every evaluation status, in the enum's order. */
-export const EVALUATION_STATUSES = enumLabels<EvaluationStatus>()(['pending', 'analyzing', 'completed', 'failed']);
+export const EVALUATION_STATUSES = enumLabels<EvaluationStatus>()(['pending', 'analyzing', 'completed', 'failed', 'dead']);
 /** Every priority, lowest first (the work queue serves high first). */
 export const EVALUATION_PRIORITIES = enumLabels<EvaluationPriority>()(['low', 'normal', 'high']);
 
@@ -36,10 +36,48 @@ export const leaseSeconds = z
 /** Why a run failed. No CHECK in the table; bounded here so a stack dump cannot grow without limit. */
 export const errorMessage = boundedText(1, 10_000);
 
-/** `createEvaluation` input. */
+/** The retry budget a run gets when none is asked for, by priority (`max_attempts`). */
+export const DEFAULT_MAX_ATTEMPTS: Readonly<Record<EvaluationPriority, number>> = { low: 3, normal: 5, high: 8 };
+/** The largest retry budget (evaluations_max_attempts_range_check). */
+export const MAX_MAX_ATTEMPTS = 100;
+/** The first retry's backoff: a run failed for the first time waits 5 to 10 seconds. */
+export const RETRY_BACKOFF_BASE_SECONDS = 10;
+/** The longest backoff, however many times the run failed: 30 minutes to an hour. */
+export const RETRY_BACKOFF_CAP_SECONDS = 3600;
+
+/** evaluations_max_attempts_range_check: 1 to 100 attempts. */
+export const maxAttempts = z
+  .number({ error: 'must be a number of attempts' })
+  .int({ error: 'must be a whole number of attempts' })
+  .min(1, { error: 'must be at least 1 attempt' })
+  .max(MAX_MAX_ATTEMPTS, { error: `must be at most ${MAX_MAX_ATTEMPTS} attempts` });
+
+/** An attempt number, as claimNext returned it (`evaluation.attempt`): a non-negative int4. */
+export const attempt = z
+  .number({ error: 'must be the attempt number the claim returned' })
+  .int({ error: 'must be a whole number' })
+  .min(0, { error: 'must be at least 0' })
+  .max(2_147_483_647, { error: 'must be at most 2147483647' });
+
+/** The fencing token of a worker's write: the worker and the attempt its claim started. */
+export const fencingToken = { workerId, attempt };
+
+/** An optional fencing token: both fields or neither (neither is an owner's or operator's write). */
+export const optionalToken = { workerId: workerId.optional(), attempt: attempt.optional() };
+
+/** Refuses half a token, naming the missing field. */
+export function bothOrNeither(value: { workerId?: unknown; attempt?: unknown }, ctx: z.RefinementCtx): void {
+  if (value.workerId !== undefined && value.attempt === undefined)
+    ctx.addIssue({ code: 'custom', path: ['attempt'], message: 'is required with workerId (the attempt the claim returned)' });
+  if (value.attempt !== undefined && value.workerId === undefined)
+    ctx.addIssue({ code: 'custom', path: ['workerId'], message: 'is required with attempt' });
+}
+
+/** `createEvaluation` input. `maxAttempts` defaults by priority (DEFAULT_MAX_ATTEMPTS). */
 export const createEvaluationSchema = z.strictObject({
   businessIdeaId: id,
   priority: evaluationPriority.default('normal'),
+  maxAttempts: maxAttempts.optional(),
   idempotencyKey: idempotencyKey().optional(),
 });
 
@@ -52,21 +90,22 @@ export const listEvaluationsByStatusSchema = z.strictObject({ status: evaluation
 /** `claimNext` input. */
 export const claimNextSchema = z.strictObject({ workerId, leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS) });
 
-/** `completeEvaluation` input. With `workerId`, only the worker holding the claim may complete. */
-export const completeEvaluationSchema = z.strictObject({
-  id,
-  results: payload(evaluationResultsSchema),
-  workerId: workerId.optional(),
-});
+/** `completeEvaluation` input. With a token (`workerId` and `attempt`), only that attempt of that worker may complete. */
+export const completeEvaluationSchema = z
+  .strictObject({ id, results: payload(evaluationResultsSchema), ...optionalToken })
+  .superRefine(bothOrNeither);
 
-/** `failEvaluation` input. With `workerId`, only the worker holding the claim may fail the run. */
-export const failEvaluationSchema = z.strictObject({ id, errorMessage, workerId: workerId.optional() });
+/** `failEvaluation` input. With a token, the worker's failure is retried by policy; without, an operator ends the run. */
+export const failEvaluationSchema = z.strictObject({ id, errorMessage, ...optionalToken }).superRefine(bothOrNeither);
 
 /** `renewLease` input. */
-export const renewLeaseSchema = z.strictObject({ id, workerId, leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS) });
+export const renewLeaseSchema = z.strictObject({ id, ...fencingToken, leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS) });
 
 /** `releaseLease` input. */
-export const releaseLeaseSchema = z.strictObject({ id, workerId });
+export const releaseLeaseSchema = z.strictObject({ id, ...fencingToken });
+
+/** `retryEvaluation` input: optionally a new retry budget. */
+export const retryEvaluationSchema = z.strictObject({ id, maxAttempts: maxAttempts.optional() });
 
 /** What `createEvaluation` accepts besides the idea id. */
 export type CreateEvaluationInput = Omit<z.input<typeof createEvaluationSchema>, 'businessIdeaId'>;
@@ -82,3 +121,10 @@ export type FailEvaluationInput = Omit<z.input<typeof failEvaluationSchema>, 'id
 export type RenewLeaseInput = Omit<z.input<typeof renewLeaseSchema>, 'id'>;
 /** What `releaseLease` accepts besides the evaluation id. */
 export type ReleaseLeaseInput = Omit<z.input<typeof releaseLeaseSchema>, 'id'>;
+/** What `retryEvaluation` accepts besides the evaluation id. */
+export type RetryEvaluationInput = Omit<z.input<typeof retryEvaluationSchema>, 'id'>;
+/** A worker's fencing token: the worker and the attempt its claim returned (`evaluation.attempt`). */
+export interface FencingToken {
+  workerId: string;
+  attempt: number;
+}

@@ -218,15 +218,17 @@ describe('through the worker role (row-level security)', () => {
     const queued = await evaluations.createEvaluation(t.db, idea.id, { priority: 'high' });
     const claimed = await evaluations.claimNext(worker.worker, 'worker-batched');
     expect(claimed?.id).toBe(queued.id);
-    const runs = await createAgentRuns(worker.worker, queued.id, ['market-research', 'customer-research'], { start: true });
+    const token = { workerId: 'worker-batched', attempt: claimed!.attempt };
+    const runs = await createAgentRuns(worker.worker, queued.id, ['market-research', 'customer-research'], { start: true, ...token });
     const done = await completeAgentRuns(
       worker.worker,
       runs.map((r) => ({ id: r.id, outputData: output(r.agentType), score: 70 })),
+      token,
     );
     expect(done.map((r) => r.status)).toEqual(['completed', 'completed']);
     // A run of an evaluation the worker cannot see (no longer in flight) is not found, and nothing is written.
     await evaluations.completeEvaluation(worker.worker, queued.id, {
-      workerId: 'worker-batched',
+      ...token,
       results: {
         version: 1,
         overallScore: 70,

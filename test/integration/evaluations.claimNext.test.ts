@@ -120,14 +120,20 @@ describe('claimNext', () => {
     expect(second).toMatchObject({ id, claimedBy: 'worker-b' });
     expect(second!.startedAt!.getTime()).toBeGreaterThan(first!.startedAt!.getTime());
 
-    const late = await completeEvaluation(t.db, id, { results: RESULTS, workerId: 'worker-a' }).catch((e: unknown) => e);
+    expect(second).toMatchObject({ attempt: 2, failures: 1 });
+
+    const late = await completeEvaluation(t.db, id, { results: RESULTS, workerId: 'worker-a', attempt: first!.attempt }).catch(
+      (e: unknown) => e,
+    );
     expect(late).toBeInstanceOf(InvalidTransitionError);
-    expect((late as Error).message).toContain('another worker holds it');
-    await expect(renewLease(t.db, id, { workerId: 'worker-a' })).rejects.toThrow(InvalidTransitionError);
-    await expect(completeEvaluation(t.db, id, { results: RESULTS, workerId: 'worker-b' })).resolves.toMatchObject({
-      status: 'completed',
-      claimedBy: 'worker-b',
-    });
+    expect((late as Error).message).toContain('attempt 2 holds the run now');
+    await expect(renewLease(t.db, id, { workerId: 'worker-a', attempt: first!.attempt })).rejects.toThrow(InvalidTransitionError);
+    await expect(completeEvaluation(t.db, id, { results: RESULTS, workerId: 'worker-b', attempt: second!.attempt })).resolves.toMatchObject(
+      {
+        status: 'completed',
+        claimedBy: 'worker-b',
+      },
+    );
     expect(await ideaStatus(idea.id)).toBe('completed');
   });
 

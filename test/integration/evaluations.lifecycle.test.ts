@@ -225,23 +225,30 @@ describe('listEvaluationsByIdea and listEvaluationsByStatus', () => {
 describe('completeEvaluation', () => {
   it('completes an analyzing run with its results and moves the idea to completed', async () => {
     const { idea, evaluation } = await analyzing();
-    const completed = await completeEvaluation(t.db, evaluation.id, { results: RESULTS, workerId: 'worker-a' });
+    const completed = await completeEvaluation(t.db, evaluation.id, { results: RESULTS, workerId: 'worker-a', attempt: 0 });
     expect(completed).toMatchObject({ status: 'completed', leaseExpiresAt: null, claimedBy: 'worker-a', results: RESULTS });
     expect(completed.completedAt!.getTime()).toBeGreaterThanOrEqual(completed.startedAt!.getTime());
     expect((await getEvaluation(t.db, evaluation.id)).results).toEqual(RESULTS);
     expect(await ideaStatus(idea.id)).toBe('completed');
   });
 
-  it('without workerId, completes whoever holds it', async () => {
+  it('without a token, completes whoever holds it', async () => {
     const { evaluation } = await analyzing('worker-z');
     await expect(completeEvaluation(t.db, evaluation.id, { results: RESULTS })).resolves.toMatchObject({ status: 'completed' });
   });
 
   it('rejects a worker that does not hold the lease, and changes nothing', async () => {
     const { idea, evaluation } = await analyzing('worker-a');
-    const error = await completeEvaluation(t.db, evaluation.id, { results: RESULTS, workerId: 'worker-b' }).catch((e: unknown) => e);
+    const error = await completeEvaluation(t.db, evaluation.id, { results: RESULTS, workerId: 'worker-b', attempt: 0 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(InvalidTransitionError);
-    expect(error).toMatchObject({ from: 'analyzing', to: 'completed', message: expect.stringContaining('another worker holds it') });
+    expect(error).toMatchObject({
+      code: 'STALE_ATTEMPT',
+      from: 'analyzing',
+      to: 'completed',
+      message: expect.stringContaining('another worker holds attempt 0'),
+    });
     expect((await getEvaluation(t.db, evaluation.id)).status).toBe('analyzing');
     expect(await ideaStatus(idea.id)).toBe('evaluating');
   });
@@ -327,14 +334,14 @@ describe('completeEvaluation', () => {
 });
 
 describe('failEvaluation and retryEvaluation', () => {
-  it('fails an analyzing run (holder only when workerId is given) and queues it again on retry', async () => {
+  it('fails an analyzing run for good without a token (an operator), and queues it again on retry', async () => {
     const { idea, evaluation } = await analyzing('worker-a');
-    await expect(failEvaluation(t.db, evaluation.id, { errorMessage: 'nope', workerId: 'worker-b' })).rejects.toMatchObject({
-      name: 'InvalidTransitionError',
-      message: expect.stringContaining('another worker holds it'),
+    await expect(failEvaluation(t.db, evaluation.id, { errorMessage: 'nope', workerId: 'worker-b', attempt: 0 })).rejects.toMatchObject({
+      name: 'StaleAttemptError',
+      message: expect.stringContaining('another worker holds attempt 0'),
     });
     const message = 'market-research agent timed out; it\'s "late" -- $$ \u{1F600}';
-    const failed = await failEvaluation(t.db, evaluation.id, { errorMessage: message, workerId: 'worker-a' });
+    const failed = await failEvaluation(t.db, evaluation.id, { errorMessage: message });
     expect(failed).toMatchObject({ status: 'failed', errorMessage: message, leaseExpiresAt: null });
     expect(failed.completedAt).toBeInstanceOf(Date);
     expect(await ideaStatus(idea.id)).toBe('evaluating');
@@ -347,11 +354,13 @@ describe('failEvaluation and retryEvaluation', () => {
       claimedBy: null,
       leaseExpiresAt: null,
       errorMessage: message,
+      failures: 0,
     });
     await expect(retryEvaluation(t.db, evaluation.id)).rejects.toMatchObject({
       name: 'InvalidTransitionError',
       from: 'pending',
       to: 'pending',
+      message: expect.stringContaining('only from failed or dead'),
     });
 
     // The message is kept while the retry waits and runs, and cleared when it completes. (Claimed
@@ -367,7 +376,7 @@ describe('failEvaluation and retryEvaluation', () => {
       .where('id', '=', evaluation.id)
       .execute();
     expect((await getEvaluation(t.db, evaluation.id)).errorMessage).toBe(message);
-    const completed = await completeEvaluation(t.db, evaluation.id, { results: RESULTS, workerId: 'worker-c' });
+    const completed = await completeEvaluation(t.db, evaluation.id, { results: RESULTS, workerId: 'worker-c', attempt: 0 });
     expect(completed).toMatchObject({ status: 'completed', errorMessage: null });
     expect((await getEvaluation(t.db, evaluation.id)).errorMessage).toBeNull();
   });
@@ -375,7 +384,10 @@ describe('failEvaluation and retryEvaluation', () => {
   it('fails a pending run without a worker; refuses to fail one that ended; NotFoundError for a missing one', async () => {
     const idea = await createSubmittedIdea(t.db);
     const pending = await createTestEvaluation(t.db, idea.id);
-    await expect(failEvaluation(t.db, pending.id, { errorMessage: 'cancelled', workerId: 'w' })).rejects.toMatchObject({ from: 'pending' });
+    await expect(failEvaluation(t.db, pending.id, { errorMessage: 'cancelled', workerId: 'w', attempt: 0 })).rejects.toMatchObject({
+      code: 'STALE_ATTEMPT',
+      from: 'pending',
+    });
     await expect(failEvaluation(t.db, pending.id, { errorMessage: 'cancelled' })).resolves.toMatchObject({
       status: 'failed',
       startedAt: null,
@@ -399,26 +411,29 @@ describe('renewLease and releaseLease', () => {
       .where('id', '=', evaluation.id)
       .execute();
     // Expired but not claimed again: still the holder's to renew.
-    const renewed = await renewLease(t.db, evaluation.id, { workerId: 'worker-a', leaseSeconds: 600 });
+    const renewed = await renewLease(t.db, evaluation.id, { workerId: 'worker-a', attempt: 0, leaseSeconds: 600 });
     const { now } = await sql<{ now: Date }>`select statement_timestamp() as now`.execute(t.db).then((r) => r.rows[0]!);
     expect(renewed.leaseExpiresAt!.getTime() - now.getTime()).toBeGreaterThan(590_000);
     expect(renewed.leaseExpiresAt!.getTime() - now.getTime()).toBeLessThanOrEqual(600_000);
-    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-b' })).rejects.toMatchObject({
-      name: 'InvalidTransitionError',
+    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-b', attempt: 0 })).rejects.toMatchObject({
+      name: 'StaleAttemptError',
       from: 'analyzing',
     });
-    await expect(renewLease(t.db, MISSING, { workerId: 'worker-a' })).rejects.toThrow(NotFoundError);
-    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-a', leaseSeconds: 0 })).rejects.toMatchObject({
+    await expect(renewLease(t.db, MISSING, { workerId: 'worker-a', attempt: 0 })).rejects.toThrow(NotFoundError);
+    await expect(renewLease(t.db, evaluation.id, { workerId: 'worker-a', attempt: 0, leaseSeconds: 0 })).rejects.toMatchObject({
       issues: [{ path: 'leaseSeconds' }],
     });
   });
 
   it('releases the run back to pending (holder only), so the next claim gets it', async () => {
     const { evaluation } = await analyzing('worker-a');
-    await expect(releaseLease(t.db, evaluation.id, { workerId: 'worker-b' })).rejects.toThrow(InvalidTransitionError);
-    const released = await releaseLease(t.db, evaluation.id, { workerId: 'worker-a' });
+    await expect(releaseLease(t.db, evaluation.id, { workerId: 'worker-b', attempt: 0 })).rejects.toThrow(InvalidTransitionError);
+    const released = await releaseLease(t.db, evaluation.id, { workerId: 'worker-a', attempt: 0 });
     expect(released).toMatchObject({ status: 'pending', startedAt: null, claimedBy: null, leaseExpiresAt: null });
-    await expect(releaseLease(t.db, evaluation.id, { workerId: 'worker-a' })).rejects.toMatchObject({ from: 'pending' });
+    await expect(releaseLease(t.db, evaluation.id, { workerId: 'worker-a', attempt: 0 })).rejects.toMatchObject({
+      code: 'STALE_ATTEMPT',
+      from: 'pending',
+    });
   });
 });
 
@@ -457,8 +472,8 @@ it('claim -> complete, end to end', async () => {
   const idea = await createSubmittedIdea(t.db);
   const created = await createEvaluation(t.db, idea.id);
   const claimed = await claimNext(t.db, 'worker-e2e');
-  expect(claimed?.id).toBe(created.id);
+  expect(claimed).toMatchObject({ id: created.id, attempt: 1 });
   expect(await ideaStatus(idea.id)).toBe('evaluating');
-  await completeEvaluation(t.db, created.id, { results: RESULTS, workerId: 'worker-e2e' });
+  await completeEvaluation(t.db, created.id, { results: RESULTS, workerId: 'worker-e2e', attempt: claimed!.attempt });
   expect(await ideaStatus(idea.id)).toBe('completed');
 });

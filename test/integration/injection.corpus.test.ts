@@ -242,7 +242,9 @@ describe('the injection corpus', () => {
     const claimed = await evaluations.claimNext(db(), workerId, { leaseSeconds: 60 });
     expect(claimed).toMatchObject({ id: evaluation.id, claimedBy: workerId });
     await expectStoredBytes('evaluations', 'claimed_by', evaluation.id, workerId);
-    expect((await evaluations.renewLease(db(), evaluation.id, { workerId, leaseSeconds: 120 })).claimedBy).toBe(workerId);
+    expect((await evaluations.renewLease(db(), evaluation.id, { workerId, attempt: claimed!.attempt, leaseSeconds: 120 })).claimedBy).toBe(
+      workerId,
+    );
 
     const [input, output, insights] = [inputOf(value), outputOf(value), insightsOf(value)];
     const runs = await agentResults.createAgentRuns(db(), evaluation.id, [
@@ -284,10 +286,10 @@ describe('the injection corpus', () => {
     // Half the runs complete with the corpus in their results, half fail with it as the message.
     if (CORPUS.findIndex(([, v]) => v === value) % 2 === 0) {
       const results = resultsOf(value);
-      const done = await evaluations.completeEvaluation(db(), evaluation.id, { workerId, results });
+      const done = await evaluations.completeEvaluation(db(), evaluation.id, { workerId, attempt: claimed!.attempt, results });
       expect(done.results).toEqual(results);
     } else {
-      const failed = await evaluations.failEvaluation(db(), evaluation.id, { workerId, errorMessage });
+      const failed = await evaluations.failEvaluation(db(), evaluation.id, { workerId, attempt: claimed!.attempt, errorMessage });
       expect(failed.errorMessage).toBe(errorMessage);
       await expectStoredBytes('evaluations', 'error_message', evaluation.id, errorMessage);
     }
@@ -344,8 +346,8 @@ describe('the injection corpus', () => {
       ['description', () => ideas.updateIdeaContent(db(), idea.id, { description: fit(nul, 50, 60) })],
       ['search', () => ideas.listIdeasByUser(db(), user.id, { search: nul })],
       ['workerId', () => evaluations.claimNext(db(), nul)],
-      ['workerId', () => evaluations.renewLease(db(), evaluation.id, { workerId: nul })],
-      ['workerId', () => evaluations.releaseLease(db(), evaluation.id, { workerId: nul })],
+      ['workerId', () => evaluations.renewLease(db(), evaluation.id, { workerId: nul, attempt: 1 })],
+      ['workerId', () => evaluations.releaseLease(db(), evaluation.id, { workerId: nul, attempt: 1 })],
       ['errorMessage', () => evaluations.failEvaluation(db(), evaluation.id, { errorMessage: nul })],
       ['results', () => evaluations.completeEvaluation(db(), evaluation.id, { results: asJson<EvaluationResults>({ note: nul }) })],
       ['results', () => evaluations.completeEvaluation(db(), evaluation.id, { results: asJson<EvaluationResults>({ [nul]: 1 }) })],
@@ -424,8 +426,8 @@ describe('the injection corpus', () => {
       ['businessIdeaId', (bad) => evaluations.createEvaluation(db(), bad)],
       ['businessIdeaId', (bad) => evaluations.listEvaluationsByIdea(db(), bad)],
       ['id', (bad) => evaluations.getEvaluation(db(), bad)],
-      ['id', (bad) => evaluations.renewLease(db(), bad, { workerId: 'worker-1' })],
-      ['id', (bad) => evaluations.releaseLease(db(), bad, { workerId: 'worker-1' })],
+      ['id', (bad) => evaluations.renewLease(db(), bad, { workerId: 'worker-1', attempt: 1 })],
+      ['id', (bad) => evaluations.releaseLease(db(), bad, { workerId: 'worker-1', attempt: 1 })],
       ['id', (bad) => evaluations.completeEvaluation(db(), bad, { results: asJson<EvaluationResults>({}) })],
       ['id', (bad) => evaluations.failEvaluation(db(), bad, { errorMessage: 'failed' })],
       ['id', (bad) => evaluations.retryEvaluation(db(), bad)],

@@ -388,19 +388,30 @@ const CASES: PlanCase[] = [
     row: (s) => ({ id: s.evaluationId, business_idea_id: s.ideaId }),
   },
   {
-    name: 'evaluations.renewLease (then the status lookup)',
+    name: 'evaluations.renewLease (then the attempt-state lookup)',
     paths: QUEUE,
-    call: (db, s) => evaluations.renewLease(db, s.evaluationId, { workerId: s.workerId, leaseSeconds: 120 }),
+    call: (db, s) => evaluations.renewLease(db, s.evaluationId, { workerId: s.workerId, attempt: 1, leaseSeconds: 120 }),
   },
   {
-    name: 'evaluations.releaseLease (then the status lookup)',
+    name: 'evaluations.releaseLease (then the attempt-state lookup)',
     paths: QUEUE,
-    call: (db, s) => evaluations.releaseLease(db, s.evaluationId, { workerId: s.workerId }),
+    call: (db, s) => evaluations.releaseLease(db, s.evaluationId, { workerId: s.workerId, attempt: 1 }),
   },
   {
-    name: 'evaluations.completeEvaluation (lease holder; then the idea)',
+    name: 'evaluations.completeEvaluation (token; then the idea)',
     paths: QUEUE,
-    call: (db, s) => evaluations.completeEvaluation(db, s.evaluationId, { results: RESULTS, workerId: s.workerId }),
+    call: (db, s) => evaluations.completeEvaluation(db, s.evaluationId, { results: RESULTS, workerId: s.workerId, attempt: 1 }),
+    row: (s) => ({ id: s.evaluationId, business_idea_id: s.ideaId, status: 'completed' }),
+  },
+  {
+    name: 'evaluations.completeEvaluation (token; then the attempt-state lookup)',
+    paths: QUEUE,
+    call: (db, s) => evaluations.completeEvaluation(db, s.evaluationId, { results: RESULTS, workerId: s.workerId, attempt: 1 }),
+  },
+  {
+    name: 'evaluations.completeEvaluation (no token; then the idea)',
+    paths: QUEUE,
+    call: (db, s) => evaluations.completeEvaluation(db, s.evaluationId, { results: RESULTS }),
     row: (s) => ({ id: s.evaluationId, business_idea_id: s.ideaId, status: 'completed' }),
   },
   {
@@ -414,14 +425,26 @@ const CASES: PlanCase[] = [
     call: (db, s) => evaluations.failEvaluation(db, s.evaluationId, { errorMessage: 'agent timed out' }),
   },
   {
-    name: 'evaluations.failEvaluation (lease holder)',
+    name: 'evaluations.failEvaluation (token: retried with backoff or dead-lettered; then the attempt-state lookup)',
     paths: QUEUE,
-    call: (db, s) => evaluations.failEvaluation(db, s.evaluationId, { errorMessage: 'agent timed out', workerId: s.workerId }),
+    call: (db, s) => evaluations.failEvaluation(db, s.evaluationId, { errorMessage: 'agent timed out', workerId: s.workerId, attempt: 1 }),
   },
   {
     name: 'evaluations.retryEvaluation (then the status lookup)',
     paths: ['owner'],
     call: (db, s) => evaluations.retryEvaluation(db, s.evaluationId),
+  },
+  {
+    name: 'evaluations.retryEvaluation (a new budget)',
+    paths: ['owner'],
+    call: (db, s) => evaluations.retryEvaluation(db, s.evaluationId, { maxAttempts: 2 }),
+    row: (s) => ({ id: s.evaluationId }),
+  },
+  {
+    name: 'evaluations.listEvaluationsByStatus (dead)',
+    paths: ['owner'],
+    gaps: RLS_UNINDEXABLE,
+    call: (db) => evaluations.listEvaluationsByStatus(db, 'dead', { limit: 50 }),
   },
 
   // agent results
@@ -436,6 +459,34 @@ const CASES: PlanCase[] = [
     name: 'agentResults.startAgentRun (then the status lookup)',
     paths: QUEUE,
     call: (db, s) => agentResults.startAgentRun(db, s.agentResultId),
+  },
+  {
+    name: 'agentResults.startAgentRun (token; then the attempt-state lookup)',
+    paths: QUEUE,
+    call: (db, s) => agentResults.startAgentRun(db, s.agentResultId, { workerId: s.workerId, attempt: 1 }),
+  },
+  {
+    name: 'agentResults.createAgentRuns (token: the fence, created or taken over; then the attempt-state lookup)',
+    paths: QUEUE,
+    call: (db, s) =>
+      agentResults.createAgentRuns(db, s.evaluationId, [s.agentType, 'go-to-market'], { start: true, workerId: s.workerId, attempt: 1 }),
+  },
+  {
+    name: 'agentResults.completeAgentRun (token; then the attempt-state lookup)',
+    paths: QUEUE,
+    call: (db, s) =>
+      agentResults.completeAgentRun(db, s.agentResultId, { outputData: OUTPUT, score: 50, workerId: s.workerId, attempt: 1 }),
+  },
+  {
+    name: 'agentResults.completeAgentRuns (token; then the runs, then the attempt-state lookup)',
+    paths: QUEUE,
+    call: (db, s) =>
+      agentResults.completeAgentRuns(db, [{ id: s.agentResultId, outputData: OUTPUT, score: 50 }], { workerId: s.workerId, attempt: 1 }),
+  },
+  {
+    name: 'agentResults.failAgentRun (token; then the attempt-state lookup)',
+    paths: QUEUE,
+    call: (db, s) => agentResults.failAgentRun(db, s.agentResultId, { errorMessage: 'rate limited', workerId: s.workerId, attempt: 1 }),
   },
   {
     name: 'agentResults.completeAgentRun (idempotency key; then the first completion, then the status lookup)',

@@ -424,7 +424,7 @@ describe('catalog', () => {
       { type: 'agent_result_status', labels: ['pending', 'running', 'completed', 'failed'] },
       { type: 'audit_operation', labels: ['insert', 'update', 'delete'] },
       { type: 'evaluation_priority', labels: ['low', 'normal', 'high'] },
-      { type: 'evaluation_status', labels: ['pending', 'analyzing', 'completed', 'failed'] },
+      { type: 'evaluation_status', labels: ['pending', 'analyzing', 'completed', 'failed', 'dead'] },
       { type: 'idea_status', labels: ['draft', 'submitted', 'evaluating', 'completed', 'archived'] },
     ]);
     const { rows: order } = await client.query(

@@ -118,10 +118,10 @@ describe('indexes serve the access patterns', () => {
     );
   });
 
-  it('pending evaluations by priority (high first) then age: evaluations_pending_queue_idx, no sort', async () => {
+  it('due pending evaluations by priority (high first) then due time: evaluations_pending_queue_idx, no sort', async () => {
     await expectIndex(
-      `SELECT * FROM evaluations WHERE status = 'pending'
-        ORDER BY priority DESC, created_at, id LIMIT 10 FOR UPDATE SKIP LOCKED`,
+      `SELECT * FROM evaluations WHERE status = 'pending' AND run_after <= statement_timestamp()
+        ORDER BY priority DESC, run_after, id LIMIT 10 FOR UPDATE SKIP LOCKED`,
       [],
       'evaluations_pending_queue_idx',
       { ordered: true },

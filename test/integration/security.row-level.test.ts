@@ -246,13 +246,15 @@ describe('the worker role', () => {
         .where('id', '=', evaluation.businessIdeaId)
         .executeTakeFirst();
       expect(idea?.status).toBe('evaluating');
-      const [run] = await agentResults.createAgentRuns(worker.worker, evaluation.id, ['market-research']);
-      await agentResults.startAgentRun(worker.worker, run!.id);
+      const token = { workerId: evaluation.claimedBy!, attempt: evaluation.attempt };
+      const [run] = await agentResults.createAgentRuns(worker.worker, evaluation.id, ['market-research'], token);
+      await agentResults.startAgentRun(worker.worker, run!.id, token);
       await agentResults.completeAgentRun(worker.worker, run!.id, {
+        ...token,
         outputData: { version: 1, summary: 'A growing niche', findings: [] },
         score: 70,
       });
-      const completed = await evaluations.completeEvaluation(worker.worker, evaluation.id, { workerId: 'worker-rls', results: RESULTS });
+      const completed = await evaluations.completeEvaluation(worker.worker, evaluation.id, { ...token, results: RESULTS });
       expect(completed.status).toBe('completed');
     }
     // As the owner: every idea moved to completed, for both users.

@@ -19,7 +19,7 @@ describe('runChecks', () => {
     await runSeedSet(t.database, devSet, { checks: false });
     const report = await runChecks(t.db, devSet.checks);
     expect(report.results.filter((r) => !r.ok)).toEqual([]);
-    expect(report.counts).toMatchObject({ users: 4, business_ideas: 8, evaluations: 7, agent_results: 26, seed_history: 1 });
+    expect(report.counts).toMatchObject({ users: 4, business_ideas: 8, evaluations: 8, agent_results: 26, seed_history: 1 });
     expect(formatChecks(report)).toContain('All checks passed.');
   });
 

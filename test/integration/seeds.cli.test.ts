@@ -108,7 +108,7 @@ describe('db:clean and db:reset', () => {
       const result = await runCli('db-reset.ts', [], { env: { DATABASE_URL: t.testDatabase.url } });
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(
-        /Reverted \d+ migration\(s\)[\s\S]*Applied \d+ migration\(s\)[\s\S]*"dev" loaded v2[\s\S]*All checks passed\./,
+        /Reverted \d+ migration\(s\)[\s\S]*Applied \d+ migration\(s\)[\s\S]*"dev" loaded v3[\s\S]*All checks passed\./,
       );
       const after = await counts();
       expect(after.users).toBe(4);

@@ -23,7 +23,7 @@ describe('the dev seed set', () => {
   it('loads at least 3 users, 6 ideas, 5 evaluations and 25 agent results, every status, checks passing', async () => {
     const outcome = await runSeedSet(t.database, devSet);
     expect(outcome.status).toBe('applied');
-    expect(outcome.rows).toEqual({ users: 4, business_ideas: 8, evaluations: 7, agent_results: 26 });
+    expect(outcome.rows).toEqual({ users: 4, business_ideas: 8, evaluations: 8, agent_results: 26 });
     expect(outcome.checks?.ok).toBe(true);
     expect(outcome.checksum).toMatch(/^[0-9a-f]{64}$/);
 
@@ -38,7 +38,7 @@ describe('the dev seed set', () => {
         .map((r) => (r as Record<string, string>)[column])
         .sort();
     expect(await distinct('businessIdeas', 'status')).toEqual(['archived', 'completed', 'draft', 'evaluating', 'submitted']);
-    expect(await distinct('evaluations', 'status')).toEqual(['analyzing', 'completed', 'failed', 'pending']);
+    expect(await distinct('evaluations', 'status')).toEqual(['analyzing', 'completed', 'dead', 'failed', 'pending']);
     expect(await distinct('evaluations', 'priority')).toEqual(['high', 'low', 'normal']);
     expect(await distinct('agentResults', 'status')).toEqual(['completed', 'failed', 'pending', 'running']);
     const agentTypes = await t.db.selectFrom('agentResults').select('agentType').distinct().execute();

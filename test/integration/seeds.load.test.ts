@@ -102,7 +102,13 @@ describe('the load set at scale 0.005', () => {
       'evaluating',
       'submitted',
     ]);
-    expect(await values('SELECT DISTINCT status::text AS v FROM evaluations')).toEqual(['analyzing', 'completed', 'failed', 'pending']);
+    expect(await values('SELECT DISTINCT status::text AS v FROM evaluations')).toEqual([
+      'analyzing',
+      'completed',
+      'dead',
+      'failed',
+      'pending',
+    ]);
     expect(await values('SELECT DISTINCT priority::text AS v FROM evaluations')).toEqual(['high', 'low', 'normal']);
     expect(await values('SELECT DISTINCT status::text AS v FROM agent_results')).toEqual(['completed', 'failed', 'pending', 'running']);
   });

@@ -138,7 +138,7 @@ describe('the dev set over a dev v1 database', () => {
     await t.db.insertInto('seedHistory').values({ setName: 'dev', version: 1, rowCounts: '{}' }).execute();
 
     const outcome = await runSeedSet(t.database, devSet);
-    expect(outcome).toMatchObject({ status: 'upgraded', previousVersion: 1, version: 2 });
+    expect(outcome).toMatchObject({ status: 'upgraded', previousVersion: 1, version: 3 });
     expect(outcome.checks?.ok).toBe(true);
     const names = (await t.db.selectFrom('users').select('name').orderBy('name').execute()).map((u) => u.name);
     expect(names).toEqual([...DEV_USERS.map((u) => u.name), 'Not A Dev Row'].sort());

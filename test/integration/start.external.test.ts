@@ -41,13 +41,13 @@ describe('npm start with DATABASE_URL', { timeout: 90_000 }, () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`Created database "${name}"`);
     expect(first.stdout).toMatch(/Migrations: applied \d+/);
-    expect(first.stdout).toContain('Development data: loaded 4 users, 8 ideas, 7 evaluations, 26 agent results');
+    expect(first.stdout).toContain('Development data: loaded 4 users, 8 ideas, 8 evaluations, 26 agent results');
     expect(first.stdout).toMatch(/^users\s+4$/m);
     expect(first.stdout).toMatch(/^agent_results\s+26$/m);
     const password = adminConnection().password;
     if (password) expect(first.stdout).not.toContain(password);
     const afterFirst = await counts();
-    expect(afterFirst).toMatchObject({ users: 4, business_ideas: 8, evaluations: 7, agent_results: 26 });
+    expect(afterFirst).toMatchObject({ users: 4, business_ideas: 8, evaluations: 8, agent_results: 26 });
 
     const second = await runCli('start.ts', [], { env: { DATABASE_URL: url } });
     expect(second.code).toBe(0);

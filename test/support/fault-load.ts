@@ -105,6 +105,7 @@ export function startLoad(options: LoadOptions): Load {
     const ackedBundles: string[] = [];
     let lastIdea: string | undefined;
     let claimed: string | undefined;
+    let claimedAttempt = 0;
     let seq = 0;
     let step = 0;
     while (!stopped) {
@@ -147,6 +148,7 @@ export function startLoad(options: LoadOptions): Load {
             if (evaluation) {
               record.key = evaluation.id;
               claimed = evaluation.id;
+              claimedAttempt = evaluation.attempt;
             } else {
               record.kind = 'claim-none';
             }
@@ -156,7 +158,7 @@ export function startLoad(options: LoadOptions): Load {
             record.key = claimed!;
             // Attempted once, whatever the outcome: an unacknowledged complete may have committed.
             claimed = undefined;
-            await evaluations.completeEvaluation(database.owner, record.key, { workerId, results: RESULTS });
+            await evaluations.completeEvaluation(database.owner, record.key, { workerId, attempt: claimedAttempt, results: RESULTS });
             break;
           }
           case 'read': {

@@ -21,6 +21,13 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
     'createAgentRuns (started)': await sqlOf((db) =>
       agentResults.createAgentRuns(db, EVALUATION, ['market-research', 'customer-research'], { start: true }),
     ),
+    'createAgentRuns (token: the fence, created or taken over in place, then the attempt-state lookup)': await sqlOf((db) =>
+      agentResults.createAgentRuns(db, EVALUATION, ['market-research', 'customer-research'], {
+        start: true,
+        workerId: 'secret-worker',
+        attempt: 3,
+      }),
+    ),
     'createAgentRuns (invalid input)': await sqlOf((db) =>
       agentResults.createAgentRuns(db, EVALUATION, ['Market Research', 'market-research', 'market-research']),
     ),
@@ -30,6 +37,25 @@ it('compiles every agent results query as committed in __sql__/agent_results.sql
       agentResults.listAgentResults(db, EVALUATION, { limit: 10, cursor: encodeKeyCursor('market-research') }),
     ),
     'startAgentRun (then, when nothing matched, the status lookup)': await sqlOf((db) => agentResults.startAgentRun(db, ID)),
+    'startAgentRun (token: fenced in the statement; then the attempt-state lookup)': await sqlOf((db) =>
+      agentResults.startAgentRun(db, ID, { workerId: 'secret-worker', attempt: 3 }),
+    ),
+    'completeAgentRun (token)': await sqlOf((db) =>
+      agentResults.completeAgentRun(db, ID, {
+        outputData: { version: 1, summary: 'secret', findings: [] },
+        workerId: 'secret-worker',
+        attempt: 3,
+      }),
+    ),
+    'completeAgentRuns (token)': await sqlOf((db) =>
+      agentResults.completeAgentRuns(db, [{ id: ID, outputData: { version: 1, summary: 'secret', findings: [] } }], {
+        workerId: 'secret-worker',
+        attempt: 3,
+      }),
+    ),
+    'failAgentRun (token)': await sqlOf((db) =>
+      agentResults.failAgentRun(db, ID, { errorMessage: 'secret rate limit', workerId: 'secret-worker', attempt: 3 }),
+    ),
     completeAgentRun: await sqlOf((db) =>
       agentResults.completeAgentRun(db, ID, {
         outputData: { version: 1, summary: 'secret summary', findings: [] },

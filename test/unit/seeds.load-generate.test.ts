@@ -86,7 +86,7 @@ describe('rows follow the schema rules', () => {
     const ideaIds = new Set(ideas.map((i) => i.id));
     for (const e of evaluations) {
       expect(ideaIds.has(e.business_idea_id as string)).toBe(true);
-      const terminal = e.status === 'completed' || e.status === 'failed';
+      const terminal = e.status === 'completed' || e.status === 'failed' || e.status === 'dead';
       expect(e.completed_at !== null).toBe(terminal);
       if (e.status === 'analyzing' || e.status === 'completed') expect(e.started_at).not.toBeNull();
       if (e.completed_at && e.started_at) expect(ms(e.completed_at)).toBeGreaterThanOrEqual(ms(e.started_at));
@@ -94,7 +94,7 @@ describe('rows follow the schema rules', () => {
       if (e.status === 'pending') expect(e.claimed_by).toBeNull();
       if (e.status === 'analyzing') expect(e.claimed_by).not.toBeNull();
       expect(e.results !== null).toBe(e.status === 'completed');
-      expect(e.error_message !== null).toBe(e.status === 'failed');
+      expect(e.error_message !== null).toBe(e.status === 'failed' || e.status === 'dead');
     }
   });
 
@@ -153,7 +153,7 @@ describe('rows follow the schema rules', () => {
   it('covers every status at the smallest scale', () => {
     const small = { ideas: rowsOf('business_ideas'), evaluations: rowsOf('evaluations'), agents: rowsOf('agent_results') };
     expect(new Set(small.ideas.map((i) => i.status))).toEqual(new Set(['draft', 'submitted', 'evaluating', 'completed', 'archived']));
-    expect(new Set(small.evaluations.map((e) => e.status))).toEqual(new Set(['pending', 'analyzing', 'completed', 'failed']));
+    expect(new Set(small.evaluations.map((e) => e.status))).toEqual(new Set(['pending', 'analyzing', 'completed', 'failed', 'dead']));
     expect(new Set(small.evaluations.map((e) => e.priority))).toEqual(new Set(['low', 'normal', 'high']));
     expect(new Set(small.agents.map((a) => a.status))).toEqual(new Set(['pending', 'running', 'completed', 'failed']));
   });

@@ -7,9 +7,12 @@ import {
   completeEvaluationSchema,
   createEvaluationSchema,
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_MAX_ATTEMPTS,
   failEvaluationSchema,
   listEvaluationsByStatusSchema,
+  releaseLeaseSchema,
   renewLeaseSchema,
+  retryEvaluationSchema,
   workerId,
 } from '../../src/validation/evaluations.js';
 
@@ -67,8 +70,34 @@ describe('claimNextSchema and renewLeaseSchema', () => {
   });
 
   it('accept 1 and 86400 seconds', () => {
-    expect(parseInput(renewLeaseSchema, { id: ID, workerId: 'w', leaseSeconds: 1 }, 'test').leaseSeconds).toBe(1);
-    expect(parseInput(renewLeaseSchema, { id: ID, workerId: 'w', leaseSeconds: 86_400 }, 'test').leaseSeconds).toBe(86_400);
+    expect(parseInput(renewLeaseSchema, { id: ID, workerId: 'w', attempt: 1, leaseSeconds: 1 }, 'test').leaseSeconds).toBe(1);
+    expect(parseInput(renewLeaseSchema, { id: ID, workerId: 'w', attempt: 1, leaseSeconds: 86_400 }, 'test').leaseSeconds).toBe(86_400);
+  });
+});
+
+describe('the fencing token', () => {
+  it('is required whole by renewLease and releaseLease, and both fields or neither elsewhere', () => {
+    expect(issues(renewLeaseSchema, { id: ID, workerId: 'w' })).toEqual([expect.stringMatching(/^attempt: /)]);
+    expect(issues(releaseLeaseSchema, { id: ID, attempt: 2 })).toEqual([expect.stringMatching(/^workerId: /)]);
+    expect(issues(failEvaluationSchema, { id: ID, errorMessage: 'x', workerId: 'w' })).toEqual([
+      'attempt: is required with workerId (the attempt the claim returned)',
+    ]);
+    expect(issues(failEvaluationSchema, { id: ID, errorMessage: 'x', attempt: 0 })).toEqual(['workerId: is required with attempt']);
+    expect(parseInput(failEvaluationSchema, { id: ID, errorMessage: 'x' }, 'test')).toEqual({ id: ID, errorMessage: 'x' });
+  });
+
+  it.each([-1, 1.5, 2_147_483_648, '1', Number.NaN])('refuses an attempt of %j', (attempt) => {
+    expect(issues(releaseLeaseSchema, { id: ID, workerId: 'w', attempt })).toEqual([expect.stringMatching(/^attempt: /)]);
+  });
+});
+
+describe('the retry budget', () => {
+  it('is 1 to 100 attempts, by priority when not given', () => {
+    expect(DEFAULT_MAX_ATTEMPTS).toEqual({ low: 3, normal: 5, high: 8 });
+    expect(issues(createEvaluationSchema, { businessIdeaId: ID, maxAttempts: 0 })).toEqual([expect.stringMatching(/^maxAttempts: /)]);
+    expect(issues(createEvaluationSchema, { businessIdeaId: ID, maxAttempts: 101 })).toEqual([expect.stringMatching(/^maxAttempts: /)]);
+    expect(issues(retryEvaluationSchema, { id: ID, maxAttempts: 2.5 })).toEqual([expect.stringMatching(/^maxAttempts: /)]);
+    expect(parseInput(retryEvaluationSchema, { id: ID, maxAttempts: 100 }, 'test')).toEqual({ id: ID, maxAttempts: 100 });
   });
 });
 
@@ -119,7 +148,7 @@ describe('failEvaluationSchema', () => {
 describe('listEvaluationsByStatusSchema', () => {
   it('reports an unknown status, a bad limit and a tampered cursor together', () => {
     expect(issues(listEvaluationsByStatusSchema, { status: 'done', limit: 0, cursor: 'abc' })).toEqual([
-      'status: must be one of pending, analyzing, completed, failed',
+      'status: must be one of pending, analyzing, completed, failed, dead',
       expect.stringMatching(/^limit: /),
       'cursor: is not a valid cursor',
     ]);

@@ -10,7 +10,7 @@
  * transaction, and Drizzle's prepared queries belong to the handle they were built on (the pool),
  * so a prepared query cannot run inside a transaction without being built again there.
  */
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, lte, sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { agentResults, businessIdeas, evaluations } from '../drizzle-schema.js';
 import { toPage } from './raw-pg.js';
@@ -138,15 +138,21 @@ export function plainDrizzle(context: ContenderContext): Contender {
         const expired = tx
           .select({ id: evaluations.id })
           .from(evaluations)
-          .where(and(eq(evaluations.status, 'analyzing'), lt(evaluations.leaseExpiresAt, sql`statement_timestamp()`)))
+          .where(
+            and(
+              eq(evaluations.status, 'analyzing'),
+              lt(evaluations.leaseExpiresAt, sql`statement_timestamp()`),
+              sql`${evaluations.failures} + 1 < ${evaluations.maxAttempts}`,
+            ),
+          )
           .orderBy(evaluations.leaseExpiresAt, evaluations.id)
           .limit(1)
           .for('no key update', { skipLocked: true });
         const pending = tx
           .select({ id: evaluations.id })
           .from(evaluations)
-          .where(eq(evaluations.status, 'pending'))
-          .orderBy(desc(evaluations.priority), evaluations.createdAt, evaluations.id)
+          .where(and(eq(evaluations.status, 'pending'), lte(evaluations.runAfter, sql`statement_timestamp()`)))
+          .orderBy(desc(evaluations.priority), evaluations.runAfter, evaluations.id)
           .limit(1)
           .for('no key update', { skipLocked: true });
         const [claimed] = await tx
@@ -156,6 +162,8 @@ export function plainDrizzle(context: ContenderContext): Contender {
             startedAt: sql`now()`,
             claimedBy: workerId,
             leaseExpiresAt: sql`statement_timestamp() + make_interval(secs => ${LEASE_SECONDS})`,
+            attempt: sql`${evaluations.attempt} + 1`,
+            failures: sql`${evaluations.failures} + (${evaluations.status} = 'analyzing')::int`,
           })
           .where(eq(evaluations.id, sql`coalesce((${expired}), (${pending}))`))
           .returning();
@@ -169,7 +177,14 @@ export function plainDrizzle(context: ContenderContext): Contender {
         const [completed] = await tx
           .update(evaluations)
           .set({ status: 'completed', results, completedAt: sql`now()`, leaseExpiresAt: null })
-          .where(and(eq(evaluations.id, claimed.id), eq(evaluations.status, 'analyzing'), eq(evaluations.claimedBy, workerId)))
+          .where(
+            and(
+              eq(evaluations.id, claimed.id),
+              eq(evaluations.status, 'analyzing'),
+              eq(evaluations.claimedBy, workerId),
+              eq(evaluations.attempt, claimed.attempt),
+            ),
+          )
           .returning();
         if (!completed) throw new Error(`evaluation ${claimed.id} is not analyzing for ${workerId}`);
         await follow(tx, claimed.businessIdeaId, 'completed', 'evaluating');

@@ -140,6 +140,8 @@ export function plainKysely(context: ContenderContext): Contender {
               startedAt: sql<Date>`now()`,
               claimedBy: workerId,
               leaseExpiresAt: sql<Date>`statement_timestamp() + make_interval(secs => ${LEASE_SECONDS})`,
+              attempt: sql<number>`attempt + 1`,
+              failures: sql<number>`failures + (status = 'analyzing')::int`,
             })
             .where('id', '=', (eb) => {
               const next = eb.fn.coalesce(
@@ -148,6 +150,7 @@ export function plainKysely(context: ContenderContext): Contender {
                   .select('id')
                   .where('status', '=', sql.lit('analyzing'))
                   .where('leaseExpiresAt', '<', sql<Date>`statement_timestamp()`)
+                  .where(sql<boolean>`failures + 1 < max_attempts`)
                   .orderBy('leaseExpiresAt')
                   .orderBy('id')
                   .limit(1)
@@ -157,8 +160,9 @@ export function plainKysely(context: ContenderContext): Contender {
                   .selectFrom('evaluations')
                   .select('id')
                   .where('status', '=', sql.lit('pending'))
+                  .where('runAfter', '<=', sql<Date>`statement_timestamp()`)
                   .orderBy('priority', 'desc')
-                  .orderBy('createdAt')
+                  .orderBy('runAfter')
                   .orderBy('id')
                   .limit(1)
                   .forNoKeyUpdate()
@@ -197,6 +201,7 @@ export function plainKysely(context: ContenderContext): Contender {
             .where('id', '=', claimed.id)
             .where('status', '=', 'analyzing')
             .where('claimedBy', '=', workerId)
+            .where('attempt', '=', claimed.attempt)
             .returningAll(),
         )
         .with('idea', (qc) =>

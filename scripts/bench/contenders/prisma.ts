@@ -143,7 +143,7 @@ export async function prisma(context: ContenderContext): Promise<Contender | { s
     async completeEvaluation(claimed, workerId, results) {
       const [completed] = await client.$transaction([
         client.evaluation.update({
-          where: { id: claimed.id, status: 'analyzing', claimedBy: workerId },
+          where: { id: claimed.id, status: 'analyzing', claimedBy: workerId, attempt: claimed.attempt },
           data: { status: 'completed', results, completedAt: new Date(), leaseExpiresAt: null },
         }),
         followIdea(client, claimed.businessIdeaId, 'completed', 'evaluating'),

@@ -75,11 +75,19 @@ export function rawPg(context: ContenderContext, named: boolean): Contender {
     },
     // One statement each, as the repository's: the idea follows in a data-modifying CTE.
     async claimNext(workerId) {
-      const { rows } = await run<{ id: string; businessIdeaId: string }>(pool, 'bench_claim_next', q.CLAIM_NEXT, [workerId, LEASE_SECONDS]);
+      const { rows } = await run<{ id: string; businessIdeaId: string; attempt: number }>(pool, 'bench_claim_next', q.CLAIM_NEXT, [
+        workerId,
+        LEASE_SECONDS,
+      ]);
       return rows[0] ?? null;
     },
     async completeEvaluation(claimed, workerId, results) {
-      const { rows } = await run(pool, 'bench_complete_evaluation', q.COMPLETE_EVALUATION, [JSON.stringify(results), claimed.id, workerId]);
+      const { rows } = await run(pool, 'bench_complete_evaluation', q.COMPLETE_EVALUATION, [
+        JSON.stringify(results),
+        claimed.id,
+        workerId,
+        claimed.attempt,
+      ]);
       if (!rows[0]) throw new Error(`evaluation ${claimed.id} is not analyzing for ${workerId}`);
       return rows[0];
     },

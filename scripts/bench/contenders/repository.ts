@@ -35,7 +35,8 @@ export function repository(context: ContenderContext, overrides: Record<string, 
       };
     },
     claimNext: (workerId) => evaluations.claimNext(owner, workerId, { leaseSeconds: LEASE_SECONDS }),
-    completeEvaluation: (claimed, workerId, results) => evaluations.completeEvaluation(owner, claimed.id, { workerId, results }),
+    completeEvaluation: (claimed, workerId, results) =>
+      evaluations.completeEvaluation(owner, claimed.id, { workerId, attempt: claimed.attempt, results }),
   };
   const pool = { ...context.config.pool, ...overrides } as Record<string, unknown>;
   const prepared = 'preparedStatements' in pool ? `, preparedStatements: ${String(pool.preparedStatements)}` : '';

@@ -10,12 +10,13 @@ export const IDEA_COLUMNS = `id, user_id AS "userId", title, description, status
 /** Every column of evaluations (the repository's `returning *`, camelCased). */
 export const EVALUATION_COLUMNS = `id, business_idea_id AS "businessIdeaId", status, priority, started_at AS "startedAt",
   completed_at AS "completedAt", results, error_message AS "errorMessage", created_at AS "createdAt", updated_at AS "updatedAt",
-  claimed_by AS "claimedBy", lease_expires_at AS "leaseExpiresAt", idempotency_key AS "idempotencyKey"`;
+  claimed_by AS "claimedBy", lease_expires_at AS "leaseExpiresAt", idempotency_key AS "idempotencyKey", attempt, failures,
+  max_attempts AS "maxAttempts", run_after AS "runAfter"`;
 
 /** Every column of agent_results (the repository's `returning *`, camelCased). */
 export const AGENT_RESULT_COLUMNS = `id, evaluation_id AS "evaluationId", agent_type AS "agentType", status, input_data AS "inputData",
   output_data AS "outputData", insights, score, started_at AS "startedAt", completed_at AS "completedAt",
-  error_message AS "errorMessage", created_at AS "createdAt", updated_at AS "updatedAt", completion_key AS "completionKey"`;
+  error_message AS "errorMessage", created_at AS "createdAt", updated_at AS "updatedAt", completion_key AS "completionKey", attempt`;
 
 export const GET_IDEA = `SELECT ${IDEA_COLUMNS} FROM business_ideas WHERE id = $1 AND deleted_at IS NULL`;
 
@@ -54,39 +55,45 @@ export const SCORE_SUMMARY = `SELECT agent_type AS "agentType", grouping(agent_t
   GROUP BY GROUPING SETS ((agent_type), ()) ORDER BY grouping(agent_type), agent_type`;
 
 /**
- * The next run for $1 (worker) with a lease of $2 seconds: the oldest expired lease, else the
- * oldest pending run of the highest priority, locked with SKIP LOCKED. The UPDATE alone: Prisma's
- * claim runs it in a transaction and moves the idea with a second statement.
+ * The next run for $1 (worker) with a lease of $2 seconds, a new attempt: the oldest expired lease
+ * with retry budget left, else the due pending run of the highest priority, locked with SKIP
+ * LOCKED. The UPDATE alone: Prisma's claim runs it in a transaction and moves the idea with a
+ * second statement.
  */
-export const CLAIM_NEXT_UPDATE = `UPDATE evaluations SET status = 'analyzing', started_at = now(), claimed_by = $1,
-    lease_expires_at = statement_timestamp() + make_interval(secs => $2)
+const CLAIM = `UPDATE evaluations SET status = 'analyzing', started_at = now(), claimed_by = $1,
+    lease_expires_at = statement_timestamp() + make_interval(secs => $2),
+    attempt = attempt + 1, failures = failures + (status = 'analyzing')::int
   WHERE id = (SELECT coalesce(
-    (SELECT id FROM evaluations WHERE status = 'analyzing' AND lease_expires_at < statement_timestamp()
+    (SELECT id FROM evaluations WHERE status = 'analyzing' AND lease_expires_at < statement_timestamp() AND failures + 1 < max_attempts
       ORDER BY lease_expires_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
-    (SELECT id FROM evaluations WHERE status = 'pending'
-      ORDER BY priority DESC, created_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)))
+    (SELECT id FROM evaluations WHERE status = 'pending' AND run_after <= statement_timestamp()
+      ORDER BY priority DESC, run_after, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)))`;
+
+export const CLAIM_NEXT_UPDATE = `${CLAIM}
   RETURNING ${EVALUATION_COLUMNS}`;
 
 /**
- * The repository's claimNext: the same UPDATE, and the idea follows (submitted -> evaluating) in
- * a data-modifying CTE of the same statement. $1 worker, $2 lease seconds.
+ * The repository's claimNext: the same UPDATE, runs whose lease expired for the last time
+ * dead-lettered, and the idea following (submitted -> evaluating), in data-modifying CTEs of the
+ * same statement. $1 worker, $2 lease seconds.
  */
-export const CLAIM_NEXT = `WITH claimed AS (UPDATE evaluations SET status = 'analyzing', started_at = now(), claimed_by = $1,
-    lease_expires_at = statement_timestamp() + make_interval(secs => $2)
-  WHERE id = (SELECT coalesce(
-    (SELECT id FROM evaluations WHERE status = 'analyzing' AND lease_expires_at < statement_timestamp()
-      ORDER BY lease_expires_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
-    (SELECT id FROM evaluations WHERE status = 'pending'
-      ORDER BY priority DESC, created_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)))
+export const CLAIM_NEXT = `WITH buried AS (UPDATE evaluations SET status = 'dead', failures = failures + 1, lease_expires_at = NULL,
+    completed_at = now(), error_message = format('the lease of attempt %s (%s) expired; %s of %s attempts failed', attempt, claimed_by, failures + 1, max_attempts)
+  WHERE id = any(array(SELECT id FROM evaluations WHERE status = 'analyzing' AND lease_expires_at < statement_timestamp()
+    AND failures + 1 >= max_attempts ORDER BY lease_expires_at, id LIMIT 10 FOR NO KEY UPDATE SKIP LOCKED)) RETURNING evaluations.id),
+  claimed AS (${CLAIM}
   RETURNING *),
   idea AS (UPDATE business_ideas SET status = 'evaluating'
     WHERE id = (SELECT business_idea_id FROM claimed) AND status = 'submitted' AND deleted_at IS NULL RETURNING business_ideas.id)
   SELECT ${EVALUATION_COLUMNS} FROM claimed`;
 
-/** The repository's completeEvaluation, the idea following (evaluating -> completed) in the same statement: $1 results, $2 id, $3 worker. */
+/**
+ * The repository's completeEvaluation, the idea following (evaluating -> completed) in the same
+ * statement: $1 results, $2 id, $3 worker, $4 attempt (the fencing token).
+ */
 export const COMPLETE_EVALUATION = `WITH completed AS (UPDATE evaluations
     SET status = 'completed', results = $1, completed_at = now(), lease_expires_at = NULL, error_message = NULL
-  WHERE id = $2 AND status = 'analyzing' AND claimed_by = $3 RETURNING *),
+  WHERE id = $2 AND status = 'analyzing' AND claimed_by = $3 AND attempt = $4 RETURNING *),
   idea AS (UPDATE business_ideas SET status = 'completed'
     WHERE id = (SELECT business_idea_id FROM completed) AND status = 'evaluating' AND deleted_at IS NULL RETURNING business_ideas.id)
   SELECT ${EVALUATION_COLUMNS} FROM completed`;

@@ -21,6 +21,8 @@ export interface PageCursor {
 export interface Claimed {
   id: string;
   businessIdeaId: string;
+  /** The attempt the claim started: with the worker id, the fencing token of the run's writes. */
+  attempt: number;
 }
 
 /** An agent run's completion. */
@@ -64,7 +66,7 @@ export interface Driver {
   scoreSummary?(evaluationId: string): Promise<ScoreAggregate>;
   /** evaluations.claimNext: the next run (expired leases first, then pending by priority), and its idea follows. */
   claimNext?(workerId: string): Promise<Claimed | null>;
-  /** evaluations.completeEvaluation: analyzing -> completed with results, by the worker holding it; its idea follows. */
+  /** evaluations.completeEvaluation: analyzing -> completed with results, by the worker and attempt holding it; its idea follows. */
   completeEvaluation?(claimed: Claimed, workerId: string, results: EvaluationResults): Promise<unknown>;
 }
 

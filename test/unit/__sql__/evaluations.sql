@@ -1,9 +1,9 @@
 -- createEvaluation
-insert into "evaluations" ("business_idea_id", "priority") select "business_ideas"."id", cast($1 as evaluation_priority) as "priority" from "business_ideas" where "business_ideas"."id" = $2 and "business_ideas"."deleted_at" is null and "business_ideas"."status" in ($3, $4, $5) returning *;
+insert into "evaluations" ("business_idea_id", "priority", "max_attempts") select "business_ideas"."id", cast($1 as evaluation_priority) as "priority", $2::int as "max_attempts" from "business_ideas" where "business_ideas"."id" = $3 and "business_ideas"."deleted_at" is null and "business_ideas"."status" in ($4, $5, $6) returning *;
 select "status", "deleted_at" from "business_ideas" where "id" = $1;
 
 -- createEvaluation (idempotency key; then the first evaluation, then the idea)
-insert into "evaluations" ("business_idea_id", "priority", "idempotency_key") select "business_ideas"."id", cast($1 as evaluation_priority) as "priority", $2::text as "idempotency_key" from "business_ideas" where "business_ideas"."id" = $3 and "business_ideas"."deleted_at" is null and "business_ideas"."status" in ($4, $5, $6) on conflict ("business_idea_id", "idempotency_key") where "idempotency_key" is not null do nothing returning *;
+insert into "evaluations" ("business_idea_id", "priority", "max_attempts", "idempotency_key") select "business_ideas"."id", cast($1 as evaluation_priority) as "priority", $2::int as "max_attempts", $3::text as "idempotency_key" from "business_ideas" where "business_ideas"."id" = $4 and "business_ideas"."deleted_at" is null and "business_ideas"."status" in ($5, $6, $7) on conflict ("business_idea_id", "idempotency_key") where "idempotency_key" is not null do nothing returning *;
 select * from "evaluations" where "business_idea_id" = $1 and "idempotency_key" = $2;
 select "status", "deleted_at" from "business_ideas" where "id" = $1;
 
@@ -30,23 +30,23 @@ select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"H
 select *, to_char("evaluations"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_created_at" from "evaluations" where "status" = $1 and ("evaluations"."created_at", "evaluations"."id") < ($2::timestamptz, $3::uuid) order by "evaluations"."created_at" desc, "evaluations"."id" desc limit $4;
 
 -- claimNext (nothing to claim)
-with "claimed" as (update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
+with "buried" as (update "evaluations" set "status" = 'dead', "failures" = failures + 1, "lease_expires_at" = $1, "completed_at" = now(), "error_message" = format('the lease of attempt %s (%s) expired; %s of %s attempts failed', attempt, claimed_by, failures + 1, max_attempts) where "id" = any(array((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() and failures + 1 >= max_attempts order by "lease_expires_at", "id" limit 10 for no key update skip locked))) returning "evaluations"."id"), "claimed" as (update "evaluations" set "status" = $2, "started_at" = now(), "claimed_by" = $3, "lease_expires_at" = statement_timestamp() + make_interval(secs => $4), "attempt" = attempt + 1, "failures" = failures + (status = 'analyzing')::int where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() and failures + 1 < max_attempts order by "lease_expires_at", "id" limit $5 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' and "run_after" <= statement_timestamp() order by "priority" desc, "run_after", "id" limit $6 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
 
 -- claimNext (claimed: the idea follows in the same statement)
-with "claimed" as (update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
+with "buried" as (update "evaluations" set "status" = 'dead', "failures" = failures + 1, "lease_expires_at" = $1, "completed_at" = now(), "error_message" = format('the lease of attempt %s (%s) expired; %s of %s attempts failed', attempt, claimed_by, failures + 1, max_attempts) where "id" = any(array((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() and failures + 1 >= max_attempts order by "lease_expires_at", "id" limit 10 for no key update skip locked))) returning "evaluations"."id"), "claimed" as (update "evaluations" set "status" = $2, "started_at" = now(), "claimed_by" = $3, "lease_expires_at" = statement_timestamp() + make_interval(secs => $4), "attempt" = attempt + 1, "failures" = failures + (status = 'analyzing')::int where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() and failures + 1 < max_attempts order by "lease_expires_at", "id" limit $5 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' and "run_after" <= statement_timestamp() order by "priority" desc, "run_after", "id" limit $6 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
 
 -- claimNext (inside a caller transaction: no transaction of its own)
 begin;
-with "claimed" as (update "evaluations" set "status" = $1, "started_at" = now(), "claimed_by" = $2, "lease_expires_at" = statement_timestamp() + make_interval(secs => $3) where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() order by "lease_expires_at", "id" limit $4 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' order by "priority" desc, "created_at", "id" limit $5 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $6 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $7 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
+with "buried" as (update "evaluations" set "status" = 'dead', "failures" = failures + 1, "lease_expires_at" = $1, "completed_at" = now(), "error_message" = format('the lease of attempt %s (%s) expired; %s of %s attempts failed', attempt, claimed_by, failures + 1, max_attempts) where "id" = any(array((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() and failures + 1 >= max_attempts order by "lease_expires_at", "id" limit 10 for no key update skip locked))) returning "evaluations"."id"), "claimed" as (update "evaluations" set "status" = $2, "started_at" = now(), "claimed_by" = $3, "lease_expires_at" = statement_timestamp() + make_interval(secs => $4), "attempt" = attempt + 1, "failures" = failures + (status = 'analyzing')::int where "id" = (select coalesce((select "id" from "evaluations" where "status" = 'analyzing' and "lease_expires_at" < statement_timestamp() and failures + 1 < max_attempts order by "lease_expires_at", "id" limit $5 for no key update skip locked), (select "id" from "evaluations" where "status" = 'pending' and "run_after" <= statement_timestamp() order by "priority" desc, "run_after", "id" limit $6 for no key update skip locked))) returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "claimed"."business_idea_id" from "claimed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "claimed";
 commit;
 
--- renewLease (then, when nothing matched, the status lookup)
-update "evaluations" set "lease_expires_at" = statement_timestamp() + make_interval(secs => $1) where "id" = $2 and "status" = $3 and "claimed_by" = $4 returning *;
-select "status", "claimed_by" from "evaluations" where "id" = $1;
+-- renewLease (then, when nothing matched, the attempt-state lookup)
+update "evaluations" set "lease_expires_at" = statement_timestamp() + make_interval(secs => $1) where "id" = $2 and "status" = $3 and "claimed_by" = $4 and "attempt" = $5 returning *;
+select * from evaluation_attempt_state($1) as "state";
 
 -- releaseLease
-update "evaluations" set "status" = $1, "started_at" = $2, "claimed_by" = $3, "lease_expires_at" = $4 where "id" = $5 and "status" = $6 and "claimed_by" = $7 returning *;
-select "status", "claimed_by" from "evaluations" where "id" = $1;
+update "evaluations" set "status" = $1, "started_at" = $2, "claimed_by" = $3, "lease_expires_at" = $4 where "id" = $5 and "status" = $6 and "claimed_by" = $7 and "attempt" = $8 returning *;
+select * from evaluation_attempt_state($1) as "state";
 
 -- completeEvaluation (then, when nothing matched, the status lookup)
 with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3, "error_message" = $4 where "id" = $5 and "status" = $6 returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
@@ -55,9 +55,9 @@ select "status", "claimed_by" from "evaluations" where "id" = $1;
 -- completeEvaluation (completed: the idea follows in the same statement)
 with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3, "error_message" = $4 where "id" = $5 and "status" = $6 returning *), "idea" as (update "business_ideas" set "status" = $7 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $8 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
 
--- completeEvaluation (lease holder only)
-with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3, "error_message" = $4 where "id" = $5 and "status" = $6 and "claimed_by" = $7 returning *), "idea" as (update "business_ideas" set "status" = $8 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $9 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
-select "status", "claimed_by" from "evaluations" where "id" = $1;
+-- completeEvaluation (token: that attempt only)
+with "completed" as (update "evaluations" set "status" = $1, "results" = $2, "completed_at" = now(), "lease_expires_at" = $3, "error_message" = $4 where "id" = $5 and "status" = $6 and "claimed_by" = $7 and "attempt" = $8 returning *), "idea" as (update "business_ideas" set "status" = $9 where "id" = (select "completed"."business_idea_id" from "completed") and "status" = $10 and "deleted_at" is null returning "business_ideas"."id") select * from "completed";
+select * from evaluation_attempt_state($1) as "state";
 
 -- completeEvaluation (invalid input)
 -- (no query: rejected before the database)
@@ -66,10 +66,14 @@ select "status", "claimed_by" from "evaluations" where "id" = $1;
 update "evaluations" set "status" = $1, "error_message" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" in ($5, $6) returning *;
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
--- failEvaluation (lease holder only)
-update "evaluations" set "status" = $1, "error_message" = $2, "completed_at" = now(), "lease_expires_at" = $3 where "id" = $4 and "status" in ($5) and "claimed_by" = $6 returning *;
-select "status", "claimed_by" from "evaluations" where "id" = $1;
+-- failEvaluation (token: retried with backoff, or dead-lettered)
+update "evaluations" set "status" = case when failures + 1 < max_attempts then 'pending'::evaluation_status else 'dead'::evaluation_status end, "failures" = failures + 1, "error_message" = $1, "claimed_by" = case when failures + 1 < max_attempts then null else claimed_by end, "started_at" = case when failures + 1 < max_attempts then null else started_at end, "lease_expires_at" = $2, "completed_at" = case when failures + 1 < max_attempts then null else now() end, "run_after" = case when failures + 1 < max_attempts then statement_timestamp() + make_interval(secs => least(3600, 10 * power(2, failures)) * (0.5 + random() / 2)) else run_after end where "id" = $3 and "status" = $4 and "claimed_by" = $5 and "attempt" = $6 returning *;
+select * from evaluation_attempt_state($1) as "state";
 
 -- retryEvaluation
-update "evaluations" set "status" = $1, "started_at" = $2, "completed_at" = $3, "claimed_by" = $4, "lease_expires_at" = $5 where "id" = $6 and "status" = $7 returning *;
+update "evaluations" set "status" = $1, "started_at" = $2, "completed_at" = $3, "claimed_by" = $4, "lease_expires_at" = $5, "failures" = $6, "max_attempts" = coalesce($7::int, max_attempts), "run_after" = statement_timestamp() where "id" = $8 and "status" in ($9, $10) returning *;
+select "status", "claimed_by" from "evaluations" where "id" = $1;
+
+-- retryEvaluation (a new budget)
+update "evaluations" set "status" = $1, "started_at" = $2, "completed_at" = $3, "claimed_by" = $4, "lease_expires_at" = $5, "failures" = $6, "max_attempts" = coalesce($7::int, max_attempts), "run_after" = statement_timestamp() where "id" = $8 and "status" in ($9, $10) returning *;
 select "status", "claimed_by" from "evaluations" where "id" = $1;
