@@ -514,6 +514,32 @@ export const retryEvaluation = traced('evaluations.retryEvaluation', async (exec
   return transitioned(db, queued, { table: 'evaluations', id, to: 'pending', from: ['failed'] });
 });
 
+// How long until the next run becomes claimable without a new enqueue: today, the soonest lease to
+// run out. Counted by the server (its clock decides expiry), in whole milliseconds (negative when overdue).
+const nextClaimable = compiled((db) =>
+  db
+    .selectFrom('evaluations')
+    .select(sql<number | null>`ceil(extract(epoch from (min(lease_expires_at) - statement_timestamp())) * 1000)::int8`.as('inMs'))
+    .where('status', '=', sql.lit('analyzing')),
+);
+
+/**
+ * How many milliseconds from now (by the server's clock) until a run that is not claimable now
+ * becomes claimable by itself: the soonest lease to run out, 0 when one already has, null when no
+ * run is in flight. A worker with nothing to do sleeps that long (or until a NOTIFY), so a dead
+ * worker's run is picked up as soon as its lease ends rather than at the next poll.
+ *
+ * @example
+ * ```ts
+ * const inMs = await nextClaimableIn(database.worker);
+ * if (inMs !== null) setTimeout(claimAgain, inMs);
+ * ```
+ */
+export const nextClaimableIn = traced('evaluations.nextClaimableIn', async (executor: Executor): Promise<number | null> => {
+  const inMs = (await nextClaimable.first(tables(executor)))?.inMs ?? null;
+  return inMs === null ? null : Math.max(0, inMs);
+});
+
 // -----------------------------------------------------------------------------------------------
 
 /** The span attribute naming the worker a queue call is made for (when it is a string at all). */

@@ -122,6 +122,7 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
       evaluations.failEvaluation(db, ID, { errorMessage: 'agent timed out', workerId: WORKER }),
     ),
     retryEvaluation: await sqlOf((db) => evaluations.retryEvaluation(db, ID)),
+    nextClaimableIn: await sqlOf((db) => evaluations.nextClaimableIn(db)),
   };
   // Caller values only ever travel as parameters.
   for (const text of Object.values(entries)) expect(text).not.toMatch(/secret|timed out|sizeable|urgent|120|60/i);

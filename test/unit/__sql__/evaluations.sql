@@ -73,3 +73,6 @@ select "status", "claimed_by" from "evaluations" where "id" = $1;
 -- retryEvaluation
 update "evaluations" set "status" = $1, "started_at" = $2, "completed_at" = $3, "claimed_by" = $4, "lease_expires_at" = $5 where "id" = $6 and "status" = $7 returning *;
 select "status", "claimed_by" from "evaluations" where "id" = $1;
+
+-- nextClaimableIn
+select ceil(extract(epoch from (min(lease_expires_at) - statement_timestamp())) * 1000)::int8 as "in_ms" from "evaluations" where "status" = 'analyzing';
