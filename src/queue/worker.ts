@@ -210,6 +210,8 @@ export function createWorker(options: CreateWorkerOptions): Worker {
     renewing: boolean;
     /** No more writes for this run: its lease was lost, or stop() released it. */
     ended: boolean;
+    /** The handler has returned and its outcome is being written. */
+    writing: boolean;
     done: Promise<void>;
   }
   const jobs = new Map<string, Job>();
@@ -316,6 +318,7 @@ export function createWorker(options: CreateWorkerOptions): Worker {
       renewal: setInterval(() => void renew(job), renewEveryMs),
       renewing: false,
       ended: false,
+      writing: false,
       done: Promise.resolve(),
     };
     jobs.set(lease.id, job);
@@ -336,6 +339,7 @@ export function createWorker(options: CreateWorkerOptions): Worker {
     } catch (error) {
       outcome = { ok: false, errorMessage: errorMessageOf(error) };
     }
+    job.writing = true;
     for (let attempt = 0; !job.ended; attempt++) {
       const during = outcome.ok ? 'complete' : 'fail';
       try {
@@ -455,11 +459,13 @@ export function createWorker(options: CreateWorkerOptions): Worker {
         new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
       ]);
       clearTimeout(timer);
-      // Past the grace period: abort what still runs and give its runs back.
+      // Past the grace period: abort what still runs and give its runs back. An outcome already
+      // being written is let finish (its retries are bounded): a release would race it.
       await Promise.all(
         [...jobs.values()]
           .filter((job) => !job.ended)
           .map(async (job) => {
+            if (job.writing) return job.done;
             job.ended = true;
             clearInterval(job.renewal);
             job.controller.abort(new WorkerStoppedError());

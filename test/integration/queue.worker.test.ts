@@ -137,19 +137,30 @@ it('renews the lease while a handler outlasts it, so no other worker can claim t
 
 it("fails the run with the handler's error, or with the refusal of its results, and goes on", async () => {
   const [thrown, bad, plain] = [await enqueue('high'), await enqueue('normal'), await enqueue('low')];
+  const huge = await enqueue('low');
   const { worker, events } = start({
     handler: async (evaluation) => {
       if (evaluation.id === thrown.id) throw new Error('market-research agent timed out');
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a handler that throws a plain string
+      if (evaluation.id === huge.id) throw `\u0000 ${'e'.repeat(20_000)}`;
       if (evaluation.id === bad.id) return { ...RESULTS, overallScore: 'high' } as unknown as EvaluationResults;
       return RESULTS;
     },
   });
-  await until(() => worker.stats().claimed === 3 && worker.stats().inFlight === 0, 10_000, 'three runs');
+  await until(() => worker.stats().claimed === 4 && worker.stats().inFlight === 0, 10_000, 'four runs');
+  // A thrown non-Error, with a NUL and far too long: stored as valid text, cut to 10,000 characters.
+  const cut = (await row(huge.id)).errorMessage!;
+  expect([...cut]).toHaveLength(10_000 - 10 + ' [cut]'.length);
+  expect(cut).toMatch(/^e+ \[cut\]$/);
   expect(await row(thrown.id)).toMatchObject({ status: 'failed', errorMessage: 'market-research agent timed out' });
   expect((await row(bad.id)).errorMessage).toMatch(/^the handler's results were refused: .*overallScore/);
   expect(await row(plain.id)).toMatchObject({ status: 'completed' });
-  expect(worker.stats()).toMatchObject({ completed: 1, failed: 2, errors: 0 });
-  expect(events.filter((e) => e.type === 'failed').map((e) => (e as { evaluationId: string }).evaluationId)).toEqual([thrown.id, bad.id]);
+  expect(worker.stats()).toMatchObject({ completed: 1, failed: 3, errors: 0 });
+  expect(events.filter((e) => e.type === 'failed').map((e) => (e as { evaluationId: string }).evaluationId)).toEqual([
+    thrown.id,
+    bad.id,
+    huge.id,
+  ]);
 });
 
 it('stop() lets a handler finish within the grace period, then aborts the rest and releases their runs', async () => {
