@@ -195,6 +195,11 @@ export function createWorker(options: CreateWorkerOptions): Worker {
   if (!session) {
     throw new ConfigError([{ variable: 'database', message: 'must be a handle made by createDatabase() (with the worker path)' }]);
   }
+  if (!('worker' in database)) {
+    throw new ConfigError([
+      { variable: 'database', message: "has no worker path: make it with createDatabase({ role: 'worker' }) (or the owner role)" },
+    ]);
+  }
   const parsed = parseInput(optionsSchema, options, 'worker options');
   const { concurrency, handler, stopGraceMs } = parsed;
   const workerId = parsed.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;

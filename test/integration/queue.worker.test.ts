@@ -11,6 +11,7 @@ import { afterEach, expect, it } from 'vitest';
 import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
 import { toConnectionUrl } from '../../src/connection.js';
 import { ConfigError, InvalidTransitionError, NotFoundError, ValidationError, WorkerStoppedError } from '../../src/errors.js';
+import { createDatabase } from '../../src/db/database.js';
 import { claimNext, createEvaluation, type Evaluation } from '../../src/repositories/evaluations.js';
 import { createWorker, type CreateWorkerOptions, type Worker, type WorkerEvent } from '../../src/queue/worker.js';
 import type { EvaluationResults } from '../../src/schema/json.js';
@@ -341,5 +342,8 @@ it('refuses bad options, naming each field, before touching the database', () =>
   expect(issues({ concurrency: 0, leaseSeconds: 0.5, pollIntervalMs: 10 })).toEqual(['concurrency', 'leaseSeconds', 'pollIntervalMs']);
   expect(issues({ handler: 'run', workerId: ' ', listen: 'yes' })).toEqual(['workerId', 'handler', 'listen']);
   expect(() => createWorker({ database: {} as never, handler })).toThrow(ConfigError);
+  const app = createDatabase({ role: 'app', connectionString: t.testDatabase.url, env: {} });
+  expect(() => createWorker({ database: app as never, handler })).toThrow(/has no worker path/);
+  void app.close();
   expect(workers).toHaveLength(0);
 });
