@@ -23,6 +23,8 @@ const layers = [
   { name: 'repositories', paths: ['src/repositories'] },
   { name: 'migrate', paths: ['src/migrate'], beside: ['validation', 'repositories'] },
   { name: 'db (the facade)', paths: ['src/db'] },
+  // The queue's worker loop: createDatabase()'s handle and the evaluations repository, put to work.
+  { name: 'queue', paths: ['src/queue'] },
   { name: 'index', paths: ['src/index.ts'], beside: ['cli'] },
   // The CLI (the ai-data-layer binary, and the npm scripts' commands) is the top: it may use any
   // library module, imported directly rather than through index.ts; nothing in src/ imports it.
@@ -35,7 +37,7 @@ const zones = layers.flatMap((layer, i) => {
   return [...above, ...siblings].map((other) => ({
     target: layer.paths.map((p) => `./${p}`),
     from: other.paths.map((p) => `./${p}`),
-    message: `${layer.name} may not import ${other.name}: dependencies point one way (schema -> core -> validation -> repositories -> db -> index and cli; migrate beside validation, repositories and db, on core only). See docs/development.md.`,
+    message: `${layer.name} may not import ${other.name}: dependencies point one way (schema -> core -> validation -> repositories -> db -> queue -> index and cli; migrate beside validation, repositories and db, on core only). See docs/development.md.`,
   }));
 });
 

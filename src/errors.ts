@@ -466,3 +466,14 @@ export class DatabaseClosedError extends DataLayerError {
     super('DATABASE_CLOSED', message);
   }
 }
+
+/**
+ * The reason a queue worker's handler is aborted (`context.signal.reason`) when `worker.stop()`
+ * ran out of its grace period: the run was given back to the queue and the handler's outcome will
+ * not be written.
+ */
+export class WorkerStoppedError extends DataLayerError {
+  constructor(message = 'the worker stopped before the handler finished: its run was released to the queue') {
+    super('WORKER_STOPPED', message);
+  }
+}

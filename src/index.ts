@@ -27,6 +27,12 @@ export type { Evaluation, EvaluationWithAgentResults } from './repositories/eval
 export type { AgentResult, ScoreStats, ScoreSummary } from './repositories/agent-results.js';
 export type { AuditEntry } from './repositories/audit-log.js';
 
+// The queue's worker loop: wake-ups by LISTEN/NOTIFY, leases renewed, runs released on stop.
+export { createWorker } from './queue/worker.js';
+export type { CreateWorkerOptions, Worker, WorkerContext, WorkerEvent, WorkerHandler, WorkerStats } from './queue/worker.js';
+export type { Lease, LeaseToken } from './queue/lease.js';
+export { EVALUATION_QUEUE_CHANNEL } from './queue/listener.js';
+
 // The schema: generated table types and enum unions, JSONB payload types and their runtime schemas
 // (the repositories validate every payload with them on write), the enum label lists.
 export type * from './schema/generated.js';
@@ -60,6 +66,7 @@ export {
   StaleAttemptError,
   TimeoutError,
   ValidationError,
+  WorkerStoppedError,
 } from './errors.js';
 export type { ConfigIssue, ValidationIssue } from './errors.js';
 

@@ -14,7 +14,10 @@ export const OPERATION_NAMES = [
   'complete-agent-run',
   'claim-complete',
   'workflow',
+  'workflow-50',
   'workflow-200',
+  'workflow-500',
+  'enqueue-to-start',
   'keyset-page-1',
   'keyset-page-1000',
 ] as const;
@@ -38,8 +41,13 @@ export interface Operation {
   needs: readonly (keyof Driver)[];
   /** Concurrent callers, when not the benchmark's --concurrency. */
   concurrency?: number;
-  /** What must be made before each window: queued evaluations or running agent runs (one per call). */
-  consumes?: 'queue' | 'running-runs';
+  /**
+   * What must be made before each window: queued evaluations or running agent runs (one per
+   * call), or an empty queue (every pending and analyzing evaluation failed beforehand).
+   */
+  consumes?: 'queue' | 'running-runs' | 'empty-queue';
+  /** Started before the window's first call (outside the measured time); the function it gives is called after the last. */
+  around?(driver: Driver): Promise<() => Promise<void>>;
   /** Runs one call as caller `worker`; false when its inputs ran out (the caller stops). */
   run(driver: Driver, worker: string, inputs: OperationInputs): Promise<boolean>;
 }
@@ -170,6 +178,57 @@ async function workflow(driver: Driver, worker: string, inputs: OperationInputs)
 
 const WORKFLOW_NEEDS = ['claimNext', 'createAgentRuns', 'startAgentRun', 'completeAgentRun', 'scoreSummary', 'completeEvaluation'] as const;
 
+/** How long a queued run may wait for the worker loop before the window fails. */
+const WAKE_UP_TIMEOUT_MS = 10_000;
+
+/**
+ * The enqueue-to-start clock: `started` and `finished` are the queue worker's hooks (one worker per
+ * window); each call waits for both of its run, so the next run is queued into an idle worker.
+ */
+const wakeUps = (() => {
+  const seen = new Map<string, { started?: number; finished?: boolean }>();
+  const waiting = new Map<string, () => void>();
+  const note = (id: string, change: { started?: number; finished?: boolean }) => {
+    seen.set(id, { ...seen.get(id), ...change });
+    if (seen.get(id)!.finished) waiting.get(id)?.();
+  };
+  return {
+    hooks: { started: (id: string) => note(id, { started: performance.now() }), finished: (id: string) => note(id, { finished: true }) },
+    /** When `id`'s work started, once it has finished. */
+    async startOf(id: string): Promise<number> {
+      if (!seen.get(id)?.finished) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => waiting.set(id, resolve)),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`evaluation ${id} was not started and completed within ${WAKE_UP_TIMEOUT_MS} ms of its enqueue`)),
+              WAKE_UP_TIMEOUT_MS,
+            );
+          }),
+        ]).finally(() => {
+          clearTimeout(timer);
+          waiting.delete(id);
+        });
+      }
+      const { started } = seen.get(id)!;
+      seen.delete(id);
+      return started!;
+    },
+  };
+})();
+
+/** The evaluation workflow at a fixed number of concurrent evaluations. */
+const workflowAt = (concurrency: 50 | 200 | 500): Operation => ({
+  name: `workflow-${concurrency}`,
+  label: `evaluation workflow, ${concurrency} concurrent evaluations`,
+  unit: 'evaluations',
+  needs: WORKFLOW_NEEDS,
+  concurrency,
+  consumes: 'queue',
+  run: workflow,
+});
+
 export const OPERATIONS: readonly Operation[] = [
   {
     name: 'point-read',
@@ -236,14 +295,24 @@ export const OPERATIONS: readonly Operation[] = [
     consumes: 'queue',
     run: workflow,
   },
+  workflowAt(50),
+  workflowAt(200),
+  workflowAt(500),
   {
-    name: 'workflow-200',
-    label: 'evaluation workflow, 200 concurrent evaluations',
+    name: 'enqueue-to-start',
+    label: 'enqueue-to-start: createEvaluation until an idle worker loop, woken by NOTIFY, starts the run (then completes it)',
     unit: 'evaluations',
-    needs: WORKFLOW_NEEDS,
-    concurrency: 200,
-    consumes: 'queue',
-    run: workflow,
+    needs: ['enqueue', 'startQueueWorker'],
+    // One run at a time: each is queued into an idle worker, so the figure is the wake-up's.
+    concurrency: 1,
+    consumes: 'empty-queue',
+    around: (driver) => driver.startQueueWorker!('bench-wake-up', FIXED_RESULTS, wakeUps.hooks),
+    async run(driver, _worker, inputs) {
+      const queuedAt = performance.now();
+      const id = await driver.enqueue!(random(inputs.fixtures.evaluableIdeaIds));
+      inputs.claimed((await wakeUps.startOf(id)) - queuedAt);
+      return true;
+    },
   },
   {
     name: 'keyset-page-1',

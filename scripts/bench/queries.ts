@@ -50,7 +50,8 @@ Options:
   --calls <n>          A fixed number of calls per window instead of a duration
   --warmup <s>         Seconds of unmeasured calls before each contender's first window of an
                        operation (default: the duration, at most 1)
-  --concurrency <n>    Concurrent callers (default 20; workflow-200 always has 200)
+  --concurrency <n>    Concurrent callers (default 20; workflow-50, -200 and -500 always have 50, 200
+                       and 500, enqueue-to-start 1)
   --pool <n>           Connections per contender's pool (default 20)
   --only <ops>         Operations, comma-separated (default all):
                        ${OPERATION_NAMES.join(', ')}
@@ -365,8 +366,16 @@ export async function benchQueries(
           await admin.query('VACUUM evaluations');
         } else if (op.consumes === 'running-runs') {
           runs = await runningAgentRuns(admin, fixtures, expected);
+        } else if (op.consumes === 'empty-queue') {
+          // Nothing left over from other windows (or the load set) for the worker to find first.
+          await admin.query(
+            `UPDATE evaluations SET status = 'failed', error_message = 'bench: cleared before an enqueue-to-start window',
+                    completed_at = now(), lease_expires_at = NULL
+              WHERE status IN ('pending', 'analyzing')`,
+          );
         }
         await fillPools(r.instrumented);
+        const after = op.around ? await op.around(r.contender.driver) : undefined;
         try {
           const result = await runWindow(
             op,
@@ -380,6 +389,7 @@ export async function benchQueries(
           if (result.calls > 0) rates.set(key, result.perSecond);
           return result;
         } finally {
+          await after?.();
           await emptyPools(r.instrumented);
         }
       };
@@ -574,6 +584,9 @@ function dropUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
+/** graphile-worker's published throughput, unbatched, on 8 P-cores (issue 12's anchor). */
+const GRAPHILE_JOBS_PER_SECOND = 15_600;
+
 /** The printed report: one table per operation, then the keyset ratios, the claim p99s and what was skipped. */
 export function formatReport(report: QueriesReport): string {
   const out: string[] = [];
@@ -640,11 +653,32 @@ export function formatReport(report: QueriesReport): string {
       ),
     );
   }
-  const wide = report.results.filter((r) => r.operation === 'workflow-200' && r.median.claimP99Ms !== undefined);
-  if (wide.length > 0) {
+  for (const n of [50, 200, 500]) {
+    const wide = report.results.filter((r) => r.operation === `workflow-${n}` && r.median.claimP99Ms !== undefined);
+    if (wide.length > 0) {
+      out.push(
+        '',
+        `Claim p99 at ${n} concurrent evaluations: ${wide.map((r) => `${r.contender} ${figure(r.median.claimP99Ms)} ms`).join(', ')}`,
+      );
+    }
+  }
+  const wakeUps = report.results.filter((r) => r.operation === 'enqueue-to-start' && r.median.claimP50Ms !== undefined);
+  if (wakeUps.length > 0) {
     out.push(
       '',
-      `Claim p99 at 200 concurrent evaluations: ${wide.map((r) => `${r.contender} ${figure(r.median.claimP99Ms)} ms`).join(', ')}`,
+      `Enqueue-to-start with wake-ups (target p50 <= 3 ms, p99 <= 10 ms): ` +
+        wakeUps.map((r) => `${r.contender} p50 ${figure(r.median.claimP50Ms)} ms, p99 ${figure(r.median.claimP99Ms)} ms`).join('; '),
+    );
+  }
+  const perCore = report.results.filter(
+    (r) => r.operation === 'claim-complete' && r.median.nodeCpuUs !== undefined && r.median.serverCpuUs !== undefined,
+  );
+  if (perCore.length > 0) {
+    out.push(
+      '',
+      `Claim + complete per core (1 / (node + server CPU per call)), beside graphile-worker's published ${figure(GRAPHILE_JOBS_PER_SECOND)} jobs/s ` +
+        `unbatched on 8 P-cores (${figure(GRAPHILE_JOBS_PER_SECOND / 8)} per core): ` +
+        perCore.map((r) => `${r.contender} ${figure(1e6 / (r.median.nodeCpuUs! + r.median.serverCpuUs!))}/s`).join(', '),
     );
   }
   const skipped = report.contenders.filter((c) => c.skipped);

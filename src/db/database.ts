@@ -5,8 +5,8 @@
  */
 import { Kysely, type LogEvent, type PostgresPool, type Transaction } from 'kysely';
 import type pg from 'pg';
-import { resolveConfig, type ConfigOptions } from '../config.js';
-import { describeConnection } from '../connection.js';
+import { resolveConfig, type ConfigOptions, type PoolSettings } from '../config.js';
+import { describeConnection, type ConnectionSettings } from '../connection.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { runCompiledThrough } from '../repositories/compiled.js';
@@ -175,6 +175,24 @@ export type Database<R extends Role = 'owner'> = DatabaseBase<R> &
 
 const ROLES: readonly Role[] = ['owner', 'app', 'worker'];
 
+/** How a handle connects: what a dedicated connection beside its pool needs to connect the same way. */
+export interface DirectSession {
+  connection: ConnectionSettings;
+  pool: PoolSettings;
+  logger: Logger;
+}
+
+const directSessions = new WeakMap<object, DirectSession>();
+
+/**
+ * The settings (server, credentials, TLS, timeouts, application name) and logger of a handle made
+ * by `createDatabase()`, for a connection of its own outside the pool (the queue worker's
+ * LISTEN connection); undefined for any other object. Internal: not exported from index.ts.
+ */
+export function directSessionOf(database: object): DirectSession | undefined {
+  return directSessions.get(database);
+}
+
 /**
  * Creates the typed database handle over a tuned `pg.Pool`.
  *
@@ -260,5 +278,7 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
   };
   // Only the role's paths exist; RoleDB<R> narrows the same handles in the type alone.
   const paths = role === 'app' ? userPaths : role === 'worker' ? workerPath() : { ...userPaths, ...workerPath(), ...ownerPath() };
-  return { ...paths, ...base } as unknown as Database<R>;
+  const handle = { ...paths, ...base };
+  directSessions.set(handle, { connection, pool: poolSettings, logger });
+  return handle as unknown as Database<R>;
 }

@@ -664,6 +664,35 @@ export const retryEvaluation = traced(
   },
 );
 
+// How long until the next run becomes claimable without a new enqueue: the soonest lease to run
+// out, or the soonest pending run backing off after a failure to become due. Counted by the server
+// (its clock decides), in whole milliseconds (negative when overdue).
+const nextClaimable = compiled((db) =>
+  db.selectNoFrom(
+    sql<number | null>`ceil(extract(epoch from (least(
+      (select min(lease_expires_at) from evaluations where status = 'analyzing'),
+      (select min(run_after) from evaluations where status = 'pending' and run_after > statement_timestamp())
+    ) - statement_timestamp())) * 1000)::int8`.as('inMs'),
+  ),
+);
+
+/**
+ * How many milliseconds from now (by the server's clock) until a run that is not claimable now
+ * becomes claimable by itself: the soonest lease to run out or retry (a failed attempt's backoff)
+ * to become due, 0 when one already has, null when there is neither. A worker with nothing to do sleeps that long (or until a NOTIFY), so a dead
+ * worker's run is picked up as soon as its lease ends rather than at the next poll.
+ *
+ * @example
+ * ```ts
+ * const inMs = await nextClaimableIn(database.worker);
+ * if (inMs !== null) setTimeout(claimAgain, inMs);
+ * ```
+ */
+export const nextClaimableIn = traced('evaluations.nextClaimableIn', async (executor: Executor): Promise<number | null> => {
+  const inMs = (await nextClaimable.first(tables(executor)))?.inMs ?? null;
+  return inMs === null ? null : Math.max(0, inMs);
+});
+
 // -----------------------------------------------------------------------------------------------
 
 /** The span attribute naming the worker a queue call is made for (when it is a string at all). */

@@ -129,7 +129,8 @@ describe('the load set at scale 0.005', () => {
       `SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY($1) ORDER BY 1`,
       [[...TABLES]],
     );
-    expect(enabled.rows).toHaveLength(12);
+    // 8 audit, 4 updated_at, 2 queue wake-ups (evaluations_queued, evaluations_requeued).
+    expect(enabled.rows).toHaveLength(14);
     expect(enabled.rows.filter((r) => r.tgenabled !== 'O')).toEqual([]);
 
     const { rows } = await first.client.query<{ id: string; updated_at: Date }>(

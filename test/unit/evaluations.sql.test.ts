@@ -123,6 +123,7 @@ it('compiles every evaluations query as committed in __sql__/evaluations.sql', a
     ),
     retryEvaluation: await sqlOf((db) => evaluations.retryEvaluation(db, ID)),
     'retryEvaluation (a new budget)': await sqlOf((db) => evaluations.retryEvaluation(db, ID, { maxAttempts: 7 })),
+    nextClaimableIn: await sqlOf((db) => evaluations.nextClaimableIn(db)),
   };
   // Caller values only ever travel as parameters.
   for (const text of Object.values(entries)) expect(text).not.toMatch(/secret|timed out|sizeable|urgent|\b120\b|\b60\b/i);

@@ -5,7 +5,8 @@
  * executions PostgreSQL may switch to a generic plan). The claim and the evaluation's completion
  * are one statement each, as the repository's (the idea follows in a data-modifying CTE).
  */
-import type pg from 'pg';
+import pg from 'pg';
+import { connectionOptions } from '../../../src/connection.js';
 import { encodeCursor } from '../../../src/validation/cursor.js';
 import type { Contender, ContenderContext, Driver } from './types.js';
 import * as q from './sql.js';
@@ -90,6 +91,50 @@ export function rawPg(context: ContenderContext, named: boolean): Contender {
       ]);
       if (!rows[0]) throw new Error(`evaluation ${claimed.id} is not analyzing for ${workerId}`);
       return rows[0];
+    },
+    async enqueue(businessIdeaId) {
+      const { rows } = await run<{ id: string }>(pool, 'bench_enqueue', q.ENQUEUE, [businessIdeaId]);
+      if (!rows[0]) throw new Error(`idea ${businessIdeaId} cannot be evaluated`);
+      return rows[0].id;
+    },
+    // The same loop by hand: LISTEN on a client of its own, claim until the queue is empty on each
+    // notification, one run at a time.
+    async startQueueWorker(workerId, results, hooks) {
+      const listener = new pg.Client(connectionOptions(context.connection));
+      let draining: Promise<void> | undefined;
+      let again = false;
+      let failure: unknown;
+      const drain = (): void => {
+        if (draining) {
+          again = true;
+          return;
+        }
+        draining = (async () => {
+          do {
+            again = false;
+            for (;;) {
+              const claimed = await driver.claimNext!(workerId);
+              if (!claimed) break;
+              hooks.started(claimed.id);
+              await driver.completeEvaluation!(claimed, workerId, results);
+              hooks.finished(claimed.id);
+            }
+          } while (again);
+        })()
+          .catch((error: unknown) => void (failure ??= error))
+          .finally(() => (draining = undefined));
+      };
+      listener.on('notification', drain);
+      listener.on('error', (error) => void (failure ??= error));
+      await listener.connect();
+      await listener.query('LISTEN ai_validation_evaluation_queue');
+      drain();
+      return async () => {
+        listener.removeAllListeners('notification');
+        await listener.end();
+        await draining;
+        if (failure) throw new Error(`the queue worker failed: ${(failure as Error).message}`, { cause: failure });
+      };
     },
   };
   return {

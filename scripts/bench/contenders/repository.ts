@@ -9,6 +9,7 @@ import { createDatabase } from '../../../src/db/database.js';
 import * as agentResults from '../../../src/repositories/agent-results.js';
 import * as businessIdeas from '../../../src/repositories/business-ideas.js';
 import * as evaluations from '../../../src/repositories/evaluations.js';
+import { createWorker } from '../../../src/queue/worker.js';
 import type { Contender, ContenderContext, Driver } from './types.js';
 
 const PAGE = 20;
@@ -37,6 +38,30 @@ export function repository(context: ContenderContext, overrides: Record<string, 
     claimNext: (workerId) => evaluations.claimNext(owner, workerId, { leaseSeconds: LEASE_SECONDS }),
     completeEvaluation: (claimed, workerId, results) =>
       evaluations.completeEvaluation(owner, claimed.id, { workerId, attempt: claimed.attempt, results }),
+    enqueue: async (businessIdeaId) => (await evaluations.createEvaluation(owner, businessIdeaId)).id,
+    async startQueueWorker(workerId, results, hooks) {
+      const worker = createWorker({
+        database,
+        workerId,
+        leaseSeconds: LEASE_SECONDS,
+        // Never within a window: every claim is woken by a notification.
+        pollIntervalMs: 3_600_000,
+        handler: async (evaluation) => {
+          hooks.started(evaluation.id);
+          return results;
+        },
+        onEvent: (event) => {
+          if (event.type === 'completed') hooks.finished(event.evaluationId);
+          if (event.type === 'error') errors.push(event.error);
+        },
+      });
+      const errors: Error[] = [];
+      await worker.ready;
+      return async () => {
+        await worker.stop({ graceMs: 5_000 });
+        if (errors.length > 0) throw new Error(`the queue worker failed: ${errors[0]!.message}`, { cause: errors[0] });
+      };
+    },
   };
   const pool = { ...context.config.pool, ...overrides } as Record<string, unknown>;
   const prepared = 'preparedStatements' in pool ? `, preparedStatements: ${String(pool.preparedStatements)}` : '';

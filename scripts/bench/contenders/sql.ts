@@ -100,3 +100,8 @@ export const COMPLETE_EVALUATION = `WITH completed AS (UPDATE evaluations
 
 /** The idea follows its evaluation one step, as a statement of its own (Prisma): $1 to, $2 idea, $3 from. */
 export const FOLLOW_IDEA = `UPDATE business_ideas SET status = $1 WHERE id = $2 AND status = $3 AND deleted_at IS NULL`;
+
+/** createEvaluation: a pending run of a live, evaluable idea (the repository's check and insert in one statement). */
+export const ENQUEUE = `INSERT INTO evaluations (business_idea_id, priority)
+  SELECT id, 'normal' FROM business_ideas WHERE id = $1 AND deleted_at IS NULL AND status IN ('submitted', 'evaluating', 'completed')
+  RETURNING id`;

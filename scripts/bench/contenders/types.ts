@@ -68,6 +68,21 @@ export interface Driver {
   claimNext?(workerId: string): Promise<Claimed | null>;
   /** evaluations.completeEvaluation: analyzing -> completed with results, by the worker and attempt holding it; its idea follows. */
   completeEvaluation?(claimed: Claimed, workerId: string, results: EvaluationResults): Promise<unknown>;
+  /** evaluations.createEvaluation: a pending run of this idea (its NOTIFY wakes the queue's workers); its id. */
+  enqueue?(businessIdeaId: string): Promise<string>;
+  /**
+   * A worker loop woken by LISTEN/NOTIFY (the repository's: `createWorker`), one run at a time: it
+   * claims each run as it is queued, calls `hooks.started(id)` as the run's work begins, completes
+   * it with `results` and calls `hooks.finished(id)`. Resolves once it listens; the function it
+   * resolves to stops it.
+   */
+  startQueueWorker?(workerId: string, results: EvaluationResults, hooks: QueueWorkerHooks): Promise<() => Promise<void>>;
+}
+
+/** What a benchmark's queue worker reports. */
+export interface QueueWorkerHooks {
+  started(evaluationId: string): void;
+  finished(evaluationId: string): void;
 }
 
 /** What a contender is made from. */

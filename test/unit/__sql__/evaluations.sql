@@ -77,3 +77,6 @@ select "status", "claimed_by" from "evaluations" where "id" = $1;
 -- retryEvaluation (a new budget)
 update "evaluations" set "status" = $1, "started_at" = $2, "completed_at" = $3, "claimed_by" = $4, "lease_expires_at" = $5, "failures" = $6, "max_attempts" = coalesce($7::int, max_attempts), "run_after" = statement_timestamp() where "id" = $8 and "status" in ($9, $10) returning *;
 select "status", "claimed_by" from "evaluations" where "id" = $1;
+
+-- nextClaimableIn
+select ceil(extract(epoch from (min(lease_expires_at) - statement_timestamp())) * 1000)::int8 as "in_ms" from "evaluations" where "status" = 'analyzing';
