@@ -6,7 +6,7 @@
 CREATE TYPE agent_result_status AS ENUM ('pending', 'running', 'completed', 'failed');
 CREATE TYPE audit_operation AS ENUM ('insert', 'update', 'delete');
 CREATE TYPE evaluation_priority AS ENUM ('low', 'normal', 'high');
-CREATE TYPE evaluation_status AS ENUM ('pending', 'analyzing', 'completed', 'failed');
+CREATE TYPE evaluation_status AS ENUM ('pending', 'analyzing', 'completed', 'failed', 'dead');
 CREATE TYPE idea_status AS ENUM ('draft', 'submitted', 'evaluating', 'completed', 'archived');
 
 -- tables
@@ -25,7 +25,8 @@ CREATE TABLE agent_results (
   error_message text,
   created_at timestamp with time zone DEFAULT now() NOT NULL,
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
-  completion_key text
+  completion_key text,
+  attempt integer DEFAULT 0 NOT NULL
 );
 
 CREATE TABLE audit_log (
@@ -65,7 +66,11 @@ CREATE TABLE evaluations (
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
   claimed_by text,
   lease_expires_at timestamp with time zone,
-  idempotency_key text
+  idempotency_key text,
+  attempt integer DEFAULT 0 NOT NULL,
+  failures integer DEFAULT 0 NOT NULL,
+  max_attempts integer DEFAULT 5 NOT NULL,
+  run_after timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE seed_history (
@@ -94,6 +99,7 @@ CREATE TABLE users (
 ALTER TABLE agent_results ADD CONSTRAINT agent_results_pkey PRIMARY KEY (id);
 ALTER TABLE agent_results ADD CONSTRAINT agent_results_evaluation_id_agent_type_key UNIQUE (evaluation_id, agent_type);
 ALTER TABLE agent_results ADD CONSTRAINT agent_results_agent_type_format_check CHECK (((char_length(agent_type) <= 64) AND (agent_type ~ '^[a-z][a-z0-9]*(-[a-z0-9]+)*$'::text)));
+ALTER TABLE agent_results ADD CONSTRAINT agent_results_attempt_check CHECK ((attempt >= 0));
 ALTER TABLE agent_results ADD CONSTRAINT agent_results_completed_after_started_check CHECK ((completed_at >= started_at));
 ALTER TABLE agent_results ADD CONSTRAINT agent_results_completed_at_matches_status_check CHECK (((status = ANY (ARRAY['completed'::agent_result_status, 'failed'::agent_result_status])) = (completed_at IS NOT NULL)));
 ALTER TABLE agent_results ADD CONSTRAINT agent_results_completion_key_length_check CHECK (((char_length(completion_key) >= 1) AND (char_length(completion_key) <= 200)));
@@ -117,10 +123,12 @@ ALTER TABLE business_ideas ADD CONSTRAINT business_ideas_idempotency_key_length_
 ALTER TABLE business_ideas ADD CONSTRAINT business_ideas_title_length_check CHECK (((char_length(btrim(title)) >= 3) AND (char_length(title) <= 200)));
 ALTER TABLE business_ideas ADD CONSTRAINT business_ideas_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE;
 ALTER TABLE evaluations ADD CONSTRAINT evaluations_pkey PRIMARY KEY (id);
+ALTER TABLE evaluations ADD CONSTRAINT evaluations_attempt_failures_check CHECK (((attempt >= 0) AND (failures >= 0)));
 ALTER TABLE evaluations ADD CONSTRAINT evaluations_claimed_by_format_check CHECK (((char_length(btrim(claimed_by)) >= 1) AND (char_length(claimed_by) <= 200)));
 ALTER TABLE evaluations ADD CONSTRAINT evaluations_completed_after_started_check CHECK ((completed_at >= started_at));
-ALTER TABLE evaluations ADD CONSTRAINT evaluations_completed_at_matches_status_check CHECK (((status = ANY (ARRAY['completed'::evaluation_status, 'failed'::evaluation_status])) = (completed_at IS NOT NULL)));
+ALTER TABLE evaluations ADD CONSTRAINT evaluations_completed_at_matches_status_check CHECK (((status = ANY (ARRAY['completed'::evaluation_status, 'failed'::evaluation_status, 'dead'::evaluation_status])) = (completed_at IS NOT NULL)));
 ALTER TABLE evaluations ADD CONSTRAINT evaluations_idempotency_key_length_check CHECK (((char_length(idempotency_key) >= 1) AND (char_length(idempotency_key) <= 200)));
+ALTER TABLE evaluations ADD CONSTRAINT evaluations_max_attempts_range_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100)));
 ALTER TABLE evaluations ADD CONSTRAINT evaluations_results_is_object_check CHECK (((results IS NULL) OR (jsonb_typeof(results) = 'object'::text)));
 ALTER TABLE evaluations ADD CONSTRAINT evaluations_started_at_required_check CHECK (((status <> ALL (ARRAY['analyzing'::evaluation_status, 'completed'::evaluation_status])) OR (started_at IS NOT NULL)));
 ALTER TABLE evaluations ADD CONSTRAINT evaluations_status_claimed_by_check CHECK (
@@ -159,12 +167,23 @@ CREATE INDEX business_ideas_user_id_idx ON public.business_ideas USING btree (us
 CREATE INDEX evaluations_business_idea_id_created_at_idx ON public.evaluations USING btree (business_idea_id, created_at DESC);
 CREATE UNIQUE INDEX evaluations_business_idea_id_idempotency_key_key ON public.evaluations USING btree (business_idea_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 CREATE INDEX evaluations_lease_expires_at_idx ON public.evaluations USING btree (lease_expires_at, id) WHERE (status = 'analyzing'::evaluation_status);
-CREATE INDEX evaluations_pending_queue_idx ON public.evaluations USING btree (priority DESC, created_at, id) WHERE (status = 'pending'::evaluation_status);
+CREATE INDEX evaluations_pending_queue_idx ON public.evaluations USING btree (priority DESC, run_after, id) WHERE (status = 'pending'::evaluation_status);
 CREATE INDEX evaluations_status_created_at_idx ON public.evaluations USING btree (status, created_at DESC, id DESC);
 CREATE INDEX users_created_at_id_idx ON public.users USING btree (created_at DESC, id DESC);
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email) WHERE (deleted_at IS NULL);
 
 -- functions
+
+CREATE OR REPLACE FUNCTION public.agent_run_attempt_state(agent_result_id uuid)
+ RETURNS TABLE(status agent_result_status, attempt integer, evaluation_id uuid, evaluation_status evaluation_status, evaluation_attempt integer, claimed_by text)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  SELECT a.status, a.attempt, a.evaluation_id, e.status, e.attempt, e.claimed_by
+    FROM public.agent_results a JOIN public.evaluations e ON e.id = a.evaluation_id
+   WHERE a.id = agent_run_attempt_state.agent_result_id
+$function$;
 
 CREATE OR REPLACE FUNCTION public.audit_row_change()
  RETURNS trigger
@@ -215,6 +234,26 @@ AS $function$
   SELECT NULLIF(pg_catalog.current_setting('app.user_id', true), '')::pg_catalog.uuid
 $function$;
 
+CREATE OR REPLACE FUNCTION public.evaluation_attempt_state(evaluation_id uuid)
+ RETURNS TABLE(status evaluation_status, attempt integer, claimed_by text)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  SELECT e.status, e.attempt, e.claimed_by FROM public.evaluations e WHERE e.id = evaluation_attempt_state.evaluation_id
+$function$;
+
+CREATE OR REPLACE FUNCTION public.notify_evaluation_queued()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+  PERFORM pg_catalog.pg_notify('ai_validation_evaluation_queue', NEW.priority::text);
+  RETURN NULL;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.set_updated_at()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -235,6 +274,8 @@ CREATE TRIGGER business_ideas_audit_update AFTER UPDATE ON public.business_ideas
 CREATE TRIGGER business_ideas_set_updated_at BEFORE UPDATE ON public.business_ideas FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER evaluations_audit AFTER INSERT OR DELETE ON public.evaluations FOR EACH ROW EXECUTE FUNCTION audit_row_change();
 CREATE TRIGGER evaluations_audit_update AFTER UPDATE ON public.evaluations FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION audit_row_change();
+CREATE TRIGGER evaluations_queued AFTER INSERT ON public.evaluations FOR EACH ROW WHEN ((new.status = 'pending'::evaluation_status)) EXECUTE FUNCTION notify_evaluation_queued();
+CREATE TRIGGER evaluations_requeued AFTER UPDATE OF status ON public.evaluations FOR EACH ROW WHEN (((new.status = 'pending'::evaluation_status) AND (old.status <> 'pending'::evaluation_status))) EXECUTE FUNCTION notify_evaluation_queued();
 CREATE TRIGGER evaluations_set_updated_at BEFORE UPDATE ON public.evaluations FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER users_audit AFTER INSERT OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION audit_row_change();
 CREATE TRIGGER users_audit_update AFTER UPDATE ON public.users FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION audit_row_change();
@@ -288,7 +329,7 @@ CREATE POLICY evaluations_worker_select ON evaluations AS PERMISSIVE FOR SELECT 
 
 CREATE POLICY evaluations_worker_update ON evaluations AS PERMISSIVE FOR UPDATE TO ai_validation_worker
   USING ((status = ANY (ARRAY['pending'::evaluation_status, 'analyzing'::evaluation_status])))
-  WITH CHECK (((status = ANY (ARRAY['pending'::evaluation_status, 'analyzing'::evaluation_status])) OR (completed_at = now())));
+  WITH CHECK (((status = ANY (ARRAY['pending'::evaluation_status, 'analyzing'::evaluation_status])) OR ((status = ANY (ARRAY['completed'::evaluation_status, 'dead'::evaluation_status])) AND (completed_at = now()))));
 
 -- grants
 
@@ -309,6 +350,8 @@ COMMENT ON COLUMN agent_results.output_data IS 'The agent''s raw findings (JSON 
 COMMENT ON COLUMN agent_results.insights IS 'Structured insights distilled from the output (JSON object, see AgentInsights).';
 COMMENT ON COLUMN agent_results.score IS '0 to 100, two decimals; NULL until scored.';
 COMMENT ON COLUMN agent_results.completion_key IS 'The client''s key for the request that completed the run: a retried completeAgentRun returns the completed run.';
+COMMENT ON COLUMN agent_results.attempt IS 'The evaluation attempt that created the run or last took it over (reset in place); worker writes must carry it.';
+COMMENT ON FUNCTION agent_run_attempt_state(uuid) IS 'Attempt state of one agent run and its evaluation, past row-level security: why a fenced worker write matched nothing.';
 COMMENT ON TABLE audit_log IS 'Every insert, update and delete on users, business_ideas, evaluations and agent_results, written by triggers. Append-only.';
 COMMENT ON COLUMN audit_log.table_name IS 'The SQL name of the changed table (users, business_ideas, evaluations, agent_results).';
 COMMENT ON COLUMN audit_log.actor IS 'current_setting(''app.actor_id'') of the changing transaction; NULL when none was set.';
@@ -323,6 +366,7 @@ COMMENT ON COLUMN business_ideas.description IS '50 to 5000 characters (the mini
 COMMENT ON COLUMN business_ideas.deleted_at IS 'Soft delete: set when the user removes the idea; NULL otherwise.';
 COMMENT ON COLUMN business_ideas.idempotency_key IS 'The client''s key for the request that created the idea (unique per user): a retried createIdea returns this idea.';
 COMMENT ON FUNCTION current_app_user_id() IS 'The acting user (transaction-local setting app.user_id, set by database.withUser); NULL when none. Row-level security policies key on it.';
+COMMENT ON FUNCTION evaluation_attempt_state(uuid) IS 'Queue state (status, attempt, holder) of one evaluation, past row-level security: why a fenced worker write matched nothing.';
 COMMENT ON TYPE evaluation_priority IS 'Sorts low < normal < high; the pending queue reads it DESC.';
 COMMENT ON TABLE evaluations IS 'One evaluation run of an idea by the agents; the work queue is its pending rows.';
 COMMENT ON COLUMN evaluations.completed_at IS 'When the run ended, successfully or not; NULL while pending or analyzing.';
@@ -331,6 +375,11 @@ COMMENT ON COLUMN evaluations.error_message IS 'Why the run failed (set with sta
 COMMENT ON COLUMN evaluations.claimed_by IS 'The worker that claimed the run (set while analyzing, kept afterwards as a record; NULL while pending).';
 COMMENT ON COLUMN evaluations.lease_expires_at IS 'Until when the claim holds; set exactly while analyzing. An expired lease may be claimed again.';
 COMMENT ON COLUMN evaluations.idempotency_key IS 'The client''s key for the request that queued the evaluation (unique per idea): a retried createEvaluation returns this evaluation.';
+COMMENT ON COLUMN evaluations.attempt IS 'The number of the current (or last) claim: 0 until first claimed, incremented by every claim. (id, attempt) is the fencing token of the worker holding the run.';
+COMMENT ON COLUMN evaluations.failures IS 'Failed attempts (failed by the worker, or lease expired) since the run was queued or last requeued by an operator.';
+COMMENT ON COLUMN evaluations.max_attempts IS 'Retry budget: the failure that brings failures to max_attempts dead-letters the run (status dead). createEvaluation sets it per priority unless given.';
+COMMENT ON COLUMN evaluations.run_after IS 'When a pending run may be claimed: when it was queued, or after a failure now plus an exponential backoff with jitter.';
+COMMENT ON FUNCTION notify_evaluation_queued() IS 'AFTER row trigger: NOTIFY ai_validation_evaluation_queue with the priority of a run that became pending (delivered at commit).';
 COMMENT ON TABLE seed_history IS 'Seed sets applied to this database (npm run seed): one row per set, version and scale.';
 COMMENT ON COLUMN seed_history.scale IS 'The --scale the set ran at (1 for sets that do not scale).';
 COMMENT ON COLUMN seed_history.row_counts IS 'Rows written per table, e.g. {"users": 3}.';

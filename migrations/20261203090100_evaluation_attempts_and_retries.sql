@@ -1,3 +1,4 @@
+-- migrate:lint-ignore backfill-without-batch-bound only pending runs are touched, the queue's backlog that workers drain continuously, and evaluations is locked by this file's ADD COLUMN for the same transaction anyway; without it the backlog would lose its order
 -- migrate:up
 
 -- Attempts, fencing and retries for the evaluation queue (issue 12, items 1 to 3); the repository
@@ -14,7 +15,9 @@
 --                (exponential backoff with jitter). The queue serves due runs, high priority
 --                first, then by run_after.
 --
--- ADD COLUMN with constant or now() defaults rewrites nothing; the new CHECKs scan the table once.
+-- ADD COLUMN with constant or now() defaults rewrites nothing. The new CHECKs are added NOT VALID
+-- (new and updated rows are checked at once) and validated by 20261203090110 under a weaker lock;
+-- the queue's index on run_after is built concurrently by 20261203090120.
 ALTER TABLE evaluations
   ADD COLUMN attempt      integer     NOT NULL DEFAULT 0,
   ADD COLUMN failures     integer     NOT NULL DEFAULT 0,
@@ -30,19 +33,12 @@ COMMENT ON COLUMN evaluations.max_attempts IS 'Retry budget: the failure that br
 COMMENT ON COLUMN evaluations.run_after IS 'When a pending run may be claimed: when it was queued, or after a failure now plus an exponential backoff with jitter.';
 
 ALTER TABLE evaluations
-  ADD CONSTRAINT evaluations_attempt_failures_check CHECK (attempt >= 0 AND failures >= 0),
-  ADD CONSTRAINT evaluations_max_attempts_range_check CHECK (max_attempts BETWEEN 1 AND 100),
+  ADD CONSTRAINT evaluations_attempt_failures_check CHECK (attempt >= 0 AND failures >= 0) NOT VALID,
+  ADD CONSTRAINT evaluations_max_attempts_range_check CHECK (max_attempts BETWEEN 1 AND 100) NOT VALID,
   -- A dead run has ended, like a completed or failed one.
   DROP CONSTRAINT evaluations_completed_at_matches_status_check,
   ADD CONSTRAINT evaluations_completed_at_matches_status_check
-    CHECK ((status IN ('completed', 'failed', 'dead')) = (completed_at IS NOT NULL));
-
--- claimNext, pending work: WHERE status = 'pending' AND run_after <= $now ORDER BY priority DESC,
--- run_after, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED. A run backing off sits behind the due
--- runs of its priority, so the scan reaches it only when nothing of that priority is due.
-DROP INDEX evaluations_pending_queue_idx;
-CREATE INDEX evaluations_pending_queue_idx ON evaluations (priority DESC, run_after, id)
-  WHERE status = 'pending';
+    CHECK ((status IN ('completed', 'failed', 'dead')) = (completed_at IS NOT NULL)) NOT VALID;
 
 -- Who may retry, explicitly: a worker moves only runs in flight (USING: pending or analyzing), and
 -- may leave them in flight (claim, renew, release, and the retry of its own failed attempt, which
@@ -102,10 +98,6 @@ DROP POLICY evaluations_worker_update ON evaluations;
 CREATE POLICY evaluations_worker_update ON evaluations FOR UPDATE TO ai_validation_worker
   USING (status IN ('pending', 'analyzing'))
   WITH CHECK (status IN ('pending', 'analyzing') OR completed_at = pg_catalog.now());
-
-DROP INDEX evaluations_pending_queue_idx;
-CREATE INDEX evaluations_pending_queue_idx ON evaluations (priority DESC, created_at, id)
-  WHERE status = 'pending';
 
 -- Dead runs become failed (20261203090000's down removes the label), so the old check holds.
 UPDATE evaluations SET status = 'failed' WHERE status = 'dead';
