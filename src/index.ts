@@ -92,4 +92,13 @@ export type { Logger } from './logger.js';
 
 // Migrations, for a deploy step that runs them from code.
 export { createMigrator, defaultMigrationsDir } from './migrate/index.js';
-export type { MigrationResult, MigrationStatus, Migrator, MigratorOptions } from './migrate/index.js';
+export type {
+  LintFinding,
+  LintReport,
+  MigrationResult,
+  MigrationStatus,
+  Migrator,
+  MigratorOptions,
+  RecordedLintIgnore,
+  SizeThresholds,
+} from './migrate/index.js';

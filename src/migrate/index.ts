@@ -1,8 +1,9 @@
 /**
  * The SQL migration runner: dbmate-format files in `migrations/`, applied by Umzug under an
  * advisory lock, with a checksummed ledger (`schema_migrations`) written in each migration's
- * own transaction.
+ * own transaction, after a lint of the pending files (`migrator.lint()`, src/migrate/lint/).
  */
 export { createMigrator, type MigrationResult, type Migrator, type MigratorOptions } from './migrator.js';
-export type { MigrationStatus } from './ledger.js';
+export type { MigrationStatus, RecordedLintIgnore } from './ledger.js';
+export type { LintFinding, LintReport, SizeThresholds } from './lint/index.js';
 export { defaultMigrationsDir } from './paths.js';

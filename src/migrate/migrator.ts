@@ -183,10 +183,17 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
   const files = loadMigrations(settings.dir);
   // The parser's WebAssembly loads while we connect: the lint waits for it only if it is slower.
   if (command === 'up') loadParser().catch(() => undefined);
-  const client = await connect(settings);
+  const probe = connectProbe(settings);
+  let client: pg.Client;
+  try {
+    client = await connect(settings);
+  } catch (error) {
+    await probe.then((p) => p.end()).catch(() => undefined);
+    throw error;
+  }
   let locked = false;
   try {
-    await beforeRun(() => refusePooler(settings, client));
+    await beforeRun(() => refusePooler(client, probe));
     if (!opts.dryRun) {
       await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
       locked = true;
@@ -284,16 +291,22 @@ async function beforeRun(check: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Refuses to take the session advisory lock through a transaction pooler (see pooler.ts). */
-async function refusePooler(settings: Settings, client: pg.Client): Promise<void> {
+/** The second connection of the pooler probe, opened while the main one connects. */
+async function connectProbe(settings: Settings): Promise<pg.Client> {
   const probe = new pg.Client(migrationSessionOptions(settings, 'data-layer migrate (pooler probe)'));
   probe.on('error', () => undefined);
   try {
     await probe.connect();
+    return probe;
   } catch (error) {
     await probe.end().catch(() => undefined);
     throw connectError(error, describeConnection(settings.connection), CONNECT_TIMEOUT_MS);
   }
+}
+
+/** Refuses to take the session advisory lock through a transaction pooler (see pooler.ts). */
+async function refusePooler(client: pg.Client, connected: Promise<pg.Client>): Promise<void> {
+  const probe = await connected;
   try {
     const evidence = await transactionPoolerEvidence(client, probe);
     if (evidence) throw new MigrationError(poolerRefusal('migrate', evidence), { code: 'MIGRATION_POOLER' });

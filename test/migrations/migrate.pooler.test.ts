@@ -94,7 +94,9 @@ describe.skipIf(!PGBOUNCER)('through PgBouncer (skipped: no pgbouncer binary)', 
         '',
       ].join('\n'),
     );
-    writeFileSync(join(work, 'users.txt'), `"${user}" ""\n`);
+    // Clients connect without a password (trust); PgBouncer logs in to the server with this one.
+    const password = typeof db.connection.password === 'string' ? db.connection.password : '';
+    writeFileSync(join(work, 'users.txt'), `"${user}" "${password.replace(/"/g, '""')}"\n`);
     bouncer = spawn(PGBOUNCER!, [join(work, 'pgbouncer.ini')], { stdio: 'ignore', ...unprivileged() });
     await listening(port, 10_000);
   }, 60_000);
