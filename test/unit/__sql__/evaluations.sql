@@ -79,4 +79,7 @@ update "evaluations" set "status" = $1, "started_at" = $2, "completed_at" = $3, 
 select "status", "claimed_by" from "evaluations" where "id" = $1;
 
 -- nextClaimableIn
-select ceil(extract(epoch from (min(lease_expires_at) - statement_timestamp())) * 1000)::int8 as "in_ms" from "evaluations" where "status" = 'analyzing';
+select ceil(extract(epoch from (least(
+      (select min(lease_expires_at) from evaluations where status = 'analyzing'),
+      (select min(run_after) from evaluations where status = 'pending' and run_after > statement_timestamp())
+    ) - statement_timestamp())) * 1000)::int8 as "in_ms";
