@@ -60,7 +60,7 @@ async function connect(name: string): Promise<pg.Client> {
 
 /** Polls until `check` returns a value (not a timing threshold: a bound so a broken run fails instead of hanging). */
 async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < 500; i++) {
     const value = await check();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 20));
