@@ -32,7 +32,7 @@ side (the safe form should stall writes for a small fraction of the dangerous on
 everything is written as JSON.
 
 Options:
-  --rows <n>           Rows in the table (default 1,000,000: a few seconds per blocking statement)
+  --rows <n>           Rows in the table (default 2,000,000: a few seconds per blocking statement)
   --interval <ms>      Pause between the writer's statements (default 10)
   --json <path>        Where to write the JSON report (default .bench/migrations-<timestamp>.json)
   --no-progress        No progress lines on stderr
@@ -40,7 +40,7 @@ Options:
 
 Server: TEST_DATABASE_URL when set, else Testcontainers or an embedded PostgreSQL; the database is
 a throwaway dl_bench_* (dropped afterwards).
-Example: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- migrations --rows 2000000
+Example: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- migrations --rows 500000
 Exit codes: 0 done, 1 failure, 2 usage error, 130 or 143 interrupted by SIGINT or SIGTERM.
 `;
 
@@ -77,7 +77,7 @@ export function parseMigrationsArgs(argv: readonly string[], prefix: readonly st
     return n;
   };
   return {
-    rows: whole('rows', values.rows, 1_000_000, 100, 100_000_000),
+    rows: whole('rows', values.rows, 2_000_000, 100, 100_000_000),
     intervalMs: whole('interval', values.interval, 10, 0, 1000),
     json: values.json,
     progress: !values['no-progress'],

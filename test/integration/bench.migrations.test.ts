@@ -89,6 +89,6 @@ describe('npm run bench -- migrations', () => {
     expect(() => parseMigrationsArgs(['--interval', 'soon'])).toThrow('--interval must be a whole number');
     expect(() => parseMigrationsArgs(['--scale', '1'])).toThrow(/scale/);
     expect(parseMigrationsArgs(['--help'])).toBe('help');
-    expect(parseMigrationsArgs([])).toMatchObject({ rows: 1_000_000, intervalMs: 10, progress: true });
+    expect(parseMigrationsArgs([])).toMatchObject({ rows: 2_000_000, intervalMs: 10, progress: true });
   });
 });
