@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- [load] [options]]`: how fast the load seed set loads, beside a plain COPY of
- * the very same rows in the same run. `npm run bench -- queries [options]` is the other
- * benchmark, the queries side by side (scripts/bench/queries.ts, docs/benchmarks.md).
+ * the very same rows in the same run. `npm run bench -- queries [options]` is the queries side
+ * by side (scripts/bench/queries.ts), `npm run bench -- migrations [options]` the write stalls of
+ * dangerous and safe migrations (scripts/bench/migrations.ts); both in docs/benchmarks.md.
  *
  * 1. Generates the load set once into temporary files (COPY text, one per table): the baseline's
  *    input, so the baseline measures only COPY.
@@ -32,12 +33,15 @@ import { acquireServer, pgConfig, withThrowawayDatabase } from './lib/server.js'
 
 const HELP = `Usage: npm run bench [-- [load] [options]]
        npm run bench -- queries [options]
+       npm run bench -- migrations [options]
 
 load (the default): loads the load seed set into a fresh database and, in the same run, a plain
 COPY of the same rows into another, and prints rows/s for both and their ratio (target:
 load/COPY >= 0.8).
 queries: the repositories' queries side by side with raw pg, Kysely, Drizzle, Prisma and pgbench
 (its options: npm run bench -- queries --help).
+migrations: the longest write stall of a dangerous migration and of the one the lint suggests,
+side by side, through the project's migrator (its options: npm run bench -- migrations --help).
 
 Options of load:
   --scale <n>        Load set scale (default 1: 191,000 rows)
@@ -62,7 +66,7 @@ interface Phase {
   serverCpuMs?: number;
 }
 
-const BENCHMARKS = ['load', 'queries'];
+const BENCHMARKS = ['load', 'queries', 'migrations'];
 
 runMain(async (argv, context) => {
   const [first, ...rest] = argv;
@@ -70,6 +74,10 @@ runMain(async (argv, context) => {
     // Loaded only for this benchmark: it brings Drizzle (and Prisma's generated client).
     const { runQueriesCommand } = await import('./bench/queries.js');
     return runQueriesCommand(rest, context, ['queries']);
+  }
+  if (first === 'migrations') {
+    const { runMigrationsCommand } = await import('./bench/migrations.js');
+    return runMigrationsCommand(rest, context, ['migrations']);
   }
   if (first === 'load') return loadBench(rest, context, ['load']);
   if (first !== undefined && !first.startsWith('-')) {

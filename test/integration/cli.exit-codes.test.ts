@@ -108,11 +108,16 @@ describe('the npm scripts', () => {
     cases.push({ name: 'seed --scale', run: () => runCli('seed.ts', ['--scale', 'lots']), code: 2, says: 'Usage: npm run seed' });
     cases.push({ name: 'db:restore without --file', run: () => runCli('db-restore.ts', []), code: 2, says: '--file is required' });
     cases.push({ name: 'migrate create', run: () => runCli('migrate.ts', ['create']), code: 2, says: 'create takes exactly one name' });
-    // bench's two benchmarks: load (also without a name) and queries.
+    // bench's three benchmarks: load (also without a name), queries and migrations.
     const bench = (args: string[], env: Record<string, string> = {}) => runCli('bench.ts', args, { env });
     cases.push(
       { name: 'bench load --help', run: () => bench(['load', '--help']), code: 0, says: 'Usage: npm run bench [-- [load] [options]]' },
-      { name: 'bench frob', run: () => bench(['frob']), code: 2, says: 'error: unknown benchmark "frob"; accepted: load, queries' },
+      {
+        name: 'bench frob',
+        run: () => bench(['frob']),
+        code: 2,
+        says: 'error: unknown benchmark "frob"; accepted: load, queries, migrations',
+      },
       { name: 'bench load --bogus', run: () => bench(['load', '--bogus']), code: 2, says: 'error: unknown option --bogus; accepted: ' },
       { name: 'bench queries --help', run: () => bench(['queries', '--help']), code: 0, says: 'Usage: npm run bench -- queries [options]' },
       {
@@ -132,6 +137,24 @@ describe('the npm scripts', () => {
         run: () => bench(['queries', '--only', 'nap']),
         code: 2,
         says: '--only: unknown nap; accepted: point-read',
+      },
+      {
+        name: 'bench migrations --help',
+        run: () => bench(['migrations', '--help']),
+        code: 0,
+        says: 'Usage: npm run bench -- migrations [options]',
+      },
+      {
+        name: 'bench migrations --rows 5',
+        run: () => bench(['migrations', '--rows', '5']),
+        code: 2,
+        says: '--rows must be a whole number',
+      },
+      {
+        name: 'bench migrations failing',
+        run: () => bench(['migrations', '--rows', '100'], { TEST_DATABASE_URL: closed }),
+        code: 1,
+        says: 'could not connect to',
       },
       {
         name: 'bench queries failing',
