@@ -49,6 +49,8 @@ export class WatchedFailure extends Error {
 
 export class BlockerWatch {
   private client: Promise<pg.Client> | undefined;
+  /** The client while it connects and prepares its session. */
+  private opening: pg.Client | undefined;
 
   /**
    * @param config  how to open the polling connection (same server and database as the migrator)
@@ -113,8 +115,15 @@ export class BlockerWatch {
 
   async close(): Promise<void> {
     const pending = this.client;
-    this.client = undefined;
+    const opening = this.opening;
+    this.client = this.opening = undefined;
     if (!pending) return;
+    if (opening) {
+      // Still opening (on a network gone silent it may never open): cut it instead of waiting for
+      // it, so the run fails within its own bound.
+      void opening.end().catch(() => undefined);
+      return;
+    }
     try {
       await (await pending).end();
     } catch {
@@ -131,12 +140,15 @@ export class BlockerWatch {
         query_timeout: 10_000,
       });
       client.on('error', (err) => this.logger.debug({ err }, 'blocker polling connection failed'));
-      await client.connect();
+      this.opening = client;
       try {
+        await client.connect();
         await this.prepare(client);
       } catch (error) {
         await client.end().catch(() => undefined);
         throw error;
+      } finally {
+        if (this.opening === client) this.opening = undefined;
       }
       return client;
     })();
