@@ -5,6 +5,7 @@
  * (`diffCatalogs`). Nothing here depends on OIDs, the owner or creation order.
  */
 import type pg from 'pg';
+import type { SchemaDifference } from '../errors.js';
 
 /** One schema object. */
 export interface CatalogObject {
@@ -23,18 +24,7 @@ export interface CatalogObject {
 export type CatalogSection = (typeof SECTIONS)[number]['section'];
 
 /** How two catalogs differ in one object. */
-export interface CatalogDifference {
-  /** missing: expected, absent; different: present with another definition; extra: present, not expected. */
-  change: 'missing' | 'different' | 'extra';
-  kind: string;
-  name: string;
-  /** The definition expected (missing, different). */
-  expected?: string;
-  /** The definition found (different, extra). */
-  actual?: string;
-  /** A missing table: how many of its own objects (columns, indexes, ...) are missing with it. */
-  dependents?: number;
-}
+export type CatalogDifference = SchemaDifference;
 
 const SYSTEM = `('pg_catalog', 'information_schema', 'pg_toast', 'data_layer_migrate')`;
 /** The runner's own tables are not the schema the migrations define. */
@@ -347,7 +337,10 @@ export function diffCatalogs(expected: readonly CatalogObject[], actual: readonl
  * ```
  */
 export function describeDifference(d: CatalogDifference): string {
-  const one = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').trim();
+  const one = (text: string | undefined) => {
+    const flat = (text ?? '').replace(/\s+/g, ' ').trim();
+    return flat.length > 200 ? `${flat.slice(0, 200)} ...` : flat;
+  };
   const more = d.dependents ? ` (with the ${d.dependents} columns, indexes and other objects on it)` : '';
   switch (d.change) {
     case 'missing':
