@@ -9,7 +9,11 @@ import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BaselineMismatchError } from '../../src/errors.js';
+import { randomBytes } from 'node:crypto';
+import { adminQuery, quoteIdent } from '../../scripts/lib/server.js';
+import { BaselineMismatchError, TimeoutError } from '../../src/errors.js';
+import { LOCK_KEY } from '../../src/migrate/lock.js';
+import { adminConnection } from '../support/database.js';
 import { loadMigrations } from '../../src/migrate/files.js';
 import { defaultMigrationsDir } from '../../src/migrate/index.js';
 import { appliedNames, createScratchDatabase, migrationsDir, rejection, type MigrationsDir, type ScratchDatabase } from './support.js';
@@ -125,6 +129,39 @@ describe('migrate baseline', () => {
     const error = await rejection(db.migrator(dir.path).baseline({ to: NAMES[0]! }));
     expect(error.code).toBe('MIGRATION_OPTIONS');
     expect(error.message).toContain(`${NAMES[1]} is already applied, after it`);
+  }, 60_000);
+});
+
+describe('migrate baseline, refusing before it compares', () => {
+  it('waits for the migration lock like up, and gives up after lockWaitMs with nothing recorded', async () => {
+    await buildByHand(db, EARLIER);
+    const holder = new pg.Client({ ...db.connection });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1, $2)', [...LOCK_KEY]);
+      const error = await rejection(db.migrator(dir.path, { lockWaitMs: 500 }).baseline());
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(await ledgerExists(db)).toBe(false);
+    } finally {
+      await holder.end();
+    }
+  }, 60_000);
+
+  it('says the migration role needs CREATEDB when it cannot create the throwaway database', async () => {
+    await buildByHand(db, EARLIER);
+    const role = `dl_baseline_${randomBytes(5).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(role)} LOGIN NOCREATEDB PASSWORD '${password}'`);
+    try {
+      const migrator = db.migrator(dir.path, { connection: { ...db.connection, user: role, password } });
+      const error = await rejection(migrator.baseline());
+      expect(error.code).toBe('MIGRATION_BASELINE_SCRATCH');
+      expect(error.message).toContain('needs CREATEDB');
+      expect(error.message).toContain('Nothing was recorded');
+      expect(await ledgerExists(db)).toBe(false);
+    } finally {
+      await adminQuery(adminConnection(), `DROP ROLE ${quoteIdent(role)}`);
+    }
   }, 60_000);
 });
 
