@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { MigrationError as UmzugMigrationError, Umzug, type UmzugStorage } from 'umzug';
 import { describeConnection, type ConnectionSettings } from '../connection.js';
-import { connectionOptions } from '../connection.js';
+import { connectionOptions, withCredentials } from '../connection.js';
 import { connectError, DataLayerError, isServerError, MigrationError, PgErrorCode, QUERY_READ_TIMEOUT_MESSAGE } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { baseline, refuseUnrecordedSchema, type BaselineResult } from './baseline.js';
@@ -414,9 +414,11 @@ async function runBaseline(settings: Settings, opts: { to?: string; dryRun?: boo
       );
     }
     const target = opts.to !== undefined ? resolveTarget(opts.to, files, ledger) : files[files.length - 1]!.name;
+    // The password (or provider) is non-enumerable, so a spread alone would drop it.
+    const { password, passwordProvider } = settings.connection;
     const scratchSettings = (database: string): Settings => ({
       ...settings,
-      connection: { ...settings.connection, database },
+      connection: withCredentials({ ...settings.connection, database }, { password, passwordProvider }).connection,
       logger: silentLogger,
       allowOutOfOrder: false,
     });

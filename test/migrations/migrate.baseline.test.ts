@@ -42,7 +42,7 @@ afterEach(async () => {
 /** Runs the up sections of `names` statement by statement, as someone building the schema by hand would: no ledger. */
 async function buildByHand(target: ScratchDatabase, names: readonly string[]): Promise<void> {
   const files = loadMigrations(defaultMigrationsDir()).filter((f) => names.includes(f.name));
-  const client = new pg.Client({ ...target.connection });
+  const client = new pg.Client({ ...target.connection, password: target.connection.password });
   await client.connect();
   try {
     for (const file of files) for (const statement of file.up.statements) await client.query(statement.sql);
@@ -135,7 +135,7 @@ describe('migrate baseline', () => {
 describe('migrate baseline, refusing before it compares', () => {
   it('waits for the migration lock like up, and gives up after lockWaitMs with nothing recorded', async () => {
     await buildByHand(db, EARLIER);
-    const holder = new pg.Client({ ...db.connection });
+    const holder = new pg.Client({ ...db.connection, password: db.connection.password });
     await holder.connect();
     try {
       await holder.query('SELECT pg_advisory_lock($1, $2)', [...LOCK_KEY]);
