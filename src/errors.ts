@@ -69,6 +69,33 @@ export class MigrationError extends DataLayerError {
   }
 }
 
+/** One way an adopted database differs from what the migrations build (see `migrate baseline`). */
+export interface SchemaDifference {
+  /** missing: the migrations make it, the database lacks it; different: it has another definition; extra: not made by the migrations. */
+  change: 'missing' | 'different' | 'extra';
+  /** table, column, index, constraint, function, ... */
+  kind: string;
+  name: string;
+  expected?: string;
+  actual?: string;
+  /** A missing table: how many of its own objects are missing with it. */
+  dependents?: number;
+}
+
+/**
+ * `migrate baseline` refused (code `MIGRATION_BASELINE_MISMATCH`): the database lacks objects the
+ * migrations would create, or has them in another shape. Nothing was recorded.
+ */
+export class BaselineMismatchError extends MigrationError {
+  /** What is missing or different (objects the migrations do not make are not a reason to refuse, and are not listed). */
+  readonly differences: readonly SchemaDifference[];
+
+  constructor(message: string, differences: readonly SchemaDifference[]) {
+    super(message, { code: 'MIGRATION_BASELINE_MISMATCH' });
+    this.differences = differences;
+  }
+}
+
 /** PostgreSQL SQLSTATE codes this library reacts to (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 export const PgErrorCode = {
   /** 28000: the role may not log in, or pg_hba.conf rejected the connection. */

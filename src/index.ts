@@ -50,6 +50,7 @@ export type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'ky
 
 // Errors: one base class, a stable `code` each, PostgreSQL's error as `cause`.
 export {
+  BaselineMismatchError,
   ConfigError,
   ConflictError,
   ConnectionError,
@@ -68,7 +69,7 @@ export {
   ValidationError,
   WorkerStoppedError,
 } from './errors.js';
-export type { ConfigIssue, ValidationIssue } from './errors.js';
+export type { ConfigIssue, SchemaDifference, ValidationIssue } from './errors.js';
 
 // Configuration, connections and credentials.
 export { isDatabaseConfigured, loadConfig, parseConnectionUrl, resolveConfig } from './config.js';
@@ -93,6 +94,7 @@ export type { Logger } from './logger.js';
 // Migrations, for a deploy step that runs them from code.
 export { createMigrator, defaultMigrationsDir } from './migrate/index.js';
 export type {
+  BaselineResult,
   LintFinding,
   LintReport,
   MigrationResult,

@@ -13,8 +13,9 @@ import { BIN_NAME } from './npm.js';
 export const MAIN_HELP = `Usage: ${BIN_NAME} <command> [options]
 
 Commands:
-  migrate <command>   Apply, revert or list this package's schema migrations:
-                      up, down, redo, status, lint, wait (${BIN_NAME} migrate --help)
+  migrate <command>   Apply, revert, list or adopt this package's schema migrations:
+                      up, down, redo, status, lint, baseline, wait
+                      (${BIN_NAME} migrate --help)
   health              Check the database: answering, how fast, migrations in step
                       (${BIN_NAME} health --help)
   help [<command>]    Show this help, or a command's

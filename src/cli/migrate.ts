@@ -69,7 +69,7 @@ export const MIGRATE_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 type OptionName = keyof typeof MIGRATE_OPTIONS;
-const COMMANDS = ['up', 'down', 'redo', 'status', 'lint', 'wait', 'create', 'help'] as const;
+const COMMANDS = ['up', 'down', 'redo', 'status', 'lint', 'baseline', 'wait', 'create', 'help'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 /** Which options each command accepts; anything else is a usage error that says so. */
@@ -92,6 +92,7 @@ const ACCEPTS: Record<CommandName, readonly OptionName[]> = {
   redo: ['dry-run', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
   status: ['json', 'dir', 'exit-code'],
   lint: ['database', 'rules', 'verbose', 'json', 'large-table-rows', 'large-table-mb', 'dir'],
+  baseline: ['to', 'dry-run', 'dir'],
   wait: ['wait-timeout'],
   create: ['dir'],
   help: [],
@@ -124,6 +125,11 @@ Commands:
                       error. Each file alone, tables assumed large; with --database, the
                       pending files in order, graded by the live size of each table.
                       up runs the same check first and refuses on an error
+  baseline            Adopt a database whose schema was built some other way: record
+                      every migration (or up to --to) as applied without running it,
+                      once its schema matches a throwaway database migrated on the same
+                      server (needs CREATEDB); otherwise list what is missing or
+                      different and record nothing
   wait                Wait until the server answers (at most --wait-timeout)
 ${create}  help                Show this help
 
@@ -131,7 +137,8 @@ Options:
   --to <migration>           A file name, the name without .sql, or its 14-digit timestamp
                              (down also accepts 0: revert everything)
   --step <n>                 Apply or revert at most n migrations
-  --dry-run                  Print the SQL that would run; change nothing
+  --dry-run                  Print the SQL that would run; change nothing (baseline:
+                             compare only)
   --json                     status: print JSON instead of a table
   --allow-out-of-order       up: apply pending files that sort before the newest applied one
   --lock-timeout <ms>        lock_timeout for each statement (MIGRATION_LOCK_TIMEOUT_MS, 5000)
@@ -160,6 +167,7 @@ Examples:
   ${p} down --to 0
   ${p} status --json
   ${p} lint --database
+  ${p} baseline --to 20261125090000
   ${p} up --wait --wait-timeout 30000
 ${flavour.create ? `  ${p} create add_user_roles\n` : ''}
 ${flavour.connectionHelp}
@@ -298,6 +306,14 @@ export async function migrateCommand(
           return printStatus(await migrator.status(), values.json ?? false, dir, values['exit-code'] ?? false);
         case 'lint':
           return printLint(await migrator.lint(), lintOutput);
+        case 'baseline': {
+          const result = await migrator.baseline({ to: values.to, dryRun });
+          const n = result.recorded.length;
+          const what = `${n} migration${n === 1 ? '' : 's'}`;
+          if (n === 0) console.log('nothing to record');
+          else console.log(dryRun ? `${what} would be recorded as applied (dry run: nothing was changed)` : `${what} recorded as applied`);
+          return 0;
+        }
         default:
           throw new Error(`unreachable: ${name}`);
       }

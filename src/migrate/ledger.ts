@@ -98,7 +98,8 @@ export async function readLedger(client: Queryable): Promise<LedgerRow[]> {
     if ((error as { code?: string }).code !== '42703') throw error;
     throw new MigrationError(
       `${LEDGER_TABLE} exists but is not this runner's ledger (it needs name, checksum, applied_at, execution_ms; ` +
-        `${(error as Error).message}). Was it created by another migration tool? Rename or convert it before running.`,
+        `${(error as Error).message}). Was it created by another migration tool? Rename or convert it before running ` +
+        `(a dbmate ledger, schema_migrations(version), is converted by migrate up or migrate baseline).`,
       { cause: error, code: 'MIGRATION_LEDGER' },
     );
   }

@@ -6,10 +6,12 @@
 import pg from 'pg';
 import { MigrationError as UmzugMigrationError, Umzug, type UmzugStorage } from 'umzug';
 import { describeConnection, type ConnectionSettings } from '../connection.js';
-import { connectionOptions } from '../connection.js';
+import { connectionOptions, withCredentials } from '../connection.js';
 import { connectError, DataLayerError, isServerError, MigrationError, PgErrorCode, QUERY_READ_TIMEOUT_MESSAGE } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { baseline, refuseUnrecordedSchema, type BaselineResult } from './baseline.js';
 import { BlockerWatch, describeBlockers, WatchedFailure, type Blocker } from './blockers.js';
+import { convertDbmateLedger, dbmateLedgerRows, isDbmateLedger } from './dbmate.js';
 import { FILE_NAME_PATTERN, loadMigrations, type MigrationFile, type MigrationSection } from './files.js';
 import {
   DELETE_LEDGER_ROW,
@@ -107,6 +109,14 @@ export interface Migrator {
    * size of each table they touch. Reads only.
    */
   lint(): Promise<LintReport>;
+  /**
+   * Records the migrations up to `to` (default: all) as applied without running them, for a
+   * database whose schema was built some other way, after checking that it holds what they create
+   * (compared with a throwaway database on the same server, migrated to `to`). Refuses with a
+   * `BaselineMismatchError` listing what is missing or different. Takes the migration lock;
+   * `dryRun` checks and records nothing (no lock).
+   */
+  baseline(opts?: { to?: string; dryRun?: boolean }): Promise<BaselineResult>;
 }
 
 const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000, connectionCheckIntervalMs: 1000 };
@@ -151,6 +161,7 @@ export function createMigrator(options: MigratorOptions): Migrator {
     redo: (opts = {}) => run(settings, 'redo', opts),
     status: () => status(settings),
     lint: () => lintPending(settings),
+    baseline: (opts = {}) => runBaseline(settings, opts),
   };
 }
 
@@ -201,9 +212,11 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
     // Read the ledger only after the lock is held: another run may just have applied something.
     // The ledger is created only once the run goes ahead: a refusal below (integrity, an unknown
     // "to", an irreversible or interrupted migration) leaves the database untouched.
-    const ledger = await readLedger(client);
+    const ledger = await ledgerForRun(settings, client, files, !opts.dryRun);
     checkIntegrity(files, ledger, command === 'up' && !settings.allowOutOfOrder);
     const steps = plan(command, files, ledger, opts);
+    // A schema built some other way: the first file would fail with 42P07; say what to do instead.
+    if (command === 'up' && ledger.length === 0 && steps[0]) await beforeRun(() => refuseUnrecordedSchema(client, steps[0]!.migration));
     for (const s of steps) {
       if (s.direction === 'down' && !s.migration.down) {
         throw new MigrationError(
@@ -259,7 +272,7 @@ async function status(settings: Settings): Promise<MigrationStatus[]> {
   const files = loadMigrations(settings.dir);
   const client = await connect(settings);
   try {
-    const states = migrationStates(files, await readLedger(client));
+    const states = migrationStates(files, await ledgerOf(client, files));
     let progress: ProgressRow[] = [];
     try {
       progress = await readProgress(client);
@@ -319,7 +332,7 @@ async function lintPending(settings: Settings): Promise<LintReport> {
   const files = loadMigrations(settings.dir);
   const client = await connect(settings);
   try {
-    const applied = new Set((await readLedger(client)).map((row) => row.name));
+    const applied = new Set((await ledgerOf(client, files)).map((row) => row.name));
     return await lintMigrations(
       files.filter((f) => !applied.has(f.name)),
       { mode: 'run', sizes: tableSizeLookup(client), thresholds: settings.largeTable },
@@ -355,6 +368,76 @@ async function refuseLintErrors(settings: Settings, client: pg.Client, migration
       `(the reason is recorded in ${LEDGER_TABLE}).`,
     { file: errors[0]!.file, code: 'MIGRATION_LINT' },
   );
+}
+
+/** The applied migrations: the ledger, or a dbmate ledger read as one (see dbmate.ts). Reads only. */
+async function ledgerOf(client: pg.Client, files: readonly MigrationFile[]): Promise<LedgerRow[]> {
+  return (await isDbmateLedger(client)) ? dbmateLedgerRows(client, files) : readLedger(client);
+}
+
+/** The ledger a run goes by, a dbmate ledger converted first when the run may write (it holds the lock). */
+async function ledgerForRun(settings: Settings, client: pg.Client, files: readonly MigrationFile[], write: boolean): Promise<LedgerRow[]> {
+  if (write && (await isDbmateLedger(client))) await convertDbmateLedger(client, files, settings.logger);
+  return write ? readLedger(client) : ledgerOf(client, files);
+}
+
+/** `baseline()`: the connection, pooler check and lock of a run, then baseline.ts with a scratch database to compare with. */
+async function runBaseline(settings: Settings, opts: { to?: string; dryRun?: boolean }): Promise<BaselineResult> {
+  if (opts.to !== undefined && (typeof opts.to !== 'string' || opts.to.trim() === '')) {
+    throw new MigrationError('baseline: "to" must be a migration name or timestamp', { code: 'MIGRATION_OPTIONS' });
+  }
+  const files = loadMigrations(settings.dir);
+  if (files.length === 0) throw new MigrationError(`baseline: no migration files in ${settings.dir}`, { code: 'MIGRATION_NOT_FOUND' });
+  const dryRun = opts.dryRun ?? false;
+  const probe = connectProbe(settings);
+  let client: pg.Client;
+  try {
+    client = await connect(settings);
+  } catch (error) {
+    await probe.then((p) => p.end()).catch(() => undefined);
+    throw error;
+  }
+  let locked = false;
+  try {
+    await beforeRun(() => refusePooler(client, probe));
+    if (!dryRun) {
+      await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
+      locked = true;
+    }
+    const ledger = await ledgerForRun(settings, client, files, !dryRun);
+    checkIntegrity(files, ledger, false);
+    const progress = await readProgress(client);
+    if (progress.length > 0) {
+      throw new MigrationError(
+        `${progress[0]!.name}.sql ${describeProgress(progress[0]!)}: finish it (migrate up or down) before a baseline; nothing was recorded`,
+        { file: `${progress[0]!.name}.sql`, code: 'MIGRATION_INTERRUPTED' },
+      );
+    }
+    const target = opts.to !== undefined ? resolveTarget(opts.to, files, ledger) : files[files.length - 1]!.name;
+    // The password (or provider) is non-enumerable, so a spread alone would drop it.
+    const { password, passwordProvider } = settings.connection;
+    const scratchSettings = (database: string): Settings => ({
+      ...settings,
+      connection: withCredentials({ ...settings.connection, database }, { password, passwordProvider }).connection,
+      logger: silentLogger,
+      allowOutOfOrder: false,
+    });
+    return await baseline({
+      client,
+      files,
+      ledger,
+      target,
+      dryRun,
+      logger: settings.logger,
+      migrateScratch: async (database, to) => {
+        await run(scratchSettings(database), 'up', { to });
+      },
+      connectTo: (database) => connect(scratchSettings(database)),
+    });
+  } finally {
+    if (locked) await releaseMigrationLock(client).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** Adds `started` to the states of migrations with a `transaction:false` section in progress. */

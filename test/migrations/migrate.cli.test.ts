@@ -74,7 +74,9 @@ describe('npm run migrate', () => {
     expect(flag.stderr).toContain('Run "npm run migrate -- --help" for the commands and options.');
 
     expect(command.code).toBe(2);
-    expect(command.stderr).toContain('unknown command "sideways"; the commands are up, down, redo, status, lint, wait, create, help');
+    expect(command.stderr).toContain(
+      'unknown command "sideways"; the commands are up, down, redo, status, lint, baseline, wait, create, help',
+    );
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('a command is required');
     expect(misplaced.code).toBe(2);
@@ -173,6 +175,34 @@ describe('npm run migrate', () => {
       expect(await appliedNames(own)).toEqual([A]);
     } finally {
       edited.cleanup();
+      await own.drop();
+    }
+  }, 60_000);
+
+  it('baseline: exit 1 listing the differences, then 0 recording the migrations once the schema matches; --step is a usage error', async () => {
+    const own = await createScratchDatabase();
+    try {
+      await own.query('CREATE TABLE a (id bigint)'); // the file says int
+      const usage = await cli(['baseline', '--step', '1', '--dir', dir.path], { DATABASE_URL: own.url });
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain('baseline does not accept --step');
+
+      const refused = await cli(['baseline', '--to', A, '--dir', dir.path], { DATABASE_URL: own.url });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('error: baseline refused');
+      expect(refused.stderr).toContain('different column a.id: expected integer, found bigint');
+      expect(await tables(own)).toEqual(['a']);
+
+      await own.query('ALTER TABLE a ALTER COLUMN id TYPE int');
+      const dry = await cli(['baseline', '--to', A, '--dry-run', '--dir', dir.path], { DATABASE_URL: own.url });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain('1 migration would be recorded as applied (dry run: nothing was changed)');
+      expect(await tables(own)).toEqual(['a']);
+      const done = await cli(['baseline', '--to', A, '--dir', dir.path], { DATABASE_URL: own.url });
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toContain(`recorded ${A} as applied (not run)\n1 migration recorded as applied`);
+      expect(await appliedNames(own)).toEqual([A]);
+    } finally {
       await own.drop();
     }
   }, 60_000);

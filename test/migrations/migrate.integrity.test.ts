@@ -120,7 +120,8 @@ describe('integrity checks', () => {
   it('refuse a schema_migrations table made by another tool, saying so', async () => {
     const other = await createScratchDatabase();
     try {
-      await other.query('CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)'); // dbmate's ledger
+      // Another tool's ledger (a dbmate one, schema_migrations(version), is converted: migrate.baseline.test.ts).
+      await other.query('CREATE TABLE schema_migrations (id serial PRIMARY KEY, migration text, batch integer)');
       const error = await rejection(other.migrator(dir.path).up());
       expect(error.code).toBe('MIGRATION_LEDGER');
       expect(error.message).toContain("public.schema_migrations exists but is not this runner's ledger");
