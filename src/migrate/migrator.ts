@@ -194,21 +194,7 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
   const files = loadMigrations(settings.dir);
   // The parser's WebAssembly loads while we connect: the lint waits for it only if it is slower.
   if (command === 'up') loadParser().catch(() => undefined);
-  const probe = connectProbe(settings);
-  let client: pg.Client;
-  try {
-    client = await connect(settings);
-  } catch (error) {
-    await probe.then((p) => p.end()).catch(() => undefined);
-    throw error;
-  }
-  let locked = false;
-  try {
-    await beforeRun(() => refusePooler(client, probe));
-    if (!opts.dryRun) {
-      await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
-      locked = true;
-    }
+  return withRunSession(settings, !opts.dryRun, async (client) => {
     // Read the ledger only after the lock is held: another run may just have applied something.
     // The ledger is created only once the run goes ahead: a refusal below (integrity, an unknown
     // "to", an irreversible or interrupted migration) leaves the database untouched.
@@ -247,6 +233,31 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
       return [];
     }
     return await execute(settings, client, steps, resume);
+  });
+}
+
+/**
+ * The session a run works in: the migrator's connection (a transaction pooler refused, through a
+ * second connection opened alongside it) holding the migration lock when `lock` is set; the lock
+ * released and the connection closed however `fn` ends.
+ */
+async function withRunSession<T>(settings: Settings, lock: boolean, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const probe = connectProbe(settings);
+  let client: pg.Client;
+  try {
+    client = await connect(settings);
+  } catch (error) {
+    await probe.then((p) => p.end()).catch(() => undefined);
+    throw error;
+  }
+  let locked = false;
+  try {
+    await beforeRun(() => refusePooler(client, probe));
+    if (lock) {
+      await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
+      locked = true;
+    }
+    return await fn(client);
   } finally {
     if (locked) await releaseMigrationLock(client).catch(() => undefined);
     await client.end().catch(() => undefined);
@@ -389,21 +400,7 @@ async function runBaseline(settings: Settings, opts: { to?: string; dryRun?: boo
   const files = loadMigrations(settings.dir);
   if (files.length === 0) throw new MigrationError(`baseline: no migration files in ${settings.dir}`, { code: 'MIGRATION_NOT_FOUND' });
   const dryRun = opts.dryRun ?? false;
-  const probe = connectProbe(settings);
-  let client: pg.Client;
-  try {
-    client = await connect(settings);
-  } catch (error) {
-    await probe.then((p) => p.end()).catch(() => undefined);
-    throw error;
-  }
-  let locked = false;
-  try {
-    await beforeRun(() => refusePooler(client, probe));
-    if (!dryRun) {
-      await acquireMigrationLock(client, settings.lockWaitMs, settings.logger);
-      locked = true;
-    }
+  return withRunSession(settings, !dryRun, async (client) => {
     const ledger = await ledgerForRun(settings, client, files, !dryRun);
     checkIntegrity(files, ledger, false);
     const progress = await readProgress(client);
@@ -434,10 +431,7 @@ async function runBaseline(settings: Settings, opts: { to?: string; dryRun?: boo
       },
       connectTo: (database) => connect(scratchSettings(database)),
     });
-  } finally {
-    if (locked) await releaseMigrationLock(client).catch(() => undefined);
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 
 /** Adds `started` to the states of migrations with a `transaction:false` section in progress. */
