@@ -18,7 +18,8 @@ import type { ConnectionSettings } from '../../src/connection.js';
 import { createMigrator, type LintFinding } from '../../src/migrate/index.js';
 import { parseCommandLine, printUsage, UsageError, type CommandContext } from '../lib/main.js';
 import type { PostgresServer } from '../lib/postgres-server.js';
-import { acquireServer, dropDatabaseNamed, pgConfig, withThrowawayDatabase } from '../lib/server.js';
+import { dropDatabaseNamed, pgConfig, withThrowawayDatabase } from '../lib/server.js';
+import { ROOT, runOnBenchServer } from './command.js';
 import { figure, formatTable, gitState, loadAverage, machineInfo, quantile, round, type MachineInfo } from './stats.js';
 
 export const MIGRATIONS_HELP = `Usage: npm run bench -- migrations [options]
@@ -88,23 +89,14 @@ export function parseMigrationsArgs(argv: readonly string[], prefix: readonly st
 export async function runMigrationsCommand(argv: readonly string[], context: CommandContext, prefix?: readonly string[]): Promise<number> {
   const settings = parseMigrationsArgs(argv, prefix);
   if (settings === 'help') return printUsage(MIGRATIONS_HELP);
-  const server = await acquireServer({ purpose: 'bench' });
-  context.onShutdown(() => server.stop());
-  try {
-    console.log(`Server: ${server.description}`);
-    const report = await benchMigrations(server, settings, context);
-    console.log(`\n${formatMigrationsReport(report)}`);
-    const file = settings.json ?? path.join(ROOT, '.bench', `migrations-${report.date.replace(/[:.]/g, '-')}.json`);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`\nJSON: ${path.relative(process.cwd(), file) || file}`);
-    return 0;
-  } finally {
-    await server.stop();
-  }
+  return runOnBenchServer(
+    'migrations',
+    settings.json,
+    context,
+    (server) => benchMigrations(server, settings, context),
+    formatMigrationsReport,
+  );
 }
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 export const TABLE = 'bench_orders';
 

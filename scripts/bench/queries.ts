@@ -11,7 +11,6 @@
  * docs/benchmarks.md describes the operations, the contenders' configuration and how to read it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
@@ -24,13 +23,14 @@ import { createMigrator } from '../../src/migrate/index.js';
 import { loadCounts } from '../../seeds/load/generate.js';
 import { parseCommandLine, printUsage, UsageError, type CommandContext } from '../lib/main.js';
 import type { PostgresServer } from '../lib/postgres-server.js';
-import { acquireServer, adminQuery, dropDatabaseNamed, pgConfig, quoteIdent, withThrowawayDatabase } from '../lib/server.js';
+import { adminQuery, dropDatabaseNamed, pgConfig, quoteIdent, withThrowawayDatabase } from '../lib/server.js';
 import { BASELINE, CONTENDERS, CONTENDER_NAMES, PGBENCH } from './contenders/index.js';
 import { findPgbench, pgbench } from './contenders/pgbench.js';
 import type { Contender, ContenderContext, ContenderSpec, ExternalContender } from './contenders/types.js';
 import { prepareFixtures, queueEvaluations, runningAgentRuns, type Fixtures } from './fixtures.js';
 import { emptyPools, fillPools, instrumentPool, newInstrumented, runWindow, type Instrumented, type WindowFigures } from './harness.js';
 import { OPERATIONS, OPERATION_NAMES, type Operation, type OperationName } from './operations.js';
+import { ROOT, runOnBenchServer } from './command.js';
 import { figure, formatTable, gitState, isLocalPostgres, loadAverage, machineInfo, median, round, spread, type Spread } from './stats.js';
 
 export const QUERIES_HELP = `Usage: npm run bench -- queries [options]
@@ -160,23 +160,8 @@ export async function runQueriesCommand(argv: readonly string[], context: Comman
   const settings = parseQueriesArgs(argv, prefix);
   if (settings === 'help') return printUsage(QUERIES_HELP);
   if (settings.rounds < 3) console.warn(`note: ${settings.rounds} round(s): fewer than 3 give no median worth comparing (a smoke run)`);
-  const server = await acquireServer({ purpose: 'bench' });
-  context.onShutdown(() => server.stop());
-  try {
-    console.log(`Server: ${server.description}`);
-    const report = await benchQueries(server, settings, context);
-    console.log(`\n${formatReport(report)}`);
-    const file = settings.json ?? path.join(ROOT, '.bench', `queries-${report.date.replace(/[:.]/g, '-')}.json`);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`\nJSON: ${path.relative(process.cwd(), file) || file}`);
-    return 0;
-  } finally {
-    await server.stop();
-  }
+  return runOnBenchServer('queries', settings.json, context, (server) => benchQueries(server, settings, context), formatReport);
 }
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** One (operation, contender) of the report. */
 export interface ResultEntry {
