@@ -12,6 +12,7 @@ import { InvalidTransitionError, ValidationError } from '../../src/errors.js';
 import { claimNext, completeEvaluation, createEvaluation, getEvaluation, renewLease } from '../../src/repositories/evaluations.js';
 import { captureSql } from '../support/sql-capture.js';
 import { useTestDatabase } from '../support/database.js';
+import { expireLease } from '../support/queue.js';
 import { createSubmittedIdea, createTestEvaluation } from '../support/factories.js';
 
 const t = useTestDatabase();
@@ -36,14 +37,6 @@ beforeEach(async () => {
 
 const ideaStatus = async (id: string) =>
   (await t.db.selectFrom('businessIdeas').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
-
-/** Moves a run's lease into the past, as if its worker died `seconds` ago. */
-const expireLease = (id: string, seconds = 1) =>
-  t.db
-    .updateTable('evaluations')
-    .set({ leaseExpiresAt: sql<Date>`now() - make_interval(secs => ${seconds})` })
-    .where('id', '=', id)
-    .execute();
 
 describe('claimNext', () => {
   it('claims the pending run: analyzing, started now, held by the worker until the lease ends; the idea becomes evaluating', async () => {
@@ -141,7 +134,7 @@ describe('claimNext', () => {
     const idea = await createSubmittedIdea(t.db);
     const { id } = await createEvaluation(t.db, idea.id);
     await claimNext(t.db, 'worker-a');
-    await expireLease(id);
+    await expireLease(t.db, id);
     await expect(claimNext(t.db, 'worker-b')).resolves.toMatchObject({ id, claimedBy: 'worker-b' });
     expect(await ideaStatus(idea.id)).toBe('evaluating');
   });

@@ -12,6 +12,7 @@ import * as agentResults from '../../src/repositories/agent-results.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
 import type { AgentOutputData, EvaluationResults } from '../../src/schema/json.js';
 import { useTestDatabase } from '../support/database.js';
+import { expireLease } from '../support/queue.js';
 import { createSubmittedIdea } from '../support/factories.js';
 import { useRoleConnections } from '../support/roles.js';
 
@@ -36,14 +37,6 @@ const results = (by: string): EvaluationResults => ({
 beforeEach(async () => {
   await t.db.deleteFrom('evaluations').execute();
 });
-
-/** Moves a run's lease into the past, as if its worker stalled. */
-const expireLease = (id: string) =>
-  t.db
-    .updateTable('evaluations')
-    .set({ leaseExpiresAt: sql<Date>`now() - interval '1 second'` })
-    .where('id', '=', id)
-    .execute();
 
 /** Every late write a worker can make for a run, with its token. */
 function lateWrites(
@@ -100,7 +93,7 @@ describe('the zombie worker', () => {
     expect(runsOfA.map((run) => [run.agentType, run.status, run.attempt])).toEqual(TYPES.map((type) => [type, 'running', 1]));
 
     // A stalls; its lease runs out and B takes the run: attempt 2, and the expiry counts as a failure.
-    await expireLease(queued.id);
+    await expireLease(t.db, queued.id);
     const claimedByB = (await evaluations.claimNext(b.worker, 'worker-b', { leaseSeconds: 30 }))!;
     expect(claimedByB).toMatchObject({ id: queued.id, attempt: 2, failures: 1, claimedBy: 'worker-b' });
     const tokenB = { workerId: 'worker-b', attempt: claimedByB.attempt };
@@ -143,7 +136,7 @@ describe('the zombie worker', () => {
     const before = (await evaluations.claimNext(w.worker, 'host-1'))!;
     const old = { workerId: 'host-1', attempt: before.attempt };
     const runs = await agentResults.createAgentRuns(w.worker, queued.id, [...TYPES], { start: true, ...old });
-    await expireLease(queued.id);
+    await expireLease(t.db, queued.id);
     const after = (await evaluations.claimNext(w.worker, 'host-1'))!;
     expect(after).toMatchObject({ attempt: 2, claimedBy: 'host-1' });
     await agentResults.createAgentRuns(w.worker, queued.id, [...TYPES], { start: true, workerId: 'host-1', attempt: 2 });
@@ -168,7 +161,7 @@ describe('the zombie worker', () => {
     const claimed = (await evaluations.claimNext(w.worker, 'worker-a'))!;
     const token = { workerId: 'worker-a', attempt: claimed.attempt };
     const [run] = await agentResults.createAgentRuns(w.worker, queued.id, ['market-research'], { start: true, ...token });
-    await expireLease(queued.id);
+    await expireLease(t.db, queued.id);
 
     // A's completion is in flight (its transaction open) when B asks for work: B passes the run by.
     let release!: () => void;

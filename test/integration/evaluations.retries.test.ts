@@ -12,6 +12,7 @@ import * as agentResults from '../../src/repositories/agent-results.js';
 import * as evaluations from '../../src/repositories/evaluations.js';
 import type { AgentOutputData, EvaluationResults } from '../../src/schema/json.js';
 import { useTestDatabase } from '../support/database.js';
+import { expireLease } from '../support/queue.js';
 import { createSubmittedIdea } from '../support/factories.js';
 import { useRoleConnections } from '../support/roles.js';
 
@@ -43,12 +44,6 @@ const makeDue = (id: string) =>
   t.db
     .updateTable('evaluations')
     .set({ runAfter: sql<Date>`now() - interval '1 second'` })
-    .where('id', '=', id)
-    .execute();
-const expireLease = (id: string) =>
-  t.db
-    .updateTable('evaluations')
-    .set({ leaseExpiresAt: sql<Date>`now() - interval '1 second'` })
     .where('id', '=', id)
     .execute();
 const row = (id: string) => t.db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -136,9 +131,9 @@ describe('a lease that expires', () => {
     const idea = await createSubmittedIdea(t.db);
     const queued = await evaluations.createEvaluation(t.db, idea.id, { maxAttempts: 2 });
     await evaluations.claimNext(w.worker, 'worker-a');
-    await expireLease(queued.id);
+    await expireLease(t.db, queued.id);
     expect(await evaluations.claimNext(w.worker, 'worker-b')).toMatchObject({ id: queued.id, attempt: 2, failures: 1 });
-    await expireLease(queued.id);
+    await expireLease(t.db, queued.id);
     const other = await evaluations.createEvaluation(t.db, idea.id);
     // The claim buries the expired run and hands out the next one, in one statement.
     expect(await evaluations.claimNext(w.worker, 'worker-c')).toMatchObject({ id: other.id, attempt: 1 });
