@@ -129,7 +129,7 @@ function judge(catalog: Catalog, plan: Record<string, string>): Finding[] {
   const distribution = (table: string) => plan[table] ?? '';
 
   const owned = new Set(Object.keys(plan).filter((table) => has(table, distribution(table))));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const fk of catalog.foreignKeys) {
       if (!planned(fk.table) || owned.has(fk.table) || !planned(fk.referenced) || !owned.has(fk.referenced)) continue;
@@ -149,7 +149,8 @@ function judge(catalog: Catalog, plan: Record<string, string>): Finding[] {
       (fk) => fk.table === key.table && planned(fk.referenced) && fk.columns.every((c) => key.columns.includes(c)),
     );
     if (key.columns.includes(column)) findings.push({ ...base, verdict: 'includes', why: `has ${column}` });
-    else if (!owned.has(key.table)) findings.push({ ...base, verdict: 'cannot', why: `${key.table} has no ${column} and no NOT NULL path to one` });
+    else if (!owned.has(key.table))
+      findings.push({ ...base, verdict: 'cannot', why: `${key.table} has no ${column} and no NOT NULL path to one` });
     else if (key.kind === 'primary key') findings.push({ ...base, verdict: 'widen', why: `the row's identity: (${column}, ...)` });
     else if (parents.length > 0) findings.push({ ...base, verdict: 'widen', why: `one owner per ${parents[0]?.name} parent` });
     else findings.push({ ...base, verdict: 'cannot', why: `unique across users` });
@@ -162,8 +163,14 @@ function judge(catalog: Catalog, plan: Record<string, string>): Finding[] {
     else {
       // Citus: both sides carry the distribution column, in the same position.
       const at = fk.columns.indexOf(distribution(fk.table));
-      if (at >= 0 && fk.referencedColumns[at] === distribution(fk.referenced)) findings.push({ ...base, verdict: 'includes', why: `on ${distribution(fk.table)}` });
-      else if (owned.has(fk.table)) findings.push({ ...base, verdict: 'widen', why: `(${distribution(fk.table)}, ...) -> ${fk.referenced} (${distribution(fk.referenced)}, ...)` });
+      if (at >= 0 && fk.referencedColumns[at] === distribution(fk.referenced))
+        findings.push({ ...base, verdict: 'includes', why: `on ${distribution(fk.table)}` });
+      else if (owned.has(fk.table))
+        findings.push({
+          ...base,
+          verdict: 'widen',
+          why: `(${distribution(fk.table)}, ...) -> ${fk.referenced} (${distribution(fk.referenced)}, ...)`,
+        });
       else findings.push({ ...base, verdict: 'cannot', why: `${fk.table} has no ${distribution(fk.table)} and no NOT NULL path to one` });
     }
   }
@@ -266,7 +273,9 @@ describe('the migrated schema', () => {
   it('has every key of the distributed tables included, widenable, or listed as an exception', async () => {
     const findings = judge(await readCatalog(client, 'public'), PLAN);
     const { unlisted, stale } = compare(findings, EXCEPTIONS);
-    expect(unlisted, 'keys that cannot include the distribution column: resolve them in docs/citus.md and list them in EXCEPTIONS').toEqual([]);
+    expect(unlisted, 'keys that cannot include the distribution column: resolve them in docs/citus.md and list them in EXCEPTIONS').toEqual(
+      [],
+    );
     expect(stale, 'EXCEPTIONS lists keys that are no longer such keys: remove them (and update docs/citus.md)').toEqual([]);
     // The plan as docs/citus.md states it, so a change to the schema shows here as a diff.
     expect(verdicts(findings)).toEqual({
@@ -293,7 +302,11 @@ describe('the migrated schema', () => {
     ).toEqual([]);
     // GitHub's heading anchors: lower case, punctuation but - and _ dropped, spaces as -.
     const anchors = [...doc.matchAll(/^#+ (.+)$/gm)].map(
-      (m) => `#${(m[1] ?? '').toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')}`,
+      (m) =>
+        `#${(m[1] ?? '')
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N} _-]/gu, '')
+          .replace(/ /g, '-')}`,
     );
     for (const [name, anchor] of Object.entries(EXCEPTIONS)) {
       expect(anchors, `docs/citus.md has no heading ${anchor} (how the plan resolves ${name})`).toContain(anchor);
