@@ -50,8 +50,8 @@ Options:
   --calls <n>          A fixed number of calls per window instead of a duration
   --warmup <s>         Seconds of unmeasured calls before each contender's first window of an
                        operation (default: the duration, at most 1)
-  --concurrency <n>    Concurrent callers (default 20; workflow-50, -200 and -500 always have 50, 200
-                       and 500, enqueue-to-start 1)
+  --concurrency <n>    Concurrent callers (default 20; workflow-50, -200, -500 and workflow-batched-200
+                       always have 50, 200, 500 and 200, enqueue-to-start 1)
   --pool <n>           Connections per contender's pool (default 20)
   --only <ops>         Operations, comma-separated (default all):
                        ${OPERATION_NAMES.join(', ')}
@@ -638,13 +638,15 @@ export function formatReport(report: QueriesReport): string {
       ),
     );
   }
-  for (const n of [50, 200, 500]) {
-    const wide = report.results.filter((r) => r.operation === `workflow-${n}` && r.median.claimP99Ms !== undefined);
+  for (const [op, what] of [
+    ['workflow-50', '50 concurrent evaluations'],
+    ['workflow-200', '200 concurrent evaluations'],
+    ['workflow-500', '500 concurrent evaluations'],
+    ['workflow-batched-200', '200 concurrent batched evaluations'],
+  ] as const) {
+    const wide = report.results.filter((r) => r.operation === op && r.median.claimP99Ms !== undefined);
     if (wide.length > 0) {
-      out.push(
-        '',
-        `Claim p99 at ${n} concurrent evaluations: ${wide.map((r) => `${r.contender} ${figure(r.median.claimP99Ms)} ms`).join(', ')}`,
-      );
+      out.push('', `Claim p99 at ${what}: ${wide.map((r) => `${r.contender} ${figure(r.median.claimP99Ms)} ms`).join(', ')}`);
     }
   }
   const wakeUps = report.results.filter((r) => r.operation === 'enqueue-to-start' && r.median.claimP50Ms !== undefined);
