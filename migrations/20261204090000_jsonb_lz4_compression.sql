@@ -4,7 +4,7 @@
 -- agent run's completion writes about 2.5 KB of output and insights, and its audit entry the same
 -- again, so both rows pass the TOAST threshold (about 2 KB) and were compressed with pglz, the
 -- default. lz4 compresses several times faster for a slightly larger result; in the benchmark's
--- batched workflow the completion statement's server CPU fell by 5-10% (docs/benchmarks.md).
+-- batched workflow the completion statement's server CPU fell by 5-18% (docs/benchmarks.md).
 -- SET COMPRESSION changes the catalog only: values already stored keep their compression and stay
 -- readable, new values are written with lz4. It needs a server built with lz4 (PostgreSQL 14+;
 -- the Debian, RHEL, Homebrew and official Docker builds are).
