@@ -114,7 +114,8 @@ export const ENQUEUE = `INSERT INTO evaluations (business_idea_id, priority)
  * the fence (the evaluation analyzing at the token's attempt and worker, share-locked against a
  * claim), an upsert that creates the runs already running (or takes over an earlier attempt's),
  * and the rows it left alone. $1 evaluation, $2 worker, $3 attempt, $4 agent types, $5 input data
- * (one JSON text per type).
+ * (one JSON text per type). Written for this one case, as a hand-writer would: the status, the
+ * start time and `rerunCompleted` (false) are literals where the repository binds them.
  */
 export const START_AGENT_RUNS = `WITH fence AS MATERIALIZED (
   SELECT e.id, e.attempt FROM evaluations e
