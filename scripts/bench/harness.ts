@@ -83,6 +83,12 @@ export interface WindowFigures {
   statementsPerCall: number;
   claimP50Ms?: number;
   claimP99Ms?: number;
+  /**
+   * The same over the claims after each caller's first: the steady state, without the burst of
+   * every caller claiming at once when the window opens.
+   */
+  steadyClaimP50Ms?: number;
+  steadyClaimP99Ms?: number;
   /** The inputs ran out before the time did. */
   exhausted?: boolean;
 }
@@ -107,6 +113,7 @@ export async function runWindow(
   workerPrefix: string,
 ): Promise<WindowFigures> {
   const latencies: number[] = [];
+  const steady: number[] = [];
   let next = 0;
   const inputs: OperationInputs = {
     fixtures,
@@ -124,10 +131,20 @@ export async function runWindow(
   const deadline = t0 + plan.seconds * 1000;
   const caller = async (index: number): Promise<void> => {
     const worker = `${workerPrefix}-${index}`;
+    let first = true;
+    const own: OperationInputs = {
+      ...inputs,
+      claimed: (ms) => {
+        latencies.push(ms);
+        if (!first) steady.push(ms);
+      },
+    };
     for (;;) {
       if (plan.calls === undefined ? performance.now() >= deadline : started >= plan.calls) return;
       started++;
-      if (!(await operation.run(driver, worker, inputs))) {
+      const more = await operation.run(driver, worker, own);
+      first = false;
+      if (!more) {
         exhausted = true;
         return;
       }
@@ -153,6 +170,7 @@ export async function runWindow(
     ...(serverCpuUs === undefined ? {} : { serverCpuUs }),
     statementsPerCall: calls > 0 ? statements / calls : NaN,
     ...(latencies.length > 0 ? { claimP50Ms: quantile(latencies, 0.5)!, claimP99Ms: quantile(latencies, 0.99)! } : {}),
+    ...(steady.length > 0 ? { steadyClaimP50Ms: quantile(steady, 0.5)!, steadyClaimP99Ms: quantile(steady, 0.99)! } : {}),
     ...(exhausted ? { exhausted } : {}),
   };
 }

@@ -17,6 +17,8 @@ export const OPERATION_NAMES = [
   'workflow-50',
   'workflow-200',
   'workflow-500',
+  'workflow-batched',
+  'workflow-batched-200',
   'enqueue-to-start',
   'keyset-page-1',
   'keyset-page-1000',
@@ -178,6 +180,27 @@ async function workflow(driver: Driver, worker: string, inputs: OperationInputs)
 
 const WORKFLOW_NEEDS = ['claimNext', 'createAgentRuns', 'startAgentRun', 'completeAgentRun', 'scoreSummary', 'completeEvaluation'] as const;
 
+/**
+ * The same evaluation in 5 statements: claim, the 8 runs created already running for the claim's
+ * attempt (one statement), all 8 completed in one statement, scores aggregated, completed. Every
+ * agent-run write carries the claim's fencing token (the per-run workflow's are the owner's, unfenced).
+ */
+async function batchedWorkflow(driver: Driver, worker: string, inputs: OperationInputs): Promise<boolean> {
+  const claimed = await claim(driver, worker, inputs);
+  if (!claimed) return false;
+  const runs = await driver.startAgentRuns!(claimed, worker, AGENT_TYPES);
+  await driver.completeAgentRuns!(
+    claimed,
+    worker,
+    runs.map((run, i) => ({ id: run.id, ...completion(40 + ((i * 7.25) % 55)) })),
+  );
+  const aggregate = await driver.scoreSummary!(claimed.id);
+  await driver.completeEvaluation!(claimed, worker, evaluationResults(aggregate));
+  return true;
+}
+
+const BATCHED_NEEDS = ['claimNext', 'startAgentRuns', 'completeAgentRuns', 'scoreSummary', 'completeEvaluation'] as const;
+
 /** How long a queued run may wait for the worker loop before the window fails. */
 const WAKE_UP_TIMEOUT_MS = 10_000;
 
@@ -298,6 +321,23 @@ export const OPERATIONS: readonly Operation[] = [
   workflowAt(50),
   workflowAt(200),
   workflowAt(500),
+  {
+    name: 'workflow-batched',
+    label: 'batched evaluation workflow (claim, 8 agent runs created running, all completed at once, aggregate, complete)',
+    unit: 'evaluations',
+    needs: BATCHED_NEEDS,
+    consumes: 'queue',
+    run: batchedWorkflow,
+  },
+  {
+    name: 'workflow-batched-200',
+    label: 'batched evaluation workflow, 200 concurrent evaluations',
+    unit: 'evaluations',
+    needs: BATCHED_NEEDS,
+    concurrency: 200,
+    consumes: 'queue',
+    run: batchedWorkflow,
+  },
   {
     name: 'enqueue-to-start',
     label: 'enqueue-to-start: createEvaluation until an idle worker loop, woken by NOTIFY, starts the run (then completes it)',

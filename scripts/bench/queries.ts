@@ -50,8 +50,8 @@ Options:
   --calls <n>          A fixed number of calls per window instead of a duration
   --warmup <s>         Seconds of unmeasured calls before each contender's first window of an
                        operation (default: the duration, at most 1)
-  --concurrency <n>    Concurrent callers (default 20; workflow-50, -200 and -500 always have 50, 200
-                       and 500, enqueue-to-start 1)
+  --concurrency <n>    Concurrent callers (default 20; workflow-50, -200, -500 and workflow-batched-200
+                       always have 50, 200, 500 and 200, enqueue-to-start 1)
   --pool <n>           Connections per contender's pool (default 20)
   --only <ops>         Operations, comma-separated (default all):
                        ${OPERATION_NAMES.join(', ')}
@@ -176,6 +176,8 @@ export interface ResultEntry {
     statementsPerCall?: number;
     claimP50Ms?: number;
     claimP99Ms?: number;
+    steadyClaimP50Ms?: number;
+    steadyClaimP99Ms?: number;
   };
   spread: { perSecond?: Spread; ratio?: Spread };
 }
@@ -430,6 +432,8 @@ export async function benchQueries(
               statementsPerCall: median(pick((f) => f.statementsPerCall)),
               claimP50Ms: median(pick((f) => f.claimP50Ms)),
               claimP99Ms: median(pick((f) => f.claimP99Ms)),
+              steadyClaimP50Ms: median(pick((f) => f.steadyClaimP50Ms)),
+              steadyClaimP99Ms: median(pick((f) => f.steadyClaimP99Ms)),
             }),
             spread: dropUndefined({
               perSecond: spread(pick((f) => f.perSecond)),
@@ -589,6 +593,8 @@ export function formatReport(report: QueriesReport): string {
     const entries = report.results.filter((r) => r.operation === op.name);
     if (entries.length === 0) continue;
     const claims = entries.some((e) => e.median.claimP99Ms !== undefined);
+    // The steady-state claims only mean something where the callers loop through claims (not the wake-up).
+    const steady = op.name !== 'enqueue-to-start' && entries.some((e) => e.median.steadyClaimP99Ms !== undefined);
     const header = [
       'contender',
       `${op.unit}/s`,
@@ -599,6 +605,7 @@ export function formatReport(report: QueriesReport): string {
       'server us/call',
       'statements',
       ...(claims ? ['claim p50 ms', 'claim p99 ms'] : []),
+      ...(steady ? ['steady p50 ms', 'steady p99 ms'] : []),
     ];
     const rows = entries.map((e) => [
       e.contender,
@@ -610,6 +617,7 @@ export function formatReport(report: QueriesReport): string {
       figure(e.median.serverCpuUs),
       figure(e.median.statementsPerCall),
       ...(claims ? [figure(e.median.claimP50Ms), figure(e.median.claimP99Ms)] : []),
+      ...(steady ? [figure(e.median.steadyClaimP50Ms), figure(e.median.steadyClaimP99Ms)] : []),
     ]);
     out.push('', `${op.label} (${op.concurrency} callers)`, formatTable(header, rows));
   }
@@ -638,13 +646,17 @@ export function formatReport(report: QueriesReport): string {
       ),
     );
   }
-  for (const n of [50, 200, 500]) {
-    const wide = report.results.filter((r) => r.operation === `workflow-${n}` && r.median.claimP99Ms !== undefined);
+  for (const [op, what] of [
+    ['workflow-50', '50 concurrent evaluations'],
+    ['workflow-200', '200 concurrent evaluations'],
+    ['workflow-500', '500 concurrent evaluations'],
+    ['workflow-batched-200', '200 concurrent batched evaluations'],
+  ] as const) {
+    const wide = report.results.filter((r) => r.operation === op && r.median.claimP99Ms !== undefined);
     if (wide.length > 0) {
-      out.push(
-        '',
-        `Claim p99 at ${n} concurrent evaluations: ${wide.map((r) => `${r.contender} ${figure(r.median.claimP99Ms)} ms`).join(', ')}`,
-      );
+      const steadily = (r: (typeof wide)[number]) =>
+        r.median.steadyClaimP99Ms === undefined ? '' : ` (steady state ${figure(r.median.steadyClaimP99Ms)} ms)`;
+      out.push('', `Claim p99 at ${what}: ${wide.map((r) => `${r.contender} ${figure(r.median.claimP99Ms)} ms${steadily(r)}`).join(', ')}`);
     }
   }
   const wakeUps = report.results.filter((r) => r.operation === 'enqueue-to-start' && r.median.claimP50Ms !== undefined);

@@ -15,6 +15,10 @@
  *   ended on purpose (57P01: pg_terminate_backend or a shutdown, which may be a runaway query's end).
  * - Queries run as named prepared statements (statements.ts) unless `preparedStatements` is off;
  *   one whose statement went stale after a schema change runs once more outside a transaction.
+ * - A checkout that has to wait for a connection waits in one of two lanes, served as connections
+ *   are released: urgent checkouts (`urgently()`, repositories/priority.ts: the queue's claim)
+ *   before ordinary ones, each lane in arrival order. pg-pool's own queue is FIFO, so checkouts enter
+ *   it only when a connection is free for them.
  * - `close()` refuses new and queued checkouts, waits for the rest, then cuts them.
  */
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
@@ -30,6 +34,7 @@ import {
   QUERY_READ_TIMEOUT_MESSAGE,
   TimeoutError,
 } from '../errors.js';
+import { checkoutIsUrgent } from '../repositories/priority.js';
 import type { PoolInstruments } from './instruments.js';
 import { queryTimeoutMs } from './pool.js';
 import { createStatements } from './statements.js';
@@ -51,6 +56,15 @@ const lostInTransit = (error: unknown): boolean => {
   if (!(error instanceof ConnectionError || error instanceof TimeoutError)) return false;
   return !isServerError(error.cause) || !error.cause.code.startsWith('57P01');
 };
+
+/** The getter `name` of `object`'s class (found along its prototype chain), bound to it. */
+function ownGetter(object: object, name: string): () => number {
+  for (let proto = Object.getPrototypeOf(object) as object | null; proto; proto = Object.getPrototypeOf(proto) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+    if (descriptor?.get) return () => Reflect.get(proto, name, object) as number;
+  }
+  throw new Error(`the pool has no ${name} getter`);
+}
 
 /** The statement text of a `client.query()` call, or undefined for a submittable (a cursor, a COPY stream). */
 const textOf = (args: QueryArgs): string | undefined => {
@@ -83,6 +97,28 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
   // Clients close() cut loose after its grace period: their failing queries say why.
   const cut = new WeakSet<pg.PoolClient>();
 
+  // The waiting checkouts, urgent ones first. Each is let into pg-pool (admitted: pool.connect())
+  // only when a connection is there for it: one per release (pg-pool emits 'release' before the
+  // client goes back to idle, or away, and it then serves its own queue's first item with it),
+  // and as many as there is room for when a client was removed (a new one may be opened).
+  const urgentLane: (() => void)[] = [];
+  const ordinaryLane: (() => void)[] = [];
+  const waiting = (): number => urgentLane.length + ordinaryLane.length;
+  const admitNext = (): void => (urgentLane.shift() ?? ordinaryLane.shift())?.();
+  // pg-pool's own queue; the pool's waitingCount (gauges, health, errors) counts the lanes too.
+  const pgWaiting = ownGetter(pool, 'waitingCount');
+  Object.defineProperty(pool, 'waitingCount', { configurable: true, get: () => pgWaiting() + waiting() });
+  // Connections free for a checkout that would not wait in pg-pool's queue.
+  const room = (): number => pool.idleCount + (settings.max - pool.totalCount) - pgWaiting();
+  const admitWhileRoom = (): void => {
+    while (waiting() > 0 && room() > 0) admitNext();
+  };
+  pool.on('release', () => {
+    if (waiting() > 0) admitNext();
+  });
+  // A client removed, or one that failed to connect (pg-pool emits nothing then), leaves room.
+  pool.on('remove', admitWhileRoom);
+
   // pool.end() refuses new checkouts and resolves once every client is gone. It may run once
   // only, and Kysely calls it only if it ever checked out, so both paths share this promise.
   let ended: Promise<void> | undefined;
@@ -90,20 +126,20 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
   let closing: Promise<void> | undefined;
 
   /** A pool client that is not distrusted, or a typed error. */
-  const acquire = async (): Promise<pg.PoolClient> => {
+  const acquire = async (urgent: boolean): Promise<pg.PoolClient> => {
     for (;;) {
-      const client = await checkoutOnce();
+      const client = await checkoutOnce(urgent);
       if ((openedAt.get(client) ?? -Infinity) >= distrustBefore) return client;
       client.release(true); // opened before a silent failure: discard it, take the next
     }
   };
 
-  const checkoutOnce = (): Promise<pg.PoolClient> => {
+  const checkoutOnce = (urgent: boolean): Promise<pg.PoolClient> => {
     if (closing) return Promise.reject(new DatabaseClosedError());
-    // Queued when no connection is idle and no new one may be opened; else it is served.
-    const waits = pool.idleCount === 0 && pool.totalCount >= settings.max;
+    // Queued when no connection is free for it (or others already wait); else it is served.
+    const waits = waiting() > 0 || room() <= 0;
     const started = performance.now();
-    if (waits) return queuedCheckout(started);
+    if (waits) return queuedCheckout(started, urgent);
     // Served at once (or by a connection being opened): close() has nothing to refuse.
     return pool.connect().then(
       (client) => {
@@ -111,6 +147,7 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
         return client;
       },
       (error: unknown) => {
+        admitWhileRoom();
         const typed = checkoutError(error, false);
         if (typed instanceof TimeoutError) instruments?.timedOut();
         throw typed;
@@ -118,26 +155,49 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     );
   };
 
-  /** A checkout that waits for a connection to be released: close() refuses it at once. */
-  const queuedCheckout = async (started: number): Promise<pg.PoolClient> => {
-    const attempt = pool.connect();
+  /**
+   * A checkout that waits in its lane for a connection to be released, at most the connection
+   * timeout in all: close() refuses it at once.
+   */
+  const queuedCheckout = async (started: number, urgent: boolean): Promise<pg.PoolClient> => {
+    let attempt: Promise<pg.PoolClient> | undefined;
     let refuse!: (error: Error) => void;
     const refused = new Promise<never>((_, reject) => (refuse = reject));
     refused.catch(() => undefined);
     queued.add(refuse);
+    const lane = urgent ? urgentLane : ordinaryLane;
+    let admit: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const served = new Promise<pg.PoolClient>((resolve, reject) => {
+      admit = () => {
+        attempt = pool.connect();
+        attempt.then(resolve, (error: unknown) => {
+          admitWhileRoom();
+          reject(checkoutError(error, true));
+        });
+      };
+      lane.push(admit);
+      timer = setTimeout(
+        () => reject(checkoutError(new Error('timeout exceeded when trying to connect'), true)),
+        settings.connectionTimeoutMs,
+      );
+    });
     try {
-      const client = await Promise.race([attempt.catch((error: unknown) => Promise.reject(checkoutError(error, true))), refused]);
+      const client = await Promise.race([served, refused]);
       instruments?.waited((performance.now() - started) / 1000);
       return client;
     } catch (error) {
       if (error instanceof TimeoutError) instruments?.timedOut();
-      if (error instanceof DatabaseClosedError)
-        attempt.then(
-          (late) => late.release(),
-          () => undefined,
-        );
+      // Admitted but given up (timed out, or refused by close()): its connection goes back when it comes.
+      attempt?.then(
+        (late) => late.release(),
+        () => undefined,
+      );
       throw error;
     } finally {
+      clearTimeout(timer);
+      const at = lane.indexOf(admit!);
+      if (at >= 0) lane.splice(at, 1);
       queued.delete(refuse);
     }
   };
@@ -208,7 +268,7 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
         if (!retriable || !this.dead || closing || cut.has(this.client) || !lostInTransit(error)) throw error;
         // The read never changed anything: run it once more on another connection.
         this.client.release(true);
-        this.client = await acquire();
+        this.client = await acquire(false);
         this.dead = this.silent = false;
         this.lost = undefined;
         return this.run(args, text, true);
@@ -242,7 +302,9 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     }
   }
 
-  const connect = async (): Promise<PostgresPoolClient> => new Lease(await acquire()) as unknown as PostgresPoolClient;
+  // checkoutIsUrgent() is read at the call, synchronously: urgently() marks only the checkouts its call starts before its first await.
+  const connect = (): Promise<PostgresPoolClient> =>
+    acquire(checkoutIsUrgent()).then((client) => new Lease(client) as unknown as PostgresPoolClient);
 
   const close = (options?: { timeoutMs?: number } | null): Promise<void> => {
     const timeoutMs = options?.timeoutMs ?? 10_000;

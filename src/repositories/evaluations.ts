@@ -55,6 +55,7 @@ import { traced } from '../telemetry.js';
 import { compiled, compiledShapes } from './compiled.js';
 import { tables, type Executor } from './executor.js';
 import { newestFirst, toPage, type Page } from './page.js';
+import { urgently } from './priority.js';
 import { keyReused } from './idempotency.js';
 import { transitioned } from './transition.js';
 
@@ -503,7 +504,9 @@ export const listEvaluationsByStatus = traced(
  * CTEs: atomic without a transaction, one round trip).
  *
  * Concurrent callers never get the same run: the candidate is locked with `SKIP LOCKED`, so each
- * caller takes the first run nobody else is taking, without waiting.
+ * caller takes the first run nobody else is taking, without waiting. When every pool connection is
+ * in use, the claim's checkout is urgent (repositories/priority.ts): it is served before the
+ * ordinary checkouts waiting, so a worker's next claim does not queue behind the runs in flight.
  *
  * @example
  * ```ts
@@ -516,7 +519,8 @@ export const claimNext = traced(
   async (executor: Executor, workerId: string, input?: ClaimNextInput | null): Promise<Evaluation | null> => {
     const db = tables(executor);
     const parsed = parseInput(claimNextSchema, withKeys(input, { workerId }), 'evaluation claim');
-    return (await claim.first(db, parsed.workerId, parsed.leaseSeconds)) ?? null;
+    // Urgent: a claim waiting for a connection goes before the waiting writes of runs in flight.
+    return (await urgently(() => claim.first(db, parsed.workerId, parsed.leaseSeconds))) ?? null;
   },
   (...[, workerId]) => workerAttribute(workerId),
 );

@@ -134,13 +134,14 @@ describe('npm run bench -- queries', () => {
 /** Whether contender `name` implements every one of `needs`, as its driver says. */
 function implemented(name: string, needs: readonly string[]): boolean {
   // Drizzle's prepared variant leaves out the calls that run in a transaction (see contenders/drizzle.ts);
-  // repo-app offers the point read only; the queue worker loop (enqueue-to-start) is raw pg's and the repository's.
-  const queueLoop = ['enqueue', 'startQueueWorker'];
+  // repo-app offers the point read only; the queue worker loop (enqueue-to-start) and the batched
+  // workflow's agent-run calls (workflow-batched) are raw pg's and the repository's.
+  const rawPgAndRepoOnly = ['enqueue', 'startQueueWorker', 'startAgentRuns', 'completeAgentRuns'];
   const missing: Record<string, readonly string[]> = {
-    kysely: queueLoop,
-    drizzle: queueLoop,
-    prisma: queueLoop,
-    'drizzle-prepared': ['claimNext', 'completeEvaluation', ...queueLoop],
+    kysely: rawPgAndRepoOnly,
+    drizzle: rawPgAndRepoOnly,
+    prisma: rawPgAndRepoOnly,
+    'drizzle-prepared': ['claimNext', 'completeEvaluation', ...rawPgAndRepoOnly],
     'repo-app': [
       'listIdeas',
       'createIdea',
@@ -150,7 +151,7 @@ function implemented(name: string, needs: readonly string[]): boolean {
       'scoreSummary',
       'claimNext',
       'completeEvaluation',
-      ...queueLoop,
+      ...rawPgAndRepoOnly,
     ],
   };
   return needs.every((need) => !(missing[name] ?? []).includes(need));

@@ -60,6 +60,30 @@ export function rawPg(context: ContenderContext, named: boolean): Contender {
       if (!rows[0]) throw new Error(`agent run ${id} is not running`);
       return rows[0];
     },
+    async startAgentRuns(claimed, workerId, agentTypes) {
+      const { rows } = await run<{ id: string; agentType: string }>(pool, 'bench_start_agent_runs', q.START_AGENT_RUNS, [
+        claimed.id,
+        workerId,
+        claimed.attempt,
+        agentTypes,
+        agentTypes.map(() => '{}'),
+      ]);
+      if (rows.length !== agentTypes.length) throw new Error(`evaluation ${claimed.id} is not analyzing for ${workerId}`);
+      return rows;
+    },
+    async completeAgentRuns(claimed, workerId, completions) {
+      const { rows } = await run(pool, 'bench_complete_agent_runs', q.COMPLETE_AGENT_RUNS, [
+        completions.map((c) => c.id),
+        completions.map((c) => JSON.stringify(c.outputData)),
+        completions.map((c) => JSON.stringify(c.insights)),
+        completions.map((c) => c.score),
+        completions.map(() => null),
+        claimed.attempt,
+        workerId,
+      ]);
+      if (rows.length !== completions.length) throw new Error(`the agent runs of evaluation ${claimed.id} are not running for ${workerId}`);
+      return rows;
+    },
     async scoreSummary(evaluationId) {
       const { rows } = await run<{ agentType: string | null; isOverall: boolean; average: number | null; evaluationExists: boolean }>(
         pool,

@@ -28,6 +28,10 @@ export function repository(context: ContenderContext, overrides: Record<string, 
     createAgentRuns: (evaluationId, agentTypes) => agentResults.createAgentRuns(owner, evaluationId, agentTypes),
     startAgentRun: (id) => agentResults.startAgentRun(owner, id),
     completeAgentRun: (id, completion) => agentResults.completeAgentRun(owner, id, completion),
+    startAgentRuns: (claimed, workerId, agentTypes) =>
+      agentResults.createAgentRuns(owner, claimed.id, agentTypes, { start: true, workerId, attempt: claimed.attempt }),
+    completeAgentRuns: (claimed, workerId, completions) =>
+      agentResults.completeAgentRuns(owner, completions, { workerId, attempt: claimed.attempt }),
     async scoreSummary(evaluationId) {
       const summary = await agentResults.scoreSummary(owner, evaluationId);
       return {

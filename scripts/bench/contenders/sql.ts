@@ -13,6 +13,9 @@ export const EVALUATION_COLUMNS = `id, business_idea_id AS "businessIdeaId", sta
   claimed_by AS "claimedBy", lease_expires_at AS "leaseExpiresAt", idempotency_key AS "idempotencyKey", attempt, failures,
   max_attempts AS "maxAttempts", run_after AS "runAfter"`;
 
+/** A column list with every column qualified by `alias` (for statements that join). */
+const qualified = (columns: string, alias: string): string => columns.replace(/(^|, |\n {2})(\w+)/g, `$1${alias}.$2`);
+
 /** Every column of agent_results (the repository's `returning *`, camelCased). */
 export const AGENT_RESULT_COLUMNS = `id, evaluation_id AS "evaluationId", agent_type AS "agentType", status, input_data AS "inputData",
   output_data AS "outputData", insights, score, started_at AS "startedAt", completed_at AS "completedAt",
@@ -105,3 +108,45 @@ export const FOLLOW_IDEA = `UPDATE business_ideas SET status = $1 WHERE id = $2 
 export const ENQUEUE = `INSERT INTO evaluations (business_idea_id, priority)
   SELECT id, 'normal' FROM business_ideas WHERE id = $1 AND deleted_at IS NULL AND status IN ('submitted', 'evaluating', 'completed')
   RETURNING id`;
+
+/**
+ * The repository's createAgentRuns with `{ start: true }` and a worker's token, in one statement:
+ * the fence (the evaluation analyzing at the token's attempt and worker, share-locked against a
+ * claim), an upsert that creates the runs already running (or takes over an earlier attempt's),
+ * and the rows it left alone. $1 evaluation, $2 worker, $3 attempt, $4 agent types, $5 input data
+ * (one JSON text per type). Written for this one case, as a hand-writer would: the status, the
+ * start time and `rerunCompleted` (false) are literals where the repository binds them.
+ */
+export const START_AGENT_RUNS = `WITH fence AS MATERIALIZED (
+  SELECT e.id, e.attempt FROM evaluations e
+   WHERE e.id = $1 AND e.status = 'analyzing' AND e.claimed_by = $2 AND e.attempt = $3 FOR SHARE),
+input AS (SELECT * FROM unnest($4::text[], $5::jsonb[]) AS i (agent_type, input_data)),
+written AS (
+  INSERT INTO agent_results AS a (evaluation_id, agent_type, input_data, attempt, status, started_at)
+  SELECT f.id, i.agent_type, i.input_data, f.attempt, 'running', now() FROM fence f CROSS JOIN input i
+  ON CONFLICT (evaluation_id, agent_type) DO UPDATE
+    SET attempt = excluded.attempt, status = excluded.status, input_data = excluded.input_data, started_at = excluded.started_at,
+        output_data = NULL, insights = NULL, score = NULL, error_message = NULL, completed_at = NULL, completion_key = NULL
+    WHERE a.attempt < excluded.attempt AND a.status <> 'completed'
+  RETURNING a.*)
+SELECT ${AGENT_RESULT_COLUMNS} FROM written
+UNION ALL
+SELECT ${qualified(AGENT_RESULT_COLUMNS, 'a')} FROM agent_results a JOIN input i ON i.agent_type = a.agent_type
+ WHERE a.evaluation_id = (SELECT f.id FROM fence f) AND a.id NOT IN (SELECT w.id FROM written w)`;
+
+/**
+ * The repository's completeAgentRuns with a worker's token, in one statement, all or none: the
+ * runs locked in id order and checked (running, of the token's attempt, its evaluation current),
+ * and the update written only when every one of them is. $1 ids, $2 outputs, $3 insights, $4
+ * scores, $5 completion keys, $6 attempt, $7 worker.
+ */
+export const COMPLETE_AGENT_RUNS = `WITH input AS (SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[], $4::numeric[], $5::text[])
+    AS i (id, output_data, insights, score, completion_key)),
+running AS MATERIALIZED (SELECT a.id FROM agent_results a JOIN input i ON i.id = a.id WHERE a.status = 'running'
+  AND a.attempt = $6 AND EXISTS (SELECT FROM evaluations e WHERE e.id = a.evaluation_id AND e.status = 'analyzing'
+    AND e.claimed_by = $7 AND e.attempt = $6 FOR SHARE)
+  ORDER BY a.id FOR NO KEY UPDATE OF a)
+UPDATE agent_results a SET status = 'completed', output_data = i.output_data, insights = i.insights, score = i.score,
+  completion_key = coalesce(i.completion_key, a.completion_key), completed_at = now()
+FROM input i WHERE a.id = i.id AND a.status = 'running' AND (SELECT count(*) FROM running) = (SELECT count(*) FROM input)
+RETURNING ${qualified(AGENT_RESULT_COLUMNS, 'a')}`;

@@ -62,6 +62,13 @@ export interface Driver {
   startAgentRun?(id: string): Promise<unknown>;
   /** agentResults.completeAgentRun: running -> completed with output, insights and score. */
   completeAgentRun?(id: string, completion: AgentCompletion): Promise<unknown>;
+  /**
+   * agentResults.createAgentRuns with `{ start: true }` and the claim's fencing token: the runs of
+   * these types created already running for the claim's attempt, in one statement.
+   */
+  startAgentRuns?(claimed: Claimed, workerId: string, agentTypes: readonly string[]): Promise<{ id: string }[]>;
+  /** agentResults.completeAgentRuns with the claim's fencing token: every run completed in one statement, all or none. */
+  completeAgentRuns?(claimed: Claimed, workerId: string, completions: readonly ({ id: string } & AgentCompletion)[]): Promise<unknown>;
   /** agentResults.scoreSummary: the scores of an evaluation's runs, aggregated in SQL. */
   scoreSummary?(evaluationId: string): Promise<ScoreAggregate>;
   /** evaluations.claimNext: the next run (expired leases first, then pending by priority), and its idea follows. */
