@@ -167,6 +167,8 @@ const isInsight = (v: unknown): boolean =>
 function isMetrics(v: unknown): boolean {
   if (!isPlainObject(v)) return false;
   for (const key in v) {
+    // zod's record passes an own __proto__ key over unchecked (jsonProblems has checked it is JSON).
+    if (key === '__proto__') continue;
     const value = v[key];
     if (!isText(value) && !isNumber(value)) return false;
   }
