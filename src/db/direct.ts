@@ -31,14 +31,33 @@ export function directRun(pool: PostgresPool, log: (event: LogEvent) => void): D
     }
     client.release();
     log({ level: 'query', query, queryDurationMillis: performance.now() - started });
-    return { rows: rowsOf<R>(result), numAffectedRows: AFFECTING.has(result.command) ? BigInt(result.rowCount ?? 0) : undefined };
+    return { rows: rowsOf<R>(query, result), numAffectedRows: AFFECTING.has(result.command) ? BigInt(result.rowCount ?? 0) : undefined };
   };
 }
 
+/**
+ * The result keys of a compiled query's columns, by its operation node (the same object on every
+ * run of a compiled query): worked out once, and used while the server names the same columns.
+ */
+const keysByQuery = new WeakMap<object, { names: string[]; keys: string[] }>();
+
+function keysOf(query: CompiledQuery, fields: readonly pg.FieldDef[]): string[] {
+  const known = keysByQuery.get(query.query);
+  if (known !== undefined && known.names.length === fields.length) {
+    let same = true;
+    for (let i = 0; i < fields.length && same; i++) same = fields[i]!.name === known.names[i];
+    if (same) return known.keys;
+  }
+  const names = fields.map((field) => field.name);
+  const keys = names.map(resultKey);
+  keysByQuery.set(query.query, { names, keys });
+  return keys;
+}
+
 /** The rows as objects keyed as the CamelCase plugin's result pass keys them (a later column of the same name wins, as there). */
-function rowsOf<R>({ fields, rows }: pg.QueryArrayResult): R[] {
+function rowsOf<R>(query: CompiledQuery, { fields, rows }: pg.QueryArrayResult): R[] {
   if (rows.length === 0) return [];
-  const keys = fields.map((field) => resultKey(field.name));
+  const keys = keysOf(query, fields);
   const objects = new Array<R>(rows.length);
   for (let r = 0; r < rows.length; r++) {
     const values = rows[r]!;

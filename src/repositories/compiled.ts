@@ -52,7 +52,21 @@ interface CacheNode {
   templates?: Map<string, Template>;
 }
 
-function templatesFor(cache: WeakMap<object, CacheNode>, db: Kysely<DB>): Map<string, Template> {
+/** One statement's templates: by executor (see CacheNode), and by handle, whose executor never changes (one lookup a call). */
+interface Cache {
+  byExecutor: WeakMap<object, CacheNode>;
+  byHandle: WeakMap<Kysely<DB>, Map<string, Template>>;
+}
+
+const newCache = (): Cache => ({ byExecutor: new WeakMap(), byHandle: new WeakMap() });
+
+function templatesFor(cache: Cache, db: Kysely<DB>): Map<string, Template> {
+  let templates = cache.byHandle.get(db);
+  if (templates === undefined) cache.byHandle.set(db, (templates = templatesOfExecutor(cache.byExecutor, db)));
+  return templates;
+}
+
+function templatesOfExecutor(cache: WeakMap<object, CacheNode>, db: Kysely<DB>): Map<string, Template> {
   const executor = db.getExecutor();
   let node: CacheNode | undefined = cache.get(executor.adapter);
   if (node === undefined) {
@@ -138,7 +152,7 @@ function fill<R>(template: Template, args: readonly unknown[]): CompiledQuery<R>
  * ```
  */
 export function compiled<A extends unknown[], R>(build: (db: Kysely<DB>, ...args: A) => Compilable<R>): CompiledStatement<A, R> {
-  const cache = new WeakMap<object, CacheNode>();
+  const cache = newCache();
   const arity = build.length - 1;
   return statement<A, R>((db, args) => {
     const templates = templatesFor(cache, db);
@@ -168,7 +182,7 @@ export function compiled<A extends unknown[], R>(build: (db: Kysely<DB>, ...args
 export function compiledShapes<S extends Record<string, boolean>, A extends unknown[], R>(
   build: (db: Kysely<DB>, shape: S, ...args: A) => Compilable<R>,
 ): CompiledStatement<[S, ...A], R> {
-  const cache = new WeakMap<object, CacheNode>();
+  const cache = newCache();
   const arity = build.length - 2;
   return statement<[S, ...A], R>((db, [shape, ...args]) => {
     const templates = templatesFor(cache, db);

@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { agentInputDataSchema, agentInsightsSchema, agentOutputDataSchema, agentTypeSchema, type KnownAgentType } from '../schema/json.js';
-import { charLength, enumLabels, hasLoneSurrogate, id, idempotencyKey, limit } from './common.js';
+import { charLength, enumLabels, fitsText, hasLoneSurrogate, id, idempotencyKey, isId, isInput, limit, withFastPath } from './common.js';
 import { cursor, keyCursor } from './cursor.js';
-import { bothOrNeither, errorMessage, optionalToken } from './evaluations.js';
-import { jsonObject, payload } from './json.js';
+import { bothOrNeither, errorMessage, isOptionalToken, optionalToken } from './evaluations.js';
+import { isPayload, jsonObject, payload } from './json.js';
 
 /**
  * The agents the platform runs today. Not exhaustive: any lowercase kebab-case name is a valid
@@ -87,8 +87,24 @@ export const agentRunCompletion = z.strictObject({
   idempotencyKey: idempotencyKey().optional(),
 });
 
+/** Whether `value` is a score `score` accepts. */
+const isScore = (value: unknown): boolean =>
+  typeof value === 'number' && value >= 0 && value <= 100 && Math.round(value * 100) / 100 === value;
+
 /** `completeAgentRun` input: a completion, with the worker's token (or none, for an owner's write). */
 export const completeAgentRunSchema = agentRunCompletion.extend(optionalToken).superRefine(bothOrNeither);
+withFastPath(completeAgentRunSchema, (input) =>
+  isInput(input, COMPLETION_KEYS) &&
+  isId(input.id) &&
+  isPayload(input.outputData, agentOutputDataSchema) &&
+  (input.insights == null || isPayload(input.insights, agentInsightsSchema)) &&
+  (input.score == null || isScore(input.score)) &&
+  (input.idempotencyKey === undefined || fitsText(input.idempotencyKey, 1, 200)) &&
+  isOptionalToken(input.workerId, input.attempt)
+    ? (input as z.output<typeof completeAgentRunSchema>)
+    : undefined,
+);
+const COMPLETION_KEYS = new Set(['id', 'outputData', 'insights', 'score', 'idempotencyKey', 'workerId', 'attempt']);
 
 /** `completeAgentRuns` input: at least one completion, at most MAX_AGENT_RUNS, each run once; one token for all. */
 export const completeAgentRunsSchema = z

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { evaluationResultsSchema } from '../schema/json.js';
 import type { EvaluationPriority, EvaluationStatus } from '../schema/generated.js';
-import { boundedText, enumLabels, id, idempotencyKey, limit } from './common.js';
-import { payload } from './json.js';
+import { boundedText, enumLabels, fitsText, id, idempotencyKey, isId, isInput, limit, withFastPath } from './common.js';
+import { isPayload, payload } from './json.js';
 import { cursor } from './cursor.js';
 
 /** Every evaluation status, in the enum's order. */
@@ -65,6 +65,17 @@ export const fencingToken = { workerId, attempt };
 /** An optional fencing token: both fields or neither (neither is an owner's or operator's write). */
 export const optionalToken = { workerId: workerId.optional(), attempt: attempt.optional() };
 
+/** Whether `workerId` and `attempt` are an optional token `optionalToken` and `bothOrNeither` accept: both valid, or both absent. */
+export function isOptionalToken(workerId: unknown, attempt: unknown): boolean {
+  if (workerId === undefined && attempt === undefined) return true;
+  return fitsText(workerId, 1, 200) && isAttempt(attempt);
+}
+
+/** Whether `value` is an attempt number `attempt` accepts (zod's int() is a safe integer). */
+function isAttempt(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 2_147_483_647;
+}
+
 /** Refuses half a token, naming the missing field. */
 export function bothOrNeither(value: { workerId?: unknown; attempt?: unknown }, ctx: z.RefinementCtx): void {
   if (value.workerId !== undefined && value.attempt === undefined)
@@ -88,12 +99,30 @@ export const listEvaluationsByIdeaSchema = z.strictObject({ businessIdeaId: id, 
 export const listEvaluationsByStatusSchema = z.strictObject({ status: evaluationStatus, limit, cursor: cursor.optional() });
 
 /** `claimNext` input. */
-export const claimNextSchema = z.strictObject({ workerId, leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS) });
+export const claimNextSchema = withFastPath(
+  z.strictObject({ workerId, leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS) }),
+  (input) => {
+    if (!isInput(input, CLAIM_KEYS) || !fitsText(input.workerId, 1, 200)) return undefined;
+    const lease = input.leaseSeconds === undefined ? DEFAULT_LEASE_SECONDS : input.leaseSeconds;
+    if (!Number.isSafeInteger(lease) || (lease as number) < 1 || (lease as number) > MAX_LEASE_SECONDS) return undefined;
+    return { workerId: input.workerId, leaseSeconds: lease as number };
+  },
+);
+const CLAIM_KEYS = new Set(['workerId', 'leaseSeconds']);
 
 /** `completeEvaluation` input. With a token (`workerId` and `attempt`), only that attempt of that worker may complete. */
 export const completeEvaluationSchema = z
   .strictObject({ id, results: payload(evaluationResultsSchema), ...optionalToken })
   .superRefine(bothOrNeither);
+withFastPath(completeEvaluationSchema, (input) =>
+  isInput(input, COMPLETION_KEYS) &&
+  isId(input.id) &&
+  isPayload(input.results, evaluationResultsSchema) &&
+  isOptionalToken(input.workerId, input.attempt)
+    ? (input as z.output<typeof completeEvaluationSchema>)
+    : undefined,
+);
+const COMPLETION_KEYS = new Set(['id', 'results', 'workerId', 'attempt']);
 
 /** `failEvaluation` input. With a token, the worker's failure is retried by policy; without, an operator ends the run. */
 export const failEvaluationSchema = z.strictObject({ id, errorMessage, ...optionalToken }).superRefine(bothOrNeither);

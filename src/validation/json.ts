@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import type { JsonObject } from '../schema/json.js';
-import { hasLoneSurrogate, MAX_JSON_BYTES } from './common.js';
+import { MAX_JSON_BYTES } from './common.js';
+import { shapeGuard } from './payload-guards.js';
 
 /** The deepest nesting of objects and arrays a payload may have, the payload itself counted as 1. */
 export const MAX_JSON_DEPTH = 64;
@@ -40,26 +41,90 @@ function notJson(value: unknown): string {
  * ```
  */
 export function jsonProblems(value: unknown, maxBytes = MAX_JSON_BYTES, maxDepth = MAX_JSON_DEPTH): JsonProblem[] {
+  // Most payloads are fine: a quick recursive pass says so without building anything; only a
+  // payload it refuses is walked again, to say where and why.
+  if (isStorableJson(value, maxBytes, maxDepth)) return [];
+  return problemsOf(value, maxBytes, maxDepth);
+}
+
+/** The running totals of one walk (an object per call, so a getter that validates too cannot mix two walks). */
+interface Totals {
+  values: number;
+  /** At most this many bytes of JSON: each string counted as if every character were escaped as \uXXXX. */
+  bound: number;
+  nul: boolean;
+  lone: boolean;
+}
+
+/** Counts `s` as JSON text (see `Totals.bound`) and notes NUL and lone surrogates. */
+function countText(totals: Totals, s: string): void {
+  totals.nul ||= s.includes('\u0000');
+  // hasLoneSurrogate, inlined: a call into another module is a getter under tsx's loader.
+  totals.lone ||= !(s as string & { isWellFormed(): boolean }).isWellFormed();
+  totals.bound += 6 * s.length + 3;
+}
+
+/**
+ * The deepest `maxDepth` the quick pass recurses to; a deeper limit (never the default) takes the
+ * iterative walk, which cannot overflow the stack.
+ */
+const QUICK_MAX_DEPTH = 256;
+
+/**
+ * Whether `jsonProblems(value, maxBytes, maxDepth)` finds nothing, worked out by a recursive pass
+ * that stops at the first problem and allocates no frames or paths. A cycle is never followed
+ * forever: it nests past `maxDepth`, which is a refusal here too. Exported for the test that
+ * proves the two agree.
+ */
+export function isStorableJson(value: unknown, maxBytes = MAX_JSON_BYTES, maxDepth = MAX_JSON_DEPTH): boolean {
+  if (maxDepth > QUICK_MAX_DEPTH) return problemsOf(value, maxBytes, maxDepth).length === 0;
+  const totals: Totals = { values: 0, bound: 0, nul: false, lone: false };
+  if (!storable(value, 1, totals, maxBytes, maxDepth) || totals.nul || totals.lone) return false;
+  return totals.bound <= maxBytes || Buffer.byteLength(JSON.stringify(value), 'utf8') <= maxBytes;
+}
+
+/** One value of the quick pass: the same rules as `problemsOf`, in the same order. */
+function storable(v: unknown, depth: number, totals: Totals, maxBytes: number, maxDepth: number): boolean {
+  if (++totals.values > maxBytes) return false;
+  if (typeof v === 'string') {
+    countText(totals, v);
+    return true;
+  }
+  totals.bound += 25;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v === 'boolean' || v === null) return true;
+  if (typeof v !== 'object' || depth > maxDepth) return false;
+  if (Array.isArray(v)) {
+    if (Object.getOwnPropertySymbols(v).length > 0) return false;
+    for (let i = 0; i < v.length; i++) {
+      // A hole reads as undefined, which is refused as well.
+      if (!storable((v as unknown[])[i], depth + 1, totals, maxBytes, maxDepth)) return false;
+    }
+    return true;
+  }
+  const prototype: unknown = Object.getPrototypeOf(v);
+  if ((prototype !== Object.prototype && prototype !== null) || Object.getOwnPropertySymbols(v).length > 0) return false;
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    countText(totals, key);
+    if (!storable((v as Record<string, unknown>)[key], depth + 1, totals, maxBytes, maxDepth)) return false;
+  }
+  return true;
+}
+
+/** `jsonProblems`' walk: iterative, every problem at its path. */
+function problemsOf(value: unknown, maxBytes: number, maxDepth: number): JsonProblem[] {
   const problems: JsonProblem[] = [];
   const at = (frame: Visit, message: string, key?: string | number): void => {
     const path = pathOf(frame);
     problems.push({ path: key === undefined ? path : [...path, key], message });
   };
-  let nul = false;
-  let lone = false;
-  // At most this many bytes of JSON (each string as if every character were escaped as \uXXXX):
-  // only a payload that could be too large is serialised to measure it exactly.
-  let bound = 0;
-  const text = (s: string): void => {
-    nul ||= s.includes('\u0000');
-    lone ||= hasLoneSurrogate(s);
-    bound += 6 * s.length + 3;
-  };
+  const totals: Totals = { values: 0, bound: 0, nul: false, lone: false };
   // Depth-first with explicit frames; `leave` frames take a container off the current path. A
   // frame knows its parent and key, so a path is built only for a value that has a problem.
   const stack: (Visit | { leave: object })[] = [{ value, depth: 1 }];
   const onPath = new Set<object>();
-  let values = 0;
   while (stack.length > 0) {
     const frame = stack.pop()!;
     if ('leave' in frame) {
@@ -67,13 +132,13 @@ export function jsonProblems(value: unknown, maxBytes = MAX_JSON_BYTES, maxDepth
       continue;
     }
     // Every value takes at least one byte of JSON: past maxBytes of them, the payload is too large.
-    if (++values > maxBytes) return [{ path: [], message: `must be at most ${maxBytes} bytes as JSON` }];
+    if (++totals.values > maxBytes) return [{ path: [], message: `must be at most ${maxBytes} bytes as JSON` }];
     const { value: v, depth } = frame;
     if (typeof v === 'string') {
-      text(v);
+      countText(totals, v);
       continue;
     }
-    bound += 25; // a number's longest form, a literal, or a container's brackets and commas
+    totals.bound += 25; // a number's longest form, a literal, or a container's brackets and commas
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) at(frame, 'must be a finite number');
       continue;
@@ -106,16 +171,17 @@ export function jsonProblems(value: unknown, maxBytes = MAX_JSON_BYTES, maxDepth
       const keys = Object.keys(v);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]!;
-        text(key);
+        countText(totals, key);
         stack.push({ value: (v as Record<string, unknown>)[key], parent: frame, key, depth: depth + 1 });
       }
     }
   }
-  if (problems.length === 0 && bound > maxBytes && Buffer.byteLength(JSON.stringify(value), 'utf8') > maxBytes) {
+  // Only a payload that could be too large is serialised to measure it exactly.
+  if (problems.length === 0 && totals.bound > maxBytes && Buffer.byteLength(JSON.stringify(value), 'utf8') > maxBytes) {
     problems.push({ path: [], message: `must be at most ${maxBytes} bytes as JSON` });
   }
-  if (nul) problems.push({ path: [], message: NUL });
-  if (lone) problems.push({ path: [], message: LONE_SURROGATE });
+  if (totals.nul) problems.push({ path: [], message: NUL });
+  if (totals.lone) problems.push({ path: [], message: LONE_SURROGATE });
   return problems;
 }
 
@@ -162,11 +228,22 @@ export function payload<T>(schema: z.ZodType<T>, maxBytes = MAX_JSON_BYTES): z.Z
   return checkedObject(maxBytes, schema) as unknown as z.ZodType<T, T>;
 }
 
+/**
+ * Whether `value` is a payload `payload(shape, maxBytes)` accepts, as far as the shape's guard
+ * (payload-guards.ts) can tell without zod: false for a shape without a guard, and for any value
+ * its guard refuses, which zod must then check. For the fast paths of whole inputs (`withFastPath`).
+ */
+export function isPayload(value: unknown, shape: z.ZodType, maxBytes = MAX_JSON_BYTES): boolean {
+  const guard = shapeGuard(shape);
+  return guard !== undefined && isObject(value) && isStorableJson(value, maxBytes) && guard(value);
+}
+
 function checkedObject(maxBytes: number, shape?: z.ZodType) {
+  const guard = shape && shapeGuard(shape);
   return z.custom<JsonObject>(isObject, { error: 'must be a JSON object' }).superRefine((value, ctx) => {
     const problems = jsonProblems(value, maxBytes);
     for (const problem of problems) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
-    if (problems.length > 0 || !shape) return;
+    if (problems.length > 0 || !shape || guard?.(value) === true) return;
     const parsed = shape.safeParse(value);
     if (!parsed.success)
       for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
