@@ -137,7 +137,7 @@ export async function adoptLegacy(context: AdoptContext): Promise<AdoptLegacyRes
       },
       dryRun,
     );
-    if (dryRun) return dryRunResult(client, legacyRows, logger);
+    if (dryRun) return dryRunResult(legacyRows, logger);
     logger.info({ schema: LEGACY_SCHEMA }, `moved ${TABLES.join(', ')} into schema ${LEGACY_SCHEMA} (${formatCounts(legacyRows)})`);
   } else {
     logger.info({ schema: LEGACY_SCHEMA }, `the placeholder tables wait in schema ${LEGACY_SCHEMA} from an earlier run: resuming`);
@@ -149,7 +149,7 @@ export async function adoptLegacy(context: AdoptContext): Promise<AdoptLegacyRes
       },
       true,
     );
-    if (dryRun) return dryRunResult(client, legacyRows, logger);
+    if (dryRun) return dryRunResult(legacyRows, logger);
   }
 
   const applied = await context.migrateUp();
@@ -302,7 +302,7 @@ async function countLegacy(client: pg.Client): Promise<Record<string, number>> {
 }
 
 /** What a dry run reports: the rows there are and what they would become. */
-function dryRunResult(_client: pg.Client, legacyRows: Record<string, number>, logger: Logger): AdoptLegacyResult {
+function dryRunResult(legacyRows: Record<string, number>, logger: Logger): AdoptLegacyResult {
   const copied: Record<string, number> = {};
   for (const table of TABLES) for (const target of BECOMES[table]) copied[target] = legacyRows[table]!;
   logger.info({}, `dry run: every placeholder row can be mapped (${formatCounts(legacyRows)}); nothing was changed`);
