@@ -257,7 +257,8 @@ async function dataConflict(db: Kysely<DB>, set: SeedSet, error: unknown): Promi
     'SEED_DATA_CONFLICT',
     `seed set "${set.name}" could not be written: a row of the set breaks ${rule} (PostgreSQL error ${pgError.code}: ${pgError.message ?? ''}` +
       `${pgError.detail ? `; ${pgError.detail}` : ''}).${culprit}${set.transactional ? ' Nothing was written.' : ''}`,
-    { cause: error },
+    // PostgreSQL's error itself, whatever the database mapped it to.
+    { cause: pgError },
   );
 }
 

@@ -178,6 +178,25 @@ describe('migrate adopt-legacy', () => {
     expect(result.copied).toEqual({ users: 4, business_ideas: 5, evaluations: 5, agent_results: 9 });
   }, 120_000);
 
+  it('copies into empty tables only: rows written there meanwhile refuse the copy, which a later run makes once they are gone', async () => {
+    // The tables moved aside (a run stopped after its first step), then someone ran up and wrote a user.
+    await db.query(`CREATE SCHEMA legacy; ALTER TABLE users SET SCHEMA legacy;
+                    ALTER TABLE business_evaluations SET SCHEMA legacy; ALTER TABLE agent_executions SET SCHEMA legacy`);
+    await db.migrator(MIGRATIONS).up();
+    await db.query(`INSERT INTO users (email, password_hash, name) VALUES ('new@example.com', 'scrypt$x', 'New')`);
+
+    const error = await rejection(db.migrator(MIGRATIONS).adoptLegacy());
+    expect(error.code).toBe('MIGRATION_ADOPT_REFUSED');
+    expect(error.message).toContain('the new tables already hold rows: users (1 rows)');
+    expect(error.message).toContain('the placeholder tables wait in schema legacy');
+    expect(await count('users')).toBe(1);
+    expect(await tablesIn('legacy')).toEqual(['agent_executions', 'business_evaluations', 'users']);
+
+    await db.query(`DELETE FROM users`);
+    const result = await db.migrator(MIGRATIONS).adoptLegacy();
+    expect(result).toMatchObject({ outcome: 'adopted', applied: [], copied: { users: 4, agent_results: 9 } });
+  }, 120_000);
+
   it('refuses a database without the placeholder tables', async () => {
     await db.query('DROP TABLE agent_executions');
     const error = await rejection(db.migrator(MIGRATIONS).adoptLegacy());
