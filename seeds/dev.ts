@@ -805,7 +805,13 @@ export const devSet: SeedSet = {
   scalable: false,
   transactional: true,
   onOlderVersion: 'apply',
-  checks: { everyStatus: true, minimumRows: { users: 3, business_ideas: 6, evaluations: 5, agent_results: 25 } },
+  // Its rows are told apart by their fixed ids, so checks on a database holding other rows too
+  // (adopted, or the application's) say whose rows are at fault.
+  checks: {
+    everyStatus: true,
+    minimumRows: { users: 3, business_ideas: 6, evaluations: 5, agent_results: 25 },
+    ownIdPattern: DEV_ID_PATTERN,
+  },
   async run(ctx: SeedContext): Promise<SeedRunResult> {
     const rows = await devRows(ctx.random);
     await upsert(ctx.db, rows);

@@ -35,7 +35,15 @@ export async function getSeedSet(name: string): Promise<SeedSet> {
 }
 
 export { runSeedSet, formatRows, SEED_LOCK_KEY, type RunSeedOptions, type SeedOutcome, type SeedTarget } from './runner.js';
-export { runChecks, formatChecks, SEEDED_TABLES, type CheckOptions, type CheckReport, type CheckResult } from './checks.js';
+export {
+  runChecks,
+  formatChecks,
+  SEEDED_TABLES,
+  type CheckCause,
+  type CheckOptions,
+  type CheckReport,
+  type CheckResult,
+} from './checks.js';
 export { createProgress, silentProgress, type ProgressOptions } from './progress.js';
 export { assertDevelopmentTarget, isDevelopmentDatabaseName, DEVELOPMENT_DATABASE_NAME } from './guards.js';
 export { cleanDatabase } from './clean.js';

@@ -135,16 +135,20 @@ export async function runSeedSet(target: SeedTarget, set: SeedSet, options: RunS
       ...(options.signal ? { signal: options.signal } : {}),
     };
     let result: SeedRunResult;
-    if (set.transactional) {
-      result = await target.db.transaction().execute(async (trx) => {
-        await sql`SELECT set_config(${ACTOR_SETTING}, ${`seed:${set.name}`}, true)`.execute(trx);
-        const r = await set.run({ ...context, db: trx });
-        await record(trx, set, scale, r, Date.now() - started);
-        return r;
-      });
-    } else {
-      result = await set.run({ ...context, db: target.db });
-      await record(target.db, set, scale, result, Date.now() - started);
+    try {
+      if (set.transactional) {
+        result = await target.db.transaction().execute(async (trx) => {
+          await sql`SELECT set_config(${ACTOR_SETTING}, ${`seed:${set.name}`}, true)`.execute(trx);
+          const r = await set.run({ ...context, db: trx });
+          await record(trx, set, scale, r, Date.now() - started);
+          return r;
+        });
+      } else {
+        result = await set.run({ ...context, db: target.db });
+        await record(target.db, set, scale, result, Date.now() - started);
+      }
+    } catch (error) {
+      throw (await dataConflict(target.db, set, error)) ?? error;
     }
     const verb = status === 'upgraded' ? `upgraded from v${previousVersion} to` : status === 'forced' ? 're-ran' : 'loaded';
     return finish(target, set, options, {
@@ -206,6 +210,56 @@ async function record(db: Kysely<DB>, set: SeedSet, scale: number, result: SeedR
         .doUpdateSet({ appliedAt: sql`now()`, durationMs, rowCounts, checksum: result.checksum ?? null }),
     )
     .execute();
+}
+
+/**
+ * A seed write refused by a constraint (SQLSTATE class 23): a SeedError (SEED_DATA_CONFLICT) that
+ * names the table, the constraint and, for a unique key, the existing row in the way, and says
+ * whether that row is the set's own or other data (adopted, or the application's). Undefined for
+ * any other error.
+ */
+async function dataConflict(db: Kysely<DB>, set: SeedSet, error: unknown): Promise<SeedError | undefined> {
+  type PgFields = { code?: string; table?: string; constraint?: string; detail?: string; message?: string; cause?: unknown };
+  const isConstraint = (e: unknown): e is PgFields =>
+    typeof (e as PgFields | undefined)?.code === 'string' && /^23[0-9A-Z]{3}$/.test((e as PgFields).code!);
+  // The database maps PostgreSQL's error to a typed one (ConflictError, ...) and keeps it as the cause.
+  const pgError = isConstraint(error)
+    ? error
+    : isConstraint((error as PgFields | undefined)?.cause)
+      ? ((error as PgFields).cause as PgFields)
+      : undefined;
+  if (!pgError) return undefined;
+  const table = pgError.table ?? 'a table';
+  const rule = `${pgError.constraint ? `constraint ${pgError.constraint}` : 'a rule'} of ${table}`;
+  let culprit = '';
+  // "Key (email)=(a@example.com) already exists.": find that row (one-column keys only: values may hold commas).
+  const key = /^Key \(([a-z_][a-z0-9_]*)\)=\((.*)\) already exists\.$/.exec(pgError.detail ?? '');
+  if (key && pgError.table) {
+    // The set's rows are told apart by their ids (checks.ownIdPattern); without one, nobody can say.
+    const pattern = set.checks?.ownIdPattern;
+    const { rows } = await sql<{ id: string; own: boolean | null }>`
+      SELECT id::text AS id, ${pattern === undefined ? sql`NULL::boolean` : sql`id::text LIKE ${pattern}`} AS own
+        FROM ${sql.table(pgError.table)} WHERE ${sql.ref(key[1]!)}::text = ${key[2]!} LIMIT 1`
+      .execute(db)
+      .catch(() => ({ rows: [] as { id: string; own: boolean | null }[] }));
+    const id = rows[0]?.id;
+    const own = rows[0]?.own;
+    if (id !== undefined) {
+      culprit =
+        own === null || own === undefined
+          ? ` The existing row in the way is ${table} ${id}.`
+          : own
+            ? ` The existing row ${table} ${id} is the seed set's own.`
+            : ` The existing row ${table} ${id} is not the seed set's (adopted, restored or written by the application): your data holds ${key[1]} ${key[2]}, which the seed set's row needs. Change or remove that row, or seed an empty database.`;
+    }
+  }
+  return new SeedError(
+    'SEED_DATA_CONFLICT',
+    `seed set "${set.name}" could not be written: a row of the set breaks ${rule} (PostgreSQL error ${pgError.code}: ${pgError.message ?? ''}` +
+      `${pgError.detail ? `; ${pgError.detail}` : ''}).${culprit}${set.transactional ? ' Nothing was written.' : ''}`,
+    // PostgreSQL's error itself, whatever the database mapped it to.
+    { cause: pgError },
+  );
 }
 
 async function assertSchema(db: Kysely<DB>): Promise<void> {

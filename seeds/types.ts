@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { DB } from '../src/schema/generated.js';
 import type { Logger } from '../src/logger.js';
+import type { CheckOptions } from './checks.js';
 import type { Random } from './random.js';
 
 /** Counts by a long-running step; the CLI draws a bar on a terminal, plain lines otherwise. */
@@ -72,6 +73,6 @@ export interface SeedSet {
    */
   onOlderVersion: 'apply' | 'refuse';
   /** Validation options the runner passes to `runChecks()` after the set ran. */
-  checks?: { everyStatus?: boolean; minimumRows?: Partial<Record<string, number>> };
+  checks?: CheckOptions;
   run(ctx: SeedContext): Promise<SeedRunResult>;
 }

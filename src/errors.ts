@@ -96,6 +96,31 @@ export class BaselineMismatchError extends MigrationError {
   }
 }
 
+/** A placeholder row that `migrate adopt-legacy` cannot map: its table, its id and why. */
+export interface LegacyRowProblem {
+  /** users, business_evaluations or agent_executions. */
+  table: string;
+  /** The row's id, as text. */
+  id: string;
+  problem: string;
+}
+
+/**
+ * `migrate adopt-legacy` refused (code `MIGRATION_ADOPT_REFUSED`): placeholder rows that cannot be
+ * mapped onto the current schema (a duplicate email once normalised, an agent execution of a
+ * missing evaluation, ...). Nothing was changed (or, when the copy of a resumed run refused,
+ * nothing was copied).
+ */
+export class LegacyAdoptionError extends MigrationError {
+  /** Every row that cannot be mapped, in table then id order. */
+  readonly problems: readonly LegacyRowProblem[];
+
+  constructor(message: string, problems: readonly LegacyRowProblem[]) {
+    super(message, { code: 'MIGRATION_ADOPT_REFUSED' });
+    this.problems = problems;
+  }
+}
+
 /** PostgreSQL SQLSTATE codes this library reacts to (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 export const PgErrorCode = {
   /** 28000: the role may not log in, or pg_hba.conf rejected the connection. */

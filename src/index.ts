@@ -59,6 +59,7 @@ export {
   DataLayerError,
   InvalidReferenceError,
   InvalidTransitionError,
+  LegacyAdoptionError,
   MigrationError,
   NotFoundError,
   PgErrorCode,
@@ -69,7 +70,7 @@ export {
   ValidationError,
   WorkerStoppedError,
 } from './errors.js';
-export type { ConfigIssue, SchemaDifference, ValidationIssue } from './errors.js';
+export type { ConfigIssue, LegacyRowProblem, SchemaDifference, ValidationIssue } from './errors.js';
 
 // Configuration, connections and credentials.
 export { isDatabaseConfigured, loadConfig, parseConnectionUrl, resolveConfig } from './config.js';
@@ -94,6 +95,7 @@ export type { Logger } from './logger.js';
 // Migrations, for a deploy step that runs them from code.
 export { createMigrator, defaultMigrationsDir } from './migrate/index.js';
 export type {
+  AdoptLegacyResult,
   BaselineResult,
   LintFinding,
   LintReport,

@@ -14,7 +14,7 @@ export const MAIN_HELP = `Usage: ${BIN_NAME} <command> [options]
 
 Commands:
   migrate <command>   Apply, revert, list or adopt this package's schema migrations:
-                      up, down, redo, status, lint, baseline, wait
+                      up, down, redo, status, lint, baseline, adopt-legacy, wait
                       (${BIN_NAME} migrate --help)
   health              Check the database: answering, how fast, migrations in step
                       (${BIN_NAME} health --help)

@@ -69,7 +69,7 @@ export const MIGRATE_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 type OptionName = keyof typeof MIGRATE_OPTIONS;
-const COMMANDS = ['up', 'down', 'redo', 'status', 'lint', 'baseline', 'wait', 'create', 'help'] as const;
+const COMMANDS = ['up', 'down', 'redo', 'status', 'lint', 'baseline', 'adopt-legacy', 'wait', 'create', 'help'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 /** Which options each command accepts; anything else is a usage error that says so. */
@@ -93,6 +93,7 @@ const ACCEPTS: Record<CommandName, readonly OptionName[]> = {
   status: ['json', 'dir', 'exit-code'],
   lint: ['database', 'rules', 'verbose', 'json', 'large-table-rows', 'large-table-mb', 'dir'],
   baseline: ['to', 'dry-run', 'dir'],
+  'adopt-legacy': ['dry-run', 'lock-timeout', 'statement-timeout', 'connection-check-interval', 'dir'],
   wait: ['wait-timeout'],
   create: ['dir'],
   help: [],
@@ -130,6 +131,11 @@ Commands:
                       once its schema matches a throwaway database migrated on the same
                       server (needs CREATEDB); otherwise list what is missing or
                       different and record nothing
+  adopt-legacy        Bring a database holding the earlier placeholder schema (users,
+                      business_evaluations, agent_executions) to the current schema
+                      with every row kept: move the tables into schema legacy, apply
+                      the migrations, copy the rows (old ids in legacy.id_map); a row
+                      that cannot be mapped refuses it, listed, nothing changed
   wait                Wait until the server answers (at most --wait-timeout)
 ${create}  help                Show this help
 
@@ -138,7 +144,7 @@ Options:
                              (down also accepts 0: revert everything)
   --step <n>                 Apply or revert at most n migrations
   --dry-run                  Print the SQL that would run; change nothing (baseline:
-                             compare only)
+                             compare only; adopt-legacy: check the rows only)
   --json                     status: print JSON instead of a table
   --allow-out-of-order       up: apply pending files that sort before the newest applied one
   --lock-timeout <ms>        lock_timeout for each statement (MIGRATION_LOCK_TIMEOUT_MS, 5000)
@@ -168,6 +174,7 @@ Examples:
   ${p} status --json
   ${p} lint --database
   ${p} baseline --to 20261125090000
+  ${p} adopt-legacy --dry-run
   ${p} up --wait --wait-timeout 30000
 ${flavour.create ? `  ${p} create add_user_roles\n` : ''}
 ${flavour.connectionHelp}
@@ -312,6 +319,22 @@ export async function migrateCommand(
           const what = `${n} migration${n === 1 ? '' : 's'}`;
           if (n === 0) console.log('nothing to record');
           else console.log(dryRun ? `${what} would be recorded as applied (dry run: nothing was changed)` : `${what} recorded as applied`);
+          return 0;
+        }
+        case 'adopt-legacy': {
+          const result = await migrator.adoptLegacy({ dryRun });
+          const counts = (rows: Record<string, number>) =>
+            Object.entries(rows)
+              .map(([table, n]) => `${n} ${table}`)
+              .join(', ');
+          if (result.outcome === 'already-adopted') console.log(`already adopted on ${result.adoptedAt?.toISOString()}: nothing to do`);
+          else if (result.outcome === 'dry-run')
+            console.log(`every placeholder row can be mapped: would copy ${counts(result.copied)} (dry run: nothing was changed)`);
+          else
+            console.log(
+              `adopted the placeholder schema: ${result.applied.length} migrations applied, copied ${counts(result.copied)}; ` +
+                `the placeholder tables are kept in schema legacy (drop it when satisfied)`,
+            );
           return 0;
         }
         default:

@@ -189,7 +189,7 @@ export const LEGACY_TABLES = ['users', 'business_evaluations', 'agent_executions
  * Before `up` applies the first migration to a database whose ledger records nothing: refuses
  * (`MIGRATION_NOT_ADOPTED`) when objects that migration creates already exist, since its SQL would
  * fail with 42P07 "already exists", explaining `migrate baseline` (and, for the placeholder
- * schema, the legacy path) instead. Reads only.
+ * schema, `migrate adopt-legacy`) instead. Reads only.
  *
  * @example
  * ```ts
@@ -221,8 +221,10 @@ export async function refuseUnrecordedSchema(client: Pick<pg.ClientBase, 'query'
     `the database already holds ${existing.map((r) => `${r.kind} ${r.name}`).join(', ')}, which ${first.fileName} creates, ` +
       `but ${LEDGER_TABLE} records no migration: the schema was built some other way. Nothing was run.\n` +
       (isLegacy
-        ? `  It looks like the earlier placeholder schema (${LEGACY_TABLES.join(', ')}): see docs/migrations.md, ` +
-          `"Adopting an existing database", for bringing it to the current schema with its rows kept.\n` +
+        ? `  It looks like the earlier placeholder schema (${LEGACY_TABLES.join(', ')}). To bring it to the current schema ` +
+          `with every row kept, run migrate adopt-legacy (npm run migrate -- adopt-legacy; --dry-run checks the rows first): ` +
+          `it moves the three tables into schema legacy, applies the migrations and copies the rows over ` +
+          `(docs/migrations.md, "Adopting an existing database").\n` +
           `  If it already matches the migrations instead, record them as applied without running them: migrate baseline.`
         : `  If it matches the migrations, record them as applied without running them: migrate baseline ` +
           `(or baseline --to <name>, then migrate up); baseline checks the schema first and lists any difference. ` +

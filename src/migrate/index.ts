@@ -4,6 +4,7 @@
  * own transaction, after a lint of the pending files (`migrator.lint()`, src/migrate/lint/).
  */
 export { createMigrator, type MigrationResult, type Migrator, type MigratorOptions } from './migrator.js';
+export type { AdoptLegacyResult } from './adopt.js';
 export type { BaselineResult } from './baseline.js';
 export type { MigrationStatus, RecordedLintIgnore } from './ledger.js';
 export type { LintFinding, LintReport, SizeThresholds } from './lint/index.js';

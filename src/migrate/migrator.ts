@@ -9,6 +9,7 @@ import { describeConnection, type ConnectionSettings } from '../connection.js';
 import { connectionOptions, withCredentials } from '../connection.js';
 import { connectError, DataLayerError, isServerError, MigrationError, PgErrorCode, QUERY_READ_TIMEOUT_MESSAGE } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { adoptLegacy, type AdoptLegacyResult } from './adopt.js';
 import { baseline, refuseUnrecordedSchema, type BaselineResult } from './baseline.js';
 import { BlockerWatch, describeBlockers, WatchedFailure, type Blocker } from './blockers.js';
 import { convertDbmateLedger, dbmateLedgerRows, isDbmateLedger } from './dbmate.js';
@@ -117,6 +118,15 @@ export interface Migrator {
    * `dryRun` checks and records nothing (no lock).
    */
   baseline(opts?: { to?: string; dryRun?: boolean }): Promise<BaselineResult>;
+  /**
+   * Brings a database holding the earlier placeholder schema (users, business_evaluations,
+   * agent_executions) to the current schema with every row kept: moves the tables into schema
+   * `legacy`, applies the migrations, copies the rows with the shipped mapping
+   * (migrations/adopt/placeholder.sql). Refuses with a `LegacyAdoptionError` listing the rows that
+   * cannot be mapped, nothing changed; a second run reports the adoption and does nothing.
+   * Takes the migration lock; `dryRun` only checks.
+   */
+  adoptLegacy(opts?: { dryRun?: boolean }): Promise<AdoptLegacyResult>;
 }
 
 const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000, connectionCheckIntervalMs: 1000 };
@@ -162,6 +172,7 @@ export function createMigrator(options: MigratorOptions): Migrator {
     status: () => status(settings),
     lint: () => lintPending(settings),
     baseline: (opts = {}) => runBaseline(settings, opts),
+    adoptLegacy: (opts = {}) => runAdoptLegacy(settings, opts),
   };
 }
 
@@ -194,46 +205,55 @@ async function run(settings: Settings, command: Command, opts: RunOptions): Prom
   const files = loadMigrations(settings.dir);
   // The parser's WebAssembly loads while we connect: the lint waits for it only if it is slower.
   if (command === 'up') loadParser().catch(() => undefined);
-  return withRunSession(settings, !opts.dryRun, async (client) => {
-    // Read the ledger only after the lock is held: another run may just have applied something.
-    // The ledger is created only once the run goes ahead: a refusal below (integrity, an unknown
-    // "to", an irreversible or interrupted migration) leaves the database untouched.
-    const ledger = await ledgerForRun(settings, client, files, !opts.dryRun);
-    checkIntegrity(files, ledger, command === 'up' && !settings.allowOutOfOrder);
-    const steps = plan(command, files, ledger, opts);
-    // A schema built some other way: the first file would fail with 42P07; say what to do instead.
-    if (command === 'up' && ledger.length === 0 && steps[0]) await beforeRun(() => refuseUnrecordedSchema(client, steps[0]!.migration));
-    for (const s of steps) {
-      if (s.direction === 'down' && !s.migration.down) {
-        throw new MigrationError(
-          `${s.migration.fileName}: cannot revert, the "-- migrate:down" section is missing or empty (the migration is irreversible); nothing was reverted`,
-          { file: s.migration.fileName, code: 'MIGRATION_IRREVERSIBLE' },
-        );
-      }
-    }
-    const resume = await checkProgress(settings, client, files, ledger, await readProgress(client), command, steps, !opts.dryRun);
-    if (command === 'up')
-      await beforeRun(() =>
-        refuseLintErrors(
-          settings,
-          client,
-          steps.map((s) => s.migration),
-        ),
+  return withRunSession(settings, !opts.dryRun, (client) => runLocked(settings, client, files, command, opts));
+}
+
+/** A run on `client`, which holds the migration lock unless `opts.dryRun`. */
+async function runLocked(
+  settings: Settings,
+  client: pg.Client,
+  files: readonly MigrationFile[],
+  command: Command,
+  opts: RunOptions,
+): Promise<MigrationResult[]> {
+  // Read the ledger only after the lock is held: another run may just have applied something.
+  // The ledger is created only once the run goes ahead: a refusal below (integrity, an unknown
+  // "to", an irreversible or interrupted migration) leaves the database untouched.
+  const ledger = await ledgerForRun(settings, client, files, !opts.dryRun);
+  checkIntegrity(files, ledger, command === 'up' && !settings.allowOutOfOrder);
+  const steps = plan(command, files, ledger, opts);
+  // A schema built some other way: the first file would fail with 42P07; say what to do instead.
+  if (command === 'up' && ledger.length === 0 && steps[0]) await beforeRun(() => refuseUnrecordedSchema(client, steps[0]!.migration));
+  for (const s of steps) {
+    if (s.direction === 'down' && !s.migration.down) {
+      throw new MigrationError(
+        `${s.migration.fileName}: cannot revert, the "-- migrate:down" section is missing or empty (the migration is irreversible); nothing was reverted`,
+        { file: s.migration.fileName, code: 'MIGRATION_IRREVERSIBLE' },
       );
-    if (!opts.dryRun) await ensureLedger(client);
-    if (opts.dryRun)
-      return steps.map((s, i) => ({
-        name: s.migration.name,
-        direction: s.direction,
-        durationMs: 0,
-        sql: renderSql(settings, s, i === 0 ? resume : undefined),
-      }));
-    if (steps.length === 0) {
-      settings.logger.info({ command }, command === 'up' ? 'nothing to apply: the database is up to date' : 'nothing to revert');
-      return [];
     }
-    return await execute(settings, client, steps, resume);
-  });
+  }
+  const resume = await checkProgress(settings, client, files, ledger, await readProgress(client), command, steps, !opts.dryRun);
+  if (command === 'up')
+    await beforeRun(() =>
+      refuseLintErrors(
+        settings,
+        client,
+        steps.map((s) => s.migration),
+      ),
+    );
+  if (!opts.dryRun) await ensureLedger(client);
+  if (opts.dryRun)
+    return steps.map((s, i) => ({
+      name: s.migration.name,
+      direction: s.direction,
+      durationMs: 0,
+      sql: renderSql(settings, s, i === 0 ? resume : undefined),
+    }));
+  if (steps.length === 0) {
+    settings.logger.info({ command }, command === 'up' ? 'nothing to apply: the database is up to date' : 'nothing to revert');
+    return [];
+  }
+  return await execute(settings, client, steps, resume);
 }
 
 /**
@@ -430,6 +450,23 @@ async function runBaseline(settings: Settings, opts: { to?: string; dryRun?: boo
         await run(scratchSettings(database), 'up', { to });
       },
       connectTo: (database) => connect(scratchSettings(database)),
+    });
+  });
+}
+
+/** `adoptLegacy()`: the connection, pooler check and lock of a run, then adopt.ts with `up` on the same session. */
+async function runAdoptLegacy(settings: Settings, opts: { dryRun?: boolean }): Promise<AdoptLegacyResult> {
+  const files = loadMigrations(settings.dir);
+  loadParser().catch(() => undefined);
+  return withRunSession(settings, true, async (client) => {
+    // A dbmate ledger is converted as up would; adoption then needs it empty.
+    const appliedCount = async () => (await ledgerForRun(settings, client, files, !opts.dryRun)).length;
+    return adoptLegacy({
+      client,
+      dryRun: opts.dryRun ?? false,
+      logger: settings.logger,
+      appliedCount,
+      migrateUp: async () => (await runLocked(settings, client, files, 'up', {})).map((r) => r.name),
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
  * runChecks catches deliberately broken rows that the schema would normally refuse: an orphan
  * written with triggers off (session_replication_role = replica skips FK triggers), a score out
- * of range after dropping its CHECK, and a status no row has any more; `npm run seed` then exits 1.
+ * of range after dropping its CHECK, and a status no row has any more; each failure names its cause
+ * (other rows, the set's own rows, the set's rows missing); `npm run seed` then exits 1.
  */
 import pg from 'pg';
 import { sql } from 'kysely';
@@ -40,18 +41,26 @@ describe('runChecks', () => {
 
     const report = await runChecks(t.db, devSet.checks);
     expect(report.ok).toBe(false);
-    expect(report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`)).toEqual([
-      'fk: agent_results.evaluation_id -> evaluations: 1 offending row(s)',
-      'score: agent_results.score within 0..100: 1 offending row(s)',
-      'statuses: every idea_status in business_ideas.status: missing: draft',
+    // Each failure says whose rows are at fault: the orphan is not a dev row (its id is random),
+    // the score is the set's own row 401, and the set's draft idea is gone.
+    expect(report.results.filter((r) => !r.ok).map((r) => `${r.cause} ${r.name}: ${r.detail}`)).toEqual([
+      expect.stringMatching(
+        /^data fk: agent_results\.evaluation_id -> evaluations: 1 row\(s\) not from the seed set: agent_results [0-9a-f-]{36}$/,
+      ),
+      `seed score: agent_results.score within 0..100: 1 of the seed set's row(s): agent_results ${devId(401)}`,
+      "incomplete statuses: every idea_status in business_ideas.status: missing among the seed set's rows: draft",
     ]);
-    expect(formatChecks(report)).toMatch(/FAIL {2}fk: agent_results\.evaluation_id[\s\S]*3 check\(s\) FAILED\./);
+    const text = formatChecks(report);
+    expect(text).toMatch(/FAIL {2}\[your data breaks a database rule\] fk: agent_results\.evaluation_id[\s\S]*3 check\(s\) FAILED:/);
+    expect(text).toContain('  1: your data breaks a database rule: ');
+    expect(text).toContain('  1: the seed set breaks it: ');
+    expect(text).toContain('  1: the seed set is incomplete: ');
   });
 
   it('makes `npm run seed` exit 1 with the failed checks printed', async () => {
     const result = await runCli('seed.ts', [], { env: { DATABASE_URL: t.testDatabase.url } });
     expect(result.stdout).toContain('Already loaded: nothing to do');
-    expect(result.stdout).toContain('FAIL  score: agent_results.score within 0..100');
+    expect(result.stdout).toContain('FAIL  [the seed set breaks it] score: agent_results.score within 0..100');
     expect(result.code).toBe(1);
   }, 60_000);
 });

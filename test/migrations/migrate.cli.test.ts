@@ -75,7 +75,7 @@ describe('npm run migrate', () => {
 
     expect(command.code).toBe(2);
     expect(command.stderr).toContain(
-      'unknown command "sideways"; the commands are up, down, redo, status, lint, baseline, wait, create, help',
+      'unknown command "sideways"; the commands are up, down, redo, status, lint, baseline, adopt-legacy, wait, create, help',
     );
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('a command is required');
