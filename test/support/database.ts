@@ -125,6 +125,12 @@ export interface UsedTestDatabase {
   readonly db: Executor<'owner'>;
   /** The whole handle (`db`, `pool`, `close`). */
   readonly database: Database;
+  /**
+   * A handle that connects directly even in a pooler run, as `DATABASE_MIGRATION_URL` does in a
+   * deployment: for the seed runner, whose session advisory lock a transaction pooler cannot keep
+   * (it refuses one). In a direct run it is `database`.
+   */
+  readonly direct: Database;
   /** The database itself (name, connection, url). */
   readonly testDatabase: TestDatabase;
 }
@@ -146,6 +152,7 @@ export interface UsedTestDatabase {
 export function useTestDatabase(options: UseTestDatabaseOptions = {}): UsedTestDatabase {
   let testDatabase: TestDatabase | undefined;
   let database: Database | undefined;
+  let direct: Database | undefined;
 
   beforeAll(async () => {
     testDatabase = await createTestDatabase({ migrated: options.migrated ?? true });
@@ -155,11 +162,20 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): UsedTestD
       pool: { max: 4, pooler: testDatabase.app.pooler, ...options.pool },
       ...(options.logger ? { logger: options.logger } : {}),
     });
+    direct =
+      testDatabase.app.pooler === 'none'
+        ? database
+        : createDatabase({
+            connectionString: testDatabase.url,
+            env: {},
+            pool: { max: 4, ...options.pool, pooler: 'none' },
+            ...(options.logger ? { logger: options.logger } : {}),
+          });
   });
 
   afterAll(async () => {
     try {
-      await database?.close({ timeoutMs: 5_000 });
+      await Promise.all([database?.close({ timeoutMs: 5_000 }), direct === database ? undefined : direct?.close({ timeoutMs: 5_000 })]);
     } finally {
       await testDatabase?.drop();
     }
@@ -175,6 +191,9 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): UsedTestD
     },
     get database() {
       return ready(database, 'database');
+    },
+    get direct() {
+      return ready(direct, 'direct');
     },
     get testDatabase() {
       return ready(testDatabase, 'testDatabase');
