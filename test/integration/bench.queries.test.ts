@@ -112,7 +112,7 @@ describe('npm run bench -- queries', () => {
     expect(printed).toContain('Keyset pagination, page 1,000 against page 1');
     expect(printed).toMatch(/Enqueue-to-start with wake-ups .*raw-pg-named p50 .* ms.*repo p50 .* ms/);
     expect(printed).toMatch(/Claim \+ complete per core .*graphile-worker/);
-  }, 120_000);
+  }, 180_000);
 
   it('fails when a contender fails, naming the operation and the contender', async () => {
     const broken: ContenderSpec = {

@@ -25,7 +25,8 @@ export async function repositoryThroughPgBouncer(context: ContenderContext): Pro
     delete driver.startQueueWorker; // LISTEN needs a direct connection
     return {
       driver,
-      settings: `${made.settings}, through PgBouncer 1.x in transaction mode (default_pool_size ${context.config.pool.max}), pooler: 'transaction'`,
+      // The client sees PgBouncer's backend keys, not the server's pids: no server CPU is attributed to it.
+      settings: `${made.settings}, through PgBouncer in transaction mode (default_pool_size ${context.config.pool.max}), pooler: 'transaction'; server CPU not attributed (PgBouncer's backend keys are not server pids)`,
       close: async () => {
         try {
           await made.close();
