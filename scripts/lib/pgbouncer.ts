@@ -30,6 +30,11 @@ export interface PgBouncerOptions {
   poolSize?: number;
   /** Named entries besides the wildcard: alias -> `{ database, poolMode }`. */
   aliases?: Record<string, { database: string; poolMode: 'transaction' | 'session' | 'statement' }>;
+  /**
+   * More roles and their passwords for `auth_file`, for a server that does not trust PgBouncer: it
+   * logs in as them with these (the admin's is written already).
+   */
+  users?: Record<string, string>;
   /** `ignore_startup_parameters` (default none: a client that sends `statement_timeout` is refused, as by default). */
   ignoreStartupParameters?: readonly string[];
 }
@@ -131,7 +136,9 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     ].join('\n'),
   );
   const password = typeof server.password === 'string' ? server.password : '';
-  writeFileSync(join(work, 'users.txt'), `"${server.user}" "${password.replace(/"/g, '""')}"\n`);
+  const quote = (text: string) => `"${text.replace(/"/g, '""')}"`;
+  const users = [[server.user, password], ...Object.entries(options.users ?? {})];
+  writeFileSync(join(work, 'users.txt'), users.map(([user, secret]) => `${quote(user!)} ${quote(secret!)}\n`).join(''));
   for (const file of ['pgbouncer.ini', 'users.txt']) chmodSync(join(work, file), 0o644);
   const child = spawn(PGBOUNCER, [join(work, 'pgbouncer.ini')], { stdio: 'ignore', ...unprivileged() });
   const log = (): string => {

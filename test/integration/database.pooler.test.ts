@@ -45,10 +45,24 @@ describe.skipIf(!PGBOUNCER)('through PgBouncer in transaction mode (skipped: no 
   const roles: string[] = [];
   /** The server's own timeouts for the harness role (what a session has without SET). */
   let baseline: { st: string; idle: string };
+  // Roles for the start check: one without a statement_timeout of its own, one with (30 s).
+  const bare = `dl_pooler_${randomBytes(4).toString('hex')}`;
+  const tuned = `dl_pooler_${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    bouncer = await startPgBouncer({ server: adminConnection(), poolSize: SERVER_CONNECTIONS });
+    for (const role of [bare, tuned]) {
+      await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '${password}'`);
+      roles.push(role);
+    }
+    await adminQuery(adminConnection(), `ALTER ROLE ${quoteIdent(tuned)} SET statement_timeout = '30s'`);
+    // Their passwords in PgBouncer's auth_file: a server that does not trust PgBouncer (the embedded one) takes them.
+    bouncer = await startPgBouncer({
+      server: adminConnection(),
+      poolSize: SERVER_CONNECTIONS,
+      users: { [bare]: password, [tuned]: password },
+    });
     baseline = (
       await adminQuery<{ st: string; idle: string }>(
         testDb.connection,
@@ -65,7 +79,7 @@ describe.skipIf(!PGBOUNCER)('through PgBouncer in transaction mode (skipped: no 
   });
 
   const open = (pool: Partial<PoolSettings> = {}, options: { logger?: Logger; user?: string } = {}): Database => {
-    const connection = { ...bouncer.through(testDb.connection), ...(options.user ? { user: options.user } : {}) };
+    const connection = { ...bouncer.through(testDb.connection), ...(options.user ? { user: options.user, password } : {}) };
     const database = createDatabase({
       connectionString: toConnectionUrl(connection),
       env: {},
@@ -145,12 +159,6 @@ describe.skipIf(!PGBOUNCER)('through PgBouncer in transaction mode (skipped: no 
   });
 
   it('warns at start when statements outside a transaction run with no statement_timeout, and not once the role has one', async () => {
-    const [bare, tuned] = [`dl_pooler_${randomBytes(4).toString('hex')}`, `dl_pooler_${randomBytes(4).toString('hex')}`];
-    roles.push(bare, tuned);
-    await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(bare)} LOGIN`);
-    await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(tuned)} LOGIN`);
-    await adminQuery(adminConnection(), `ALTER ROLE ${quoteIdent(tuned)} SET statement_timeout = '30s'`);
-
     const warned = capture();
     const first = open({ statementTimeoutMs: 30_000 }, { logger: warned.logger, user: bare });
     await sql`select 1`.execute(first.db);
