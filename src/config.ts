@@ -40,7 +40,27 @@ export interface PoolSettings {
   preparedStatements: boolean;
   /** The most named statements one connection keeps; past it the least recently used is closed. */
   preparedStatementsMax: number;
+  // Pooler settings (DATABASE_POOLER, DATABASE_POOLER_PREPARED_STATEMENTS): see docs/poolers.md.
+  /**
+   * What stands between the pool and the server. `transaction`: a transaction pooler (PgBouncer
+   * in transaction mode, and alike), where consecutive transactions of one connection may run on
+   * different server sessions: no startup parameters are sent, the timeouts are set in every
+   * transaction (`SET LOCAL`), and named prepared statements are off unless
+   * `poolerPreparedStatements`. `none` (default): a direct connection or a session pooler.
+   */
+  pooler: Pooler;
+  /**
+   * Behind a transaction pooler, keep named prepared statements (`preparedStatements`): only for a
+   * pooler that tracks them per client (PgBouncer 1.21+ with `max_prepared_statements` > 0).
+   */
+  poolerPreparedStatements: boolean;
 }
+
+/** The `DATABASE_POOLER` values. */
+export const POOLERS = ['none', 'transaction'] as const;
+
+/** `DATABASE_POOLER`: see `PoolSettings.pooler`. */
+export type Pooler = (typeof POOLERS)[number];
 
 /** Settings for the migration runner. */
 export interface MigrationSettings {
@@ -110,6 +130,9 @@ const tunables = {
   MIGRATION_LOCK_WAIT_MS: [int(0, 86_400_000), '300000'],
   DATABASE_SLOW_QUERY_MS: [int(0, 86_400_000), '500'],
   DATABASE_LOG_PARAMETERS: [boolean, 'false'],
+  // Pooler settings (see PoolSettings.pooler).
+  DATABASE_POOLER: [z.enum(POOLERS, { error: `must be ${POOLERS.join(' or ')}` }), 'none'],
+  DATABASE_POOLER_PREPARED_STATEMENTS: [boolean, 'false'],
 } as const;
 
 type Tunable = keyof typeof tunables;
@@ -178,6 +201,8 @@ export function loadConfig(env: Env = process.env): Config {
       keepAliveInitialDelayMs: values.DATABASE_KEEPALIVE_INITIAL_DELAY_MS,
       preparedStatements: values.DATABASE_PREPARED_STATEMENTS,
       preparedStatementsMax: values.DATABASE_PREPARED_STATEMENTS_MAX,
+      pooler: values.DATABASE_POOLER,
+      poolerPreparedStatements: values.DATABASE_POOLER_PREPARED_STATEMENTS,
     },
     migrations: {
       lockTimeoutMs: values.MIGRATION_LOCK_TIMEOUT_MS,
@@ -274,6 +299,8 @@ const poolOverrideSchema = z
     keepAliveInitialDelayMs: z.number().int().min(0).max(3_600_000),
     preparedStatements: z.boolean(),
     preparedStatementsMax: z.number().int().min(1).max(10_000),
+    pooler: z.enum(POOLERS),
+    poolerPreparedStatements: z.boolean(),
   })
   .partial();
 

@@ -36,7 +36,7 @@ import {
 } from '../errors.js';
 import { checkoutIsUrgent } from '../repositories/priority.js';
 import type { PoolInstruments } from './instruments.js';
-import { queryTimeoutMs } from './pool.js';
+import { queryTimeoutMs, transactionLocals, usesNamedStatements } from './pool.js';
 import { createStatements } from './statements.js';
 
 /** What `createCheckout()` returns. */
@@ -80,7 +80,9 @@ const textOf = (args: QueryArgs): string | undefined => {
  */
 export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: string, instruments?: PoolInstruments): Checkout {
   const answerWithinMs = queryTimeoutMs(settings);
-  const statements = settings.preparedStatements ? createStatements(settings.preparedStatementsMax) : undefined;
+  const statements = usesNamedStatements(settings) ? createStatements(settings.preparedStatementsMax) : undefined;
+  // Behind a transaction pooler: the timeouts, sent with each BEGIN (pool.ts).
+  const locals = transactionLocals(settings);
   // Track checked-out clients so close() can cut them loose after its grace period.
   const checkedOut = new Set<pg.PoolClient>();
   pool.on('acquire', (client) => checkedOut.add(client));
@@ -250,8 +252,15 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
     query(...args: QueryArgs): Promise<unknown> {
       const text = textOf(args);
       if (text === undefined) return (this.client.query as (...query: QueryArgs) => Promise<unknown>)(...args); // a cursor: it reports its own errors
-      if (/^(begin|start transaction)\b/i.test(text)) this.inTransaction = true;
-      else if (/^(commit|rollback)\b/i.test(text)) this.inTransaction = false;
+      if (/^(begin|start transaction)\b/i.test(text)) {
+        this.inTransaction = true;
+        const values = (args as unknown[])[1];
+        if (locals !== undefined && (values === undefined || (Array.isArray(values) && values.length === 0))) {
+          // One simple-query message, two results: Kysely reads nothing from a BEGIN's.
+          const begin = [`${text}; ${locals}`] as unknown as QueryArgs;
+          return this.send(begin, text, false).then((results) => (Array.isArray(results) ? (results[0] as unknown) : results));
+        }
+      } else if (/^(commit|rollback)\b/i.test(text)) this.inTransaction = false;
       return this.send(args, text, !this.inTransaction && /^select\b/i.test(text));
     }
 

@@ -7,6 +7,7 @@ import type { PoolSettings } from '../config.js';
 import { connectionOptions, type ConnectionSettings } from '../connection.js';
 import { PgErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { checkPoolerTimeouts } from './pooler-timeouts.js';
 
 const { types } = pg;
 
@@ -50,20 +51,46 @@ export function queryTimeoutMs(pool: PoolSettings): number {
 /** How much longer than the server's statement timeout the client waits by default. */
 const QUERY_TIMEOUT_MARGIN_MS = 5000;
 
-/** The settings of an application session: the connection, the pool's timeouts and keepalive, the type parsers. */
+/**
+ * The settings of an application session: the connection, the pool's timeouts and keepalive, the
+ * type parsers. Directly, the server-side timeouts are startup parameters; behind a transaction
+ * pooler they are not (PgBouncer refuses them, or with `ignore_startup_parameters` drops them
+ * silently): every transaction sets them instead (`transactionLocals`), and `application_name`,
+ * which PgBouncer keeps per client, is the only parameter sent.
+ */
 export function sessionOptions(connection: ConnectionSettings, pool: PoolSettings): pg.ClientConfig {
   const queryTimeout = queryTimeoutMs(pool);
   return {
     ...connectionOptions(connection),
     application_name: pool.applicationName,
-    statement_timeout: pool.statementTimeoutMs,
+    ...(pool.pooler === 'transaction'
+      ? {}
+      : { statement_timeout: pool.statementTimeoutMs, idle_in_transaction_session_timeout: pool.idleInTransactionTimeoutMs }),
     ...(queryTimeout > 0 ? { query_timeout: queryTimeout } : {}),
-    idle_in_transaction_session_timeout: pool.idleInTransactionTimeoutMs,
     connectionTimeoutMillis: pool.connectionTimeoutMs,
     keepAlive: true,
     keepAliveInitialDelayMillis: pool.keepAliveInitialDelayMs,
     types: typeParsers,
   };
+}
+
+/** Whether queries run as named prepared statements: behind a transaction pooler only when it keeps them (`poolerPreparedStatements`). */
+export function usesNamedStatements(pool: PoolSettings): boolean {
+  return pool.preparedStatements && (pool.pooler !== 'transaction' || pool.poolerPreparedStatements);
+}
+
+/**
+ * Behind a transaction pooler, the statement that follows every `BEGIN` (in the same simple-query
+ * message, so it costs no round trip): the server-side timeouts as transaction-local settings, which
+ * end with the transaction and so never reach the next client of the server session. Undefined
+ * directly (the session has them from its startup parameters).
+ */
+export function transactionLocals(pool: PoolSettings): string | undefined {
+  if (pool.pooler !== 'transaction') return undefined;
+  return (
+    `SELECT pg_catalog.set_config('statement_timeout', '${pool.statementTimeoutMs}', true), ` +
+    `pg_catalog.set_config('idle_in_transaction_session_timeout', '${pool.idleInTransactionTimeoutMs}', true)`
+  );
 }
 
 /**
@@ -84,6 +111,9 @@ export function createPool(connection: ConnectionSettings, settings: PoolSetting
   pool.on('connect', (client) => {
     client.on('error', (err) => logger.warn({ err, code: codeOf(err) }, 'database connection failed while in use'));
   });
+  // Queued on the first connection before the query it was opened for, so it runs first.
+  if (settings.pooler === 'transaction')
+    pool.once('connect', (client: pg.PoolClient) => void checkPoolerTimeouts(client, settings, logger));
   const provider = connection.password === undefined ? connection.passwordProvider : undefined;
   if (provider?.invalidate) retryAuthFailuresOnce(pool, provider.invalidate, logger);
   return pool;

@@ -7,10 +7,32 @@
  * the owner polls meanwhile.
  */
 import pg from 'pg';
+import type { PoolSettings } from '../config.js';
 import { ConnectionError, TimeoutError } from '../errors.js';
 
 /** The channel the evaluations' triggers notify (payload: the run's priority). */
 export const EVALUATION_QUEUE_CHANNEL = 'ai_validation_evaluation_queue';
+
+/**
+ * Why the worker cannot listen through its handle's own connection settings, or undefined when it
+ * can: behind a transaction pooler (`DATABASE_POOLER=transaction`) a LISTEN holds only until its
+ * transaction ends, after which notifications go to a server session that another client uses, so
+ * the worker would silently fall back to polling. It needs a direct URL (`listen: { connectionString }`)
+ * or none (`listen: false`).
+ *
+ * @example
+ * ```ts
+ * const reason = listenRefusal(session.pool, parsed.listen);
+ * if (reason) throw new ConfigError([{ variable: 'listen', message: reason }]);
+ * ```
+ */
+export function listenRefusal(pool: Pick<PoolSettings, 'pooler'>, listen: boolean | { connectionString: string }): string | undefined {
+  if (listen !== true || pool.pooler !== 'transaction') return undefined;
+  return (
+    'the database handle goes through a transaction pooler (DATABASE_POOLER=transaction), which cannot carry LISTEN: ' +
+    'pass listen: { connectionString } with a direct URL to the server (not the pooler), or listen: false to poll only'
+  );
+}
 
 /** What `startListener()` takes. */
 export interface ListenerOptions {

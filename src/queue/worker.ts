@@ -29,7 +29,7 @@ import {
 import { charLength, hasLoneSurrogate, parseInput } from '../validation/common.js';
 import { DEFAULT_LEASE_SECONDS, leaseSeconds, workerId as workerIdSchema } from '../validation/evaluations.js';
 import { leaseLost, leaseOf, type Lease } from './lease.js';
-import { startListener, type Listener } from './listener.js';
+import { listenRefusal, startListener, type Listener } from './listener.js';
 
 /** What a handler gets besides the evaluation. */
 export interface WorkerContext {
@@ -201,6 +201,8 @@ export function createWorker(options: CreateWorkerOptions): Worker {
     ]);
   }
   const parsed = parseInput(optionsSchema, options, 'worker options');
+  const unlistenable = listenRefusal(session.pool, parsed.listen);
+  if (unlistenable) throw new ConfigError([{ variable: 'listen', message: unlistenable }]);
   const { concurrency, handler, stopGraceMs } = parsed;
   const workerId = parsed.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const leaseFor = parsed.leaseSeconds;

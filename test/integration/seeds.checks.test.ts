@@ -17,7 +17,7 @@ describe('runChecks', () => {
   const t = useTestDatabase();
 
   it('passes on the dev set', async () => {
-    await runSeedSet(t.database, devSet, { checks: false });
+    await runSeedSet(t.direct, devSet, { checks: false });
     const report = await runChecks(t.db, devSet.checks);
     expect(report.results.filter((r) => !r.ok)).toEqual([]);
     expect(report.counts).toMatchObject({ users: 4, business_ideas: 8, evaluations: 8, agent_results: 26, seed_history: 1 });

@@ -43,7 +43,7 @@ describe('db:clean and db:reset', () => {
   it(
     'refuse NODE_ENV=production with a clear message, changing nothing',
     async () => {
-      await runSeedSet(t.database, devSet, { checks: false });
+      await runSeedSet(t.direct, devSet, { checks: false });
       const before = await counts();
       for (const script of ['db-clean.ts', 'db-reset.ts']) {
         const result = await runCli(script, [], { env: { DATABASE_URL: t.testDatabase.url, NODE_ENV: 'production' } });

@@ -21,7 +21,7 @@ describe('the dev seed set', () => {
   const t = useTestDatabase();
 
   it('loads at least 3 users, 6 ideas, 5 evaluations and 25 agent results, every status, checks passing', async () => {
-    const outcome = await runSeedSet(t.database, devSet);
+    const outcome = await runSeedSet(t.direct, devSet);
     expect(outcome.status).toBe('applied');
     expect(outcome.rows).toEqual({ users: 4, business_ideas: 8, evaluations: 8, agent_results: 26 });
     expect(outcome.checks?.ok).toBe(true);
@@ -103,10 +103,7 @@ describe('the dev seed set on an empty database, concurrently and failing', () =
   const t = useTestDatabase();
 
   it('lets exactly one of two concurrent runs load the set (advisory lock + seed_history)', async () => {
-    const outcomes = await Promise.all([
-      runSeedSet(t.database, devSet, { checks: false }),
-      runSeedSet(t.database, devSet, { checks: false }),
-    ]);
+    const outcomes = await Promise.all([runSeedSet(t.direct, devSet, { checks: false }), runSeedSet(t.direct, devSet, { checks: false })]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['applied', 'skipped']);
     expect(await count(t, 'users')).toBe(DEV_USERS.length);
     expect(await count(t, 'seedHistory')).toBe(1);
@@ -117,7 +114,7 @@ describe('the dev seed set on an empty database, concurrently and failing', () =
     await t.db.deleteFrom('seedHistory').execute();
     // Another account holds a dev user's email: the upsert by id hits the unique email index.
     await t.db.insertInto('users').values({ email: DEV_USERS[1].email, passwordHash: 'x', name: 'Someone Else' }).execute();
-    const error = (await runSeedSet(t.database, devSet).then(
+    const error = (await runSeedSet(t.direct, devSet).then(
       () => undefined,
       (e: unknown) => e,
     )) as { code?: string; cause?: { code?: string } };

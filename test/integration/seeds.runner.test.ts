@@ -56,9 +56,9 @@ describe('runSeedSet', () => {
     ).n;
 
   it('records a run and skips the same set + version + scale the second time, changing nothing', async () => {
-    const first = await runSeedSet(t.database, tinySet({ version: 1 }), { checks: false });
+    const first = await runSeedSet(t.direct, tinySet({ version: 1 }), { checks: false });
     expect(first).toMatchObject({ status: 'applied', rows: { users: 2 } });
-    const second = await runSeedSet(t.database, tinySet({ version: 1 }), { checks: false });
+    const second = await runSeedSet(t.direct, tinySet({ version: 1 }), { checks: false });
     expect(second.status).toBe('skipped');
     expect(second.message).toMatch(/Already loaded: nothing to do .*"tiny" v1 at scale 1/);
     expect(await users()).toBe(2);
@@ -68,20 +68,20 @@ describe('runSeedSet', () => {
   });
 
   it('refuses another scale of the recorded version, naming the recorded scale', async () => {
-    const error = await refusal(runSeedSet(t.database, tinySet({ version: 1 }), { scale: 2, checks: false }));
+    const error = await refusal(runSeedSet(t.direct, tinySet({ version: 1 }), { scale: 2, checks: false }));
     expect(error.code).toBe('SEED_VERSION_REFUSED');
     expect(error.message).toMatch(/"tiny" v1 is loaded at scale 1, not 2.*db:clean.*--force/);
     expect(await users()).toBe(2);
   });
 
   it('refuses a newer version of a set that cannot apply its difference, naming both versions', async () => {
-    const error = await refusal(runSeedSet(t.database, tinySet({ version: 2 }), { checks: false }));
+    const error = await refusal(runSeedSet(t.direct, tinySet({ version: 2 }), { checks: false }));
     expect(error.message).toMatch(/seed set "tiny": the database has v1 and this code has v2.*db:clean/);
     expect(await users()).toBe(2);
   });
 
   it('applies a newer version when the set says it can, keeping the older history row', async () => {
-    const outcome = await runSeedSet(t.database, tinySet({ version: 2, onOlderVersion: 'apply' }), { checks: false });
+    const outcome = await runSeedSet(t.direct, tinySet({ version: 2, onOlderVersion: 'apply' }), { checks: false });
     expect(outcome).toMatchObject({ status: 'upgraded', previousVersion: 1, version: 2 });
     expect(outcome.message).toContain('upgraded from v1 to v2');
     expect(await users()).toBe(4);
@@ -90,19 +90,19 @@ describe('runSeedSet', () => {
   });
 
   it('refuses code older than the recorded version', async () => {
-    const error = await refusal(runSeedSet(t.database, tinySet({ version: 1, onOlderVersion: 'apply' }), { scale: 3, checks: false }));
+    const error = await refusal(runSeedSet(t.direct, tinySet({ version: 1, onOlderVersion: 'apply' }), { scale: 3, checks: false }));
     expect(error.message).toMatch(/"tiny": the database has v2, newer than this code's v1/);
   });
 
   it('--force runs a recorded set again', async () => {
-    const outcome = await runSeedSet(t.database, tinySet({ version: 2, seed: 'other' }), { force: true, checks: false });
+    const outcome = await runSeedSet(t.direct, tinySet({ version: 2, seed: 'other' }), { force: true, checks: false });
     expect(outcome.status).toBe('forced');
     expect(await users()).toBe(6);
   });
 
   it('refuses a bad scale, and any scale but 1 for a set that does not scale', async () => {
-    expect((await refusal(runSeedSet(t.database, tinySet({ version: 9 }), { scale: 0 }))).code).toBe('SEED_SCALE_INVALID');
-    expect((await refusal(runSeedSet(t.database, devSet, { scale: 2 }))).message).toMatch(/"dev" set does not scale/);
+    expect((await refusal(runSeedSet(t.direct, tinySet({ version: 9 }), { scale: 0 }))).code).toBe('SEED_SCALE_INVALID');
+    expect((await refusal(runSeedSet(t.direct, devSet, { scale: 2 }))).message).toMatch(/"dev" set does not scale/);
   });
 
   it('rolls back a failing transactional set together with its history row', async () => {
@@ -115,7 +115,7 @@ describe('runSeedSet', () => {
         throw new Error('generator bug');
       },
     });
-    await expect(runSeedSet(t.database, failing, { checks: false })).rejects.toThrow('generator bug');
+    await expect(runSeedSet(t.direct, failing, { checks: false })).rejects.toThrow('generator bug');
     expect(await t.db.selectFrom('users').select('id').where('email', '=', 'broken@example.test').execute()).toEqual([]);
     expect(await t.db.selectFrom('seedHistory').select('id').where('setName', '=', 'broken').execute()).toEqual([]);
   });
@@ -137,12 +137,12 @@ describe('the dev set over a dev v1 database', () => {
     await t.db.insertInto('users').values({ email: 'mine@example.test', passwordHash: 'scrypt$x', name: 'Not A Dev Row' }).execute();
     await t.db.insertInto('seedHistory').values({ setName: 'dev', version: 1, rowCounts: '{}' }).execute();
 
-    const outcome = await runSeedSet(t.database, devSet);
+    const outcome = await runSeedSet(t.direct, devSet);
     expect(outcome).toMatchObject({ status: 'upgraded', previousVersion: 1, version: 3 });
     expect(outcome.checks?.ok).toBe(true);
     const names = (await t.db.selectFrom('users').select('name').orderBy('name').execute()).map((u) => u.name);
     expect(names).toEqual([...DEV_USERS.map((u) => u.name), 'Not A Dev Row'].sort());
-    expect((await runSeedSet(t.database, devSet)).status).toBe('skipped');
+    expect((await runSeedSet(t.direct, devSet)).status).toBe('skipped');
   });
 });
 

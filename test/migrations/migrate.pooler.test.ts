@@ -4,108 +4,50 @@
  * (a server session per client, like a direct connection) `up` runs. Skipped where the
  * `pgbouncer` binary is absent (.ci/run installs it).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devSet } from '../../seeds/dev.js';
 import { runSeedSet } from '../../seeds/runner.js';
 import { createDatabase } from '../../src/db/database.js';
 import { createMigrator } from '../../src/migrate/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { PGBOUNCER, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
 import { appliedNames, createScratchDatabase, migrationsDir, rejection, sql, type MigrationsDir, type ScratchDatabase } from './support.js';
-
-const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'].find(
-  (path) => spawnSync(path, ['--version']).status === 0,
-);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function listening(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`pgbouncer did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The uid/gid of the postgres OS user when we are root (PgBouncer refuses to run as root). */
-function unprivileged(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  const uid = id('-u');
-  return Number.isInteger(uid) && uid > 0 ? { uid, gid: id('-g') } : undefined;
-}
 
 describe.skipIf(!PGBOUNCER)('through PgBouncer (skipped: no pgbouncer binary)', () => {
   let db: ScratchDatabase;
   let seeded: TestDatabase;
   let dir: MigrationsDir;
-  let work: string;
-  let bouncer: ChildProcess;
+  let bouncer: PgBouncer;
   let port: number;
   const url = (database: string, user = db.connection.user) => `postgres://${user}@127.0.0.1:${port}/${database}`;
 
   beforeAll(async () => {
     [db, seeded] = await Promise.all([createScratchDatabase(), createTestDatabase()]);
     dir = migrationsDir({ '20260101000000_create_a.sql': sql('CREATE TABLE a (id int);', 'DROP TABLE a;') });
-    port = await freePort();
-    work = mkdtempSync(join(tmpdir(), 'dl-pgbouncer-'));
-    chmodSync(work, 0o777);
-    const { host, port: serverPort, user } = db.connection;
-    const target = (database: string, mode: string) =>
-      `host=${host ?? '127.0.0.1'} port=${serverPort ?? 5432} dbname=${database} pool_mode=${mode}`;
-    writeFileSync(
-      join(work, 'pgbouncer.ini'),
-      [
-        '[databases]',
-        `tx = ${target(db.name, 'transaction')}`,
-        `session = ${target(db.name, 'session')}`,
-        `seed_tx = ${target(seeded.name, 'transaction')}`,
-        '[pgbouncer]',
-        'listen_addr = 127.0.0.1',
-        `listen_port = ${port}`,
-        "unix_socket_dir = ''",
-        'auth_type = trust',
-        `auth_file = ${join(work, 'users.txt')}`,
-        `logfile = ${join(work, 'pgbouncer.log')}`,
-        'default_pool_size = 4',
-        // The pool sets its timeouts as startup parameters, which PgBouncer passes on only if told to ignore them.
-        'ignore_startup_parameters = extra_float_digits,options,statement_timeout,idle_in_transaction_session_timeout,lock_timeout',
-        '',
-      ].join('\n'),
-    );
-    // Clients connect without a password (trust); PgBouncer logs in to the server with this one.
-    const password = typeof db.connection.password === 'string' ? db.connection.password : '';
-    writeFileSync(join(work, 'users.txt'), `"${user}" "${password.replace(/"/g, '""')}"\n`);
-    bouncer = spawn(PGBOUNCER!, [join(work, 'pgbouncer.ini')], { stdio: 'ignore', ...unprivileged() });
-    await listening(port, 10_000);
+    bouncer = await startPgBouncer({
+      server: db.connection,
+      poolSize: 4,
+      aliases: {
+        tx: { database: db.name, poolMode: 'transaction' },
+        session: { database: db.name, poolMode: 'session' },
+        seed_tx: { database: seeded.name, poolMode: 'transaction' },
+      },
+      // The migrator sets its timeouts as startup parameters, which PgBouncer passes on only if told to ignore them.
+      ignoreStartupParameters: [
+        'extra_float_digits',
+        'options',
+        'statement_timeout',
+        'idle_in_transaction_session_timeout',
+        'lock_timeout',
+      ],
+    });
+    port = bouncer.port;
   }, 60_000);
 
   afterAll(async () => {
-    bouncer?.kill('SIGTERM');
+    await bouncer?.stop();
     await Promise.all([db?.drop(), seeded?.drop()]);
     dir?.cleanup();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   const migrator = (database: string) =>

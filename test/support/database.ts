@@ -1,15 +1,17 @@
 /**
  * Per-file test databases on the run's server (see global-setup.ts): clones of the migrated
- * template, or empty ones, each dropped when the file is done.
+ * template, or empty ones, each dropped when the file is done. In a pooler run
+ * (`TEST_DATABASE_POOLER=pgbouncer`) the handles `useTestDatabase()` makes go through the
+ * transaction pooler with `pooler: 'transaction'`; creating, cloning and dropping stay direct.
  *
  * ```ts
  * const t = useTestDatabase();               // a migrated clone + a small pool, for this file
  * it('inserts', async () => { await t.db.insertInto('users')... });
  * ```
  */
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { connectionFor, createDatabaseNamed, dropDatabaseNamed, uniqueDatabaseName } from '../../scripts/lib/server.js';
-import { parseConnectionUrl, type PoolSettings } from '../../src/config.js';
+import { parseConnectionUrl, type Pooler, type PoolSettings } from '../../src/config.js';
 import { toConnectionUrl, type ConnectionSettings } from '../../src/connection.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import type { Logger } from '../../src/logger.js';
@@ -23,8 +25,54 @@ export interface TestDatabase {
   connection: ConnectionSettings;
   /** The same as a `postgres://` URL, with the password (for child processes and tools). */
   url: string;
+  /** How the library's handles reach it in this run: `connection`, or the same through the run's pooler. */
+  app: { connection: ConnectionSettings; url: string; pooler: Pooler };
   /** Drops it (`WITH (FORCE)`: open sessions are cut). Idempotent. */
   drop(): Promise<void>;
+}
+
+/**
+ * Whether this run's handles go through a transaction pooler (`TEST_DATABASE_POOLER=pgbouncer`
+ * or `TEST_POOLER_URL`). Readable at collection time, for `skipUnderPooler`.
+ */
+export const underPooler: boolean = (() => {
+  try {
+    return ((inject('dlPoolerUrl') as string | undefined) ?? '') !== '';
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * `it`, or in a pooler run `it.skip` with `reason` in the test's name. The reason must be a
+ * property of transaction pooling (a session advisory lock, LISTEN, a session-level setting, a
+ * server session's identity), and the test is listed in docs/poolers.md.
+ *
+ * @example
+ * ```ts
+ * skipUnderPooler('pg_terminate_backend of the pool\'s session: the pooler owns the server session')('reconnects', async () => { ... });
+ * ```
+ */
+export function skipUnderPooler(reason: string): typeof it {
+  if (!underPooler) return it;
+  return ((name: string, ...rest: Parameters<typeof it.skip> extends [unknown, ...infer R] ? R : never) =>
+    it.skip(`${name} [skipped through a transaction pooler: ${reason}]`, ...rest)) as unknown as typeof it;
+}
+
+/** `describe`, or in a pooler run `describe.skip` with `reason` in its name (see `skipUnderPooler`). */
+export function describeUnlessPooler(reason: string): typeof describe {
+  if (!underPooler) return describe;
+  return ((name: string, ...rest: Parameters<typeof describe.skip> extends [unknown, ...infer R] ? R : never) =>
+    describe.skip(`${name} [skipped through a transaction pooler: ${reason}]`, ...rest)) as unknown as typeof describe;
+}
+
+/** `connection` as the library's handles reach it in this run (through the pooler, or as it is). */
+export function appConnection(connection: ConnectionSettings): TestDatabase['app'] {
+  const pooler = underPooler ? parseConnectionUrl(inject('dlPoolerUrl'), 'the harness pooler URL') : undefined;
+  if (!pooler) return { connection, url: toConnectionUrl(connection), pooler: 'none' };
+  const through: ConnectionSettings = { ...connection, host: pooler.host, port: pooler.port };
+  if (connection.password !== undefined) Object.defineProperty(through, 'password', { value: connection.password, enumerable: false });
+  return { connection: through, url: toConnectionUrl(through), pooler: 'transaction' };
 }
 
 /** Settings for the run's server, as a superuser on its maintenance database. */
@@ -53,6 +101,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
     name,
     connection,
     url: toConnectionUrl(connection),
+    app: appConnection(connection),
     drop: () => (dropping ??= dropDatabaseNamed(admin, name)),
   };
 }
@@ -61,7 +110,10 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
 export interface UseTestDatabaseOptions {
   /** Clone the migrated template (default) or start empty. */
   migrated?: boolean;
-  /** Pool settings over the test defaults (`max: 4`; everything else the library's defaults). */
+  /**
+   * Pool settings over the test defaults (`max: 4`, and in a pooler run `pooler: 'transaction'`;
+   * everything else the library's defaults).
+   */
   pool?: Partial<PoolSettings>;
   /** Receives pool errors; default: one line on stderr. */
   logger?: Logger;
@@ -73,6 +125,12 @@ export interface UsedTestDatabase {
   readonly db: Executor<'owner'>;
   /** The whole handle (`db`, `pool`, `close`). */
   readonly database: Database;
+  /**
+   * A handle that connects directly even in a pooler run, as `DATABASE_MIGRATION_URL` does in a
+   * deployment: for the seed runner, whose session advisory lock a transaction pooler cannot keep
+   * (it refuses one). In a direct run it is `database`.
+   */
+  readonly direct: Database;
   /** The database itself (name, connection, url). */
   readonly testDatabase: TestDatabase;
 }
@@ -94,20 +152,30 @@ export interface UsedTestDatabase {
 export function useTestDatabase(options: UseTestDatabaseOptions = {}): UsedTestDatabase {
   let testDatabase: TestDatabase | undefined;
   let database: Database | undefined;
+  let direct: Database | undefined;
 
   beforeAll(async () => {
     testDatabase = await createTestDatabase({ migrated: options.migrated ?? true });
     database = createDatabase({
-      connectionString: testDatabase.url,
+      connectionString: testDatabase.app.url,
       env: {},
-      pool: { max: 4, ...options.pool },
+      pool: { max: 4, pooler: testDatabase.app.pooler, ...options.pool },
       ...(options.logger ? { logger: options.logger } : {}),
     });
+    direct =
+      testDatabase.app.pooler === 'none'
+        ? database
+        : createDatabase({
+            connectionString: testDatabase.url,
+            env: {},
+            pool: { max: 4, ...options.pool, pooler: 'none' },
+            ...(options.logger ? { logger: options.logger } : {}),
+          });
   });
 
   afterAll(async () => {
     try {
-      await database?.close({ timeoutMs: 5_000 });
+      await Promise.all([database?.close({ timeoutMs: 5_000 }), direct === database ? undefined : direct?.close({ timeoutMs: 5_000 })]);
     } finally {
       await testDatabase?.drop();
     }
@@ -123,6 +191,9 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): UsedTestD
     },
     get database() {
       return ready(database, 'database');
+    },
+    get direct() {
+      return ready(direct, 'direct');
     },
     get testDatabase() {
       return ready(testDatabase, 'testDatabase');

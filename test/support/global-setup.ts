@@ -1,8 +1,10 @@
 /**
  * vitest globalSetup: once per run, acquire a server (TEST_DATABASE_URL, Testcontainers or an
  * embedded PostgreSQL), create and migrate the template database every test file clones, and
- * provide both to the test files. Teardown drops every database of this run (and only this run),
- * then stops the server if we started it.
+ * provide both to the test files. With `TEST_DATABASE_POOLER=pgbouncer` it also starts a PgBouncer
+ * in transaction mode in front of the server (or takes `TEST_POOLER_URL`, a pooler that serves
+ * every database of it), and the test files' handles go through it while admin work stays direct.
+ * Teardown drops every database of this run (and only this run), then stops what we started.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -12,6 +14,7 @@ import { toConnectionUrl } from '../../src/connection.js';
 import type { Logger } from '../../src/logger.js';
 import { createMigrator } from '../../src/migrate/index.js';
 import { runDatabasePattern, templateName } from './names.js';
+import { startPgBouncer, type PgBouncer } from './pgbouncer.js';
 
 const notes: Logger = {
   error: (obj, msg) => console.error(`[test db] error: ${msg ?? ''}${errText(obj)}`),
@@ -27,8 +30,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = await acquireServer({ purpose: 'tests', logger: notes });
   const template = templateName(runId);
 
+  let bouncer: PgBouncer | undefined;
+
   const teardown = async (): Promise<void> => {
     try {
+      await bouncer?.stop();
       // Anything of this run that a crashed test file left behind; never another run's databases.
       const leftovers = await adminQuery<{ datname: string }>(
         server.admin,
@@ -62,10 +68,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw error;
   }
 
+  let poolerUrl = '';
+  try {
+    poolerUrl = process.env.TEST_POOLER_URL?.trim() ?? '';
+    const pooler = process.env.TEST_DATABASE_POOLER?.trim() ?? '';
+    if (poolerUrl === '' && pooler !== '') {
+      if (pooler !== 'pgbouncer') throw new Error(`TEST_DATABASE_POOLER must be pgbouncer (got "${pooler}")`);
+      bouncer = await startPgBouncer({ server: server.admin, poolMode: 'transaction' });
+      poolerUrl = `postgres://${bouncer.host}:${bouncer.port}`;
+    }
+  } catch (error) {
+    await teardown().catch((cleanup: unknown) => notes.error({ err: cleanup }, 'cleanup after a failed setup failed'));
+    throw error;
+  }
+
   project.provide('dlAdminUrl', toConnectionUrl(server.admin));
+  project.provide('dlPoolerUrl', poolerUrl);
   project.provide('dlTemplate', template);
   project.provide('dlRunId', runId);
-  console.error(`[test db] ${server.description}; template ${template} migrated in ${Date.now() - started} ms`);
+  const through = poolerUrl ? `; test files through the transaction pooler at ${poolerUrl}` : '';
+  console.error(`[test db] ${server.description}; template ${template} migrated in ${Date.now() - started} ms${through}`);
   return teardown;
 }
 

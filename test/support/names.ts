@@ -25,5 +25,10 @@ declare module 'vitest' {
     dlTemplate: string;
     /** This run's id; every database this run creates starts with `dl_t_<runId>_` or is the template. */
     dlRunId: string;
+    /**
+     * `postgres://host:port` of the transaction pooler the test files' handles go through
+     * (`TEST_DATABASE_POOLER=pgbouncer` or `TEST_POOLER_URL`), or '' when they connect directly.
+     */
+    dlPoolerUrl: string;
   }
 }

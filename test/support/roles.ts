@@ -41,11 +41,12 @@ export function useRoleConnections(t: UsedTestDatabase): ConnectAs {
     const password = randomBytes(12).toString('hex');
     await adminQuery(adminConnection(), `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD '${password}' IN ROLE ${group}`);
     logins.push(name);
-    const { host, port, database } = t.testDatabase.connection;
+    // Through the run's pooler when there is one, as useTestDatabase's handle.
+    const { host, port, database } = t.testDatabase.app.connection;
     const handle = createDatabase<R>({
       connectionString: toConnectionUrl({ host, port, database, user: name, password }),
       env: {},
-      pool: { max },
+      pool: { max, pooler: t.testDatabase.app.pooler },
       role: role ?? null,
     });
     handles.push(handle);

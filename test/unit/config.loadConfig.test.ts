@@ -42,6 +42,8 @@ describe('loadConfig', () => {
       keepAliveInitialDelayMs: 10_000,
       preparedStatements: true,
       preparedStatementsMax: 100,
+      pooler: 'none',
+      poolerPreparedStatements: false,
     });
     expect(config.migrations).toEqual({ lockTimeoutMs: 5000, statementTimeoutMs: 900_000, lockWaitMs: 300_000 });
     expect(config.migrationConnection).toBe(config.connection);
@@ -57,8 +59,12 @@ describe('loadConfig', () => {
       MIGRATION_LOCK_TIMEOUT_MS: '100',
       DATABASE_PREPARED_STATEMENTS: 'false',
       DATABASE_PREPARED_STATEMENTS_MAX: '7',
+      DATABASE_POOLER: 'transaction',
+      DATABASE_POOLER_PREPARED_STATEMENTS: 'true',
     });
     expect(config.pool).toMatchObject({
+      pooler: 'transaction',
+      poolerPreparedStatements: true,
       max: 5,
       connectionTimeoutMs: 250,
       statementTimeoutMs: 0,
@@ -106,6 +112,7 @@ describe('loadConfig', () => {
       DATABASE_APPLICATION_NAME: 'x'.repeat(64),
       DATABASE_PREPARED_STATEMENTS: 'yes',
       DATABASE_PREPARED_STATEMENTS_MAX: '0',
+      DATABASE_POOLER: 'pgbouncer',
     });
     expect(error.issues.map((i) => i.variable)).toEqual([
       'DATABASE_POOL_MAX',
@@ -113,7 +120,9 @@ describe('loadConfig', () => {
       'DATABASE_PREPARED_STATEMENTS',
       'DATABASE_PREPARED_STATEMENTS_MAX',
       'DATABASE_APPLICATION_NAME',
+      'DATABASE_POOLER',
     ]);
+    expect(error.message).toContain('DATABASE_POOLER: must be none or transaction (got "pgbouncer")');
     expect(error.message).toContain('DATABASE_POOL_MAX: must be a whole number between 1 and 10000 (got "lots")');
     expect(error.message).toContain('DATABASE_CONNECTION_TIMEOUT_MS: must be at least 1');
   });

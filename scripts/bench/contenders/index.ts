@@ -6,6 +6,7 @@ import { plainDrizzle, preparedDrizzle } from './drizzle.js';
 import { plainKysely } from './kysely.js';
 import { prisma } from './prisma.js';
 import { rawPg } from './raw-pg.js';
+import { repositoryThroughPgBouncer } from './repo-pgbouncer.js';
 import { repository, repositoryAsUser } from './repository.js';
 import type { ContenderSpec } from './types.js';
 
@@ -31,6 +32,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
         : { skipped: 'this version of the library has no preparedStatements setting' },
   },
   { name: 'repo-app', label: "this project's getIdea via withUser (application role, RLS)", create: async (c) => repositoryAsUser(c) },
+  { name: 'repo-pgbouncer', label: "this project's repositories through PgBouncer (transaction mode)", create: repositoryThroughPgBouncer },
 ];
 
 /** Every contender name, pgbench included, in table order. */

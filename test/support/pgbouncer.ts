@@ -1,0 +1,5 @@
+/**
+ * The PgBouncer starter for the harness (`TEST_DATABASE_POOLER=pgbouncer`) and the pooler tests:
+ * scripts/lib/pgbouncer.ts, which the benchmark's `repo-pgbouncer` contender uses too.
+ */
+export { freePort, PGBOUNCER, startPgBouncer, type PgBouncer, type PgBouncerOptions } from '../../scripts/lib/pgbouncer.js';
