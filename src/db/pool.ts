@@ -7,6 +7,7 @@ import type { PoolSettings } from '../config.js';
 import { connectionOptions, type ConnectionSettings } from '../connection.js';
 import { PgErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { sessionClient } from './session-attrs.js';
 
 const { types } = pg;
 
@@ -74,6 +75,7 @@ export function sessionOptions(connection: ConnectionSettings, pool: PoolSetting
 export function createPool(connection: ConnectionSettings, settings: PoolSettings, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
     ...sessionOptions(connection, settings),
+    ...sessionClient(connection), // target_session_attrs=read-write|primary: checked per connection (session-attrs.ts)
     max: settings.max,
     idleTimeoutMillis: settings.idleTimeoutMs,
     maxLifetimeSeconds: settings.maxLifetimeSeconds,

@@ -32,7 +32,7 @@ const execFileAsync = promisify(execFile);
 
 /** Where the Debian packages put the PostgreSQL 15 server tools; `PG15_BIN` overrides it. */
 export const PG15_BIN = process.env.PG15_BIN?.trim() || '/usr/lib/postgresql/15/bin';
-const TOOLS = ['initdb', 'pg_ctl', 'postgres'] as const;
+const TOOLS = ['initdb', 'pg_ctl', 'postgres', 'pg_basebackup'] as const;
 const SUPERUSER = 'postgres';
 
 /**
@@ -87,6 +87,12 @@ export interface StartClusterOptions {
   name?: string;
   /** Extra `postgresql.conf` settings. */
   settings?: Record<string, string | number>;
+  /**
+   * Make a hot standby of this running cluster instead of a new one: `pg_basebackup -R -X stream`
+   * (its `primary_conninfo` and `standby.signal`), then started on a port of its own. The standby
+   * shares the primary's superuser and password. See test/support/replication.ts.
+   */
+  standbyOf?: Cluster;
 }
 
 // Clusters not yet destroyed: stopped synchronously should the test process exit without cleanup.
@@ -109,30 +115,49 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   const logFile = path.join(root, 'server.log');
   const entry = { dataDir, root };
   live.add(entry);
+  let standbyAutoConf = '';
   installExitHook();
 
-  const password = randomBytes(18).toString('base64url');
+  const primary = options.standbyOf;
+  const password = primary?.admin.password ?? randomBytes(18).toString('base64url');
   const pwFile = path.join(root, 'pwfile');
   await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
   if (user) await chown(pwFile, user.uid, user.gid);
 
-  const run = (tool: string, args: string[], timeoutMs = 120_000) => runTool(tool, args, timeoutMs);
+  const run = (tool: string, args: string[], timeoutMs = 120_000, env?: NodeJS.ProcessEnv) => runTool(tool, args, timeoutMs, env);
   const pgCtl = (args: string[]) => run('pg_ctl', ['-D', dataDir, '-l', logFile, '-t', '60', ...args]);
 
   let port = 0;
   try {
-    await run('initdb', [
-      '-D',
-      dataDir,
-      '-U',
-      SUPERUSER,
-      `--pwfile=${pwFile}`,
-      '--auth=scram-sha-256',
-      '--encoding=UTF8',
-      '--locale=C',
-      '--no-sync',
-      '--no-instructions',
-    ]);
+    if (primary) {
+      // The password goes by environment, never on a command line; -R writes it into primary_conninfo.
+      await rm(pwFile, { force: true });
+      await run(
+        'pg_basebackup',
+        ['-h', primary.host, '-p', String(primary.port), '-U', SUPERUSER, '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
+        120_000,
+        { ...process.env, PGPASSWORD: password },
+      );
+      // The copied postgresql.auto.conf holds the primary's port; the standby gets its own below.
+      const autoConf = path.join(dataDir, 'postgresql.auto.conf');
+      standbyAutoConf = (await readFile(autoConf, 'utf8'))
+        .split('\n')
+        .filter((line) => !/^\s*port\s*=/.test(line) && line.trim() !== '')
+        .map((line) => `${line}\n`)
+        .join('');
+    } else
+      await run('initdb', [
+        '-D',
+        dataDir,
+        '-U',
+        SUPERUSER,
+        `--pwfile=${pwFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ]);
     await rm(pwFile, { force: true });
     const settings: Record<string, string | number> = {
       listen_addresses: "'127.0.0.1'",
@@ -150,16 +175,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       log_line_prefix: "'%m [%p] %a '",
       ...options.settings,
     };
-    await appendFile(
-      path.join(dataDir, 'postgresql.conf'),
-      `\n# test/support/cluster.ts\n${Object.entries(settings)
-        .map(([key, value]) => `${key} = ${value}`)
-        .join('\n')}\n`,
-    );
+    if (!primary)
+      await appendFile(
+        path.join(dataDir, 'postgresql.conf'),
+        `\n# test/support/cluster.ts\n${Object.entries(settings)
+          .map(([key, value]) => `${key} = ${value}`)
+          .join('\n')}\n`,
+      );
     // A free port can be taken between probing and binding: try a few.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      await writeFile(path.join(dataDir, 'postgresql.auto.conf'), `port = ${port}\n`);
+      await writeFile(path.join(dataDir, 'postgresql.auto.conf'), `${standbyAutoConf}port = ${port}\n`);
       if (user) await chown(path.join(dataDir, 'postgresql.auto.conf'), user.uid, user.gid);
       try {
         await pgCtl(['-w', 'start']);
@@ -234,10 +260,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   };
 }
 
-async function runTool(tool: string, args: string[], timeoutMs: number): Promise<void> {
+async function runTool(tool: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<void> {
   const [command, argv] = asPostgres(path.join(PG15_BIN, tool), args);
   try {
-    await execFileAsync(command, argv, { timeout: timeoutMs, cwd: os.tmpdir() });
+    await execFileAsync(command, argv, { timeout: timeoutMs, cwd: os.tmpdir(), ...(env ? { env } : {}) });
   } catch (error) {
     const { stderr, stdout } = error as { stderr?: string; stdout?: string };
     throw new Error(
