@@ -303,7 +303,8 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
   const ownerPath = (over: PostgresPool): OwnerPath => ({ owner: path(kysely(scopedPool(over, 'owner')), 'owner') });
   const rolePaths = (over: PostgresPool, anonymous: Executor<'anonymous'>) =>
     role === 'app' ? { anonymous } : role === 'worker' ? workerPath(over) : { anonymous, ...workerPath(over), ...ownerPath(over) };
-  const paths = role === 'app' ? userPaths : role === 'worker' ? workerPath(routed) : { ...userPaths, ...workerPath(routed), ...ownerPath(routed) };
+  const paths =
+    role === 'app' ? userPaths : role === 'worker' ? workerPath(routed) : { ...userPaths, ...workerPath(routed), ...ownerPath(routed) };
   // Without replicas every path is the primary's already: database.primary reuses them.
   const { withUser: _withUser, ...ownPaths } = paths as Partial<UserPaths>;
   const primary = (

@@ -131,8 +131,7 @@ const movable = (error: unknown): boolean =>
   error instanceof SerializationError || // canceled for a conflict with recovery
   error instanceof ReadOnlyNodeError; // a read that was not one
 
-const PRIMARY_SQL =
-  'SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_lsn()::text END AS lsn';
+const PRIMARY_SQL = 'SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_lsn()::text END AS lsn';
 const REPLICA_SQL = `SELECT pg_catalog.pg_is_in_recovery() AS standby,
        pg_catalog.pg_last_wal_replay_lsn()::text AS replay,
        CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_is_wal_replay_paused() END AS paused`;
@@ -216,7 +215,11 @@ export function createRouter(deps: RouterDependencies): Router {
     try {
       const { rows } = await node.replica.pool.query<{ standby: boolean; replay: string | null; paused: boolean | null }>(REPLICA_SQL);
       const { standby, replay, paused } = rows[0]!;
-      const base = { latencyMs: Math.round((performance.now() - started) * 10) / 10, checkedAt: new Date().toISOString(), checked: started };
+      const base = {
+        latencyMs: Math.round((performance.now() - started) * 10) / 10,
+        checkedAt: new Date().toISOString(),
+        checked: started,
+      };
       if (!standby) {
         Object.assign(state, base, {
           status: 'not-a-standby',
@@ -230,7 +233,8 @@ export function createRouter(deps: RouterDependencies): Router {
         return;
       }
       const replayLsn = replay ? parseLsn(replay) : undefined;
-      const lagBytes = replayLsn !== undefined && primaryLsn !== undefined ? Number(primaryLsn > replayLsn ? primaryLsn - replayLsn : 0n) : null;
+      const lagBytes =
+        replayLsn !== undefined && primaryLsn !== undefined ? Number(primaryLsn > replayLsn ? primaryLsn - replayLsn : 0n) : null;
       const lagSeconds = replayLsn !== undefined && primaryLsn !== undefined ? lagSecondsOf(replayLsn) : null;
       const stuck = paused === true && (lagBytes ?? 0) > 0;
       const lagging = lagSeconds === null || lagSeconds * 1000 > settings.maxLagMs || stuck;
@@ -331,7 +335,10 @@ export function createRouter(deps: RouterDependencies): Router {
   const setAside = (node: Node, error: unknown): void => {
     if (node.state.status === 'down') return;
     Object.assign(node.state, { status: 'down', error: messageOf(error), checkedAt: new Date().toISOString() });
-    logger.warn({ node: node.replica.name, err: messageOf(error) }, 'replica failed; its reads go to the primary until a check finds it back');
+    logger.warn(
+      { node: node.replica.name, err: messageOf(error) },
+      'replica failed; its reads go to the primary until a check finds it back',
+    );
   };
 
   /**

@@ -107,7 +107,9 @@ describe.skipIf(unavailable !== undefined)('read replicas on streaming replicati
     const database = connect({ connectionString: target.url, replicas: [target.standbyUrl] });
     await database.health({ checkMigrations: false });
     const error = await database
-      .withUser(userId, (trx) => businessIdeas.createIdea(trx, userId, { title: 'not written', description: DESCRIPTION }), { readOnly: true })
+      .withUser(userId, (trx) => businessIdeas.createIdea(trx, userId, { title: 'not written', description: DESCRIPTION }), {
+        readOnly: true,
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReadOnlyNodeError);
     expect((error as ReadOnlyNodeError).node).toBe(describeConnection(target.standbyConnection));
@@ -177,7 +179,9 @@ describe.skipIf(unavailable !== undefined)('read replicas on streaming replicati
     expect(health).toMatchObject({ status: 'down', ready: false });
     expect(health.error).toContain(node);
     expect(health.error).toMatch(/hot standby/);
-    const error = await businessIdeas.createIdea(database.owner, userId, { title: 'refused', description: DESCRIPTION }).catch((e: unknown) => e);
+    const error = await businessIdeas
+      .createIdea(database.owner, userId, { title: 'refused', description: DESCRIPTION })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReadOnlyNodeError);
     expect(error).toMatchObject({ code: 'READ_ONLY_NODE', node });
 
