@@ -218,6 +218,16 @@ export function directSessionOf(database: object): DirectSession | undefined {
   return directSessions.get(database);
 }
 
+const replicaPools = new WeakMap<object, pg.Pool[]>();
+
+/**
+ * The standbys' pools of a handle made with replicas (empty otherwise), for figures beside
+ * `database.pool` (the benchmark counts their connections). Internal: not exported from index.ts.
+ */
+export function replicaPoolsOf(database: object): pg.Pool[] {
+  return replicaPools.get(database) ?? [];
+}
+
 /**
  * Creates the typed database handle over a tuned `pg.Pool`.
  *
@@ -250,6 +260,7 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
   const queryLog = createQueryLog(logger, config.queryLog);
   // Standbys: each with its own pool and checkout; the router picks one per checkout (replicas.ts).
   const replicaSettings = config.replicas;
+  const standbyPools: pg.Pool[] = [];
   const router =
     replicaSettings && replicaSettings.connections.length > 0
       ? createRouter({
@@ -260,6 +271,7 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
           logger,
           replicas: replicaSettings.connections.map((replica) => {
             const replicaPool = createPool(replica, poolSettings, logger);
+            standbyPools.push(replicaPool);
             const name = describeConnection(replica);
             const replicaCheckout = createCheckout(replicaPool, poolSettings, name, poolInstruments(replicaPool, poolSettings, replica));
             return { name, pool: replicaPool, checkout: replicaCheckout, max: poolSettings.max };
@@ -353,5 +365,6 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
   // Only the role's paths exist; RoleDB<R> narrows the same handles in the type alone.
   const handle = { ...paths, ...base };
   directSessions.set(handle, { connection, pool: poolSettings, logger });
+  if (standbyPools.length > 0) replicaPools.set(handle, standbyPools);
   return handle as unknown as Database<R>;
 }
