@@ -153,5 +153,7 @@ function implemented(name: string, needs: readonly string[]): boolean {
       ...queueLoop,
     ],
   };
+  // The replica pair's contenders (contenders/replica.ts) offer the point read only, as repo-app does.
+  missing['repo-replica'] = missing['repo-replica-primary'] = missing['repo-app']!;
   return needs.every((need) => !(missing[name] ?? []).includes(need));
 }
