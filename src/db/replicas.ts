@@ -131,6 +131,7 @@ const movable = (error: unknown): boolean =>
   error instanceof SerializationError || // canceled for a conflict with recovery
   error instanceof ReadOnlyNodeError; // a read that was not one
 
+const MAX_SAMPLES = 1000;
 const PRIMARY_SQL = 'SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_lsn()::text END AS lsn';
 const REPLICA_SQL = `SELECT pg_catalog.pg_is_in_recovery() AS standby,
        pg_catalog.pg_last_wal_replay_lsn()::text AS replay,
@@ -199,7 +200,8 @@ export function createRouter(deps: RouterDependencies): Router {
     const value = parseLsn(lsn);
     const at = performance.now();
     if (samples.length === 0 || samples.at(-1)!.lsn !== value) samples.push({ lsn: value, at });
-    while (samples.length > 1 && at - samples[0]!.at > keepMs) samples.shift();
+    // Bounded in time and count: read-your-writes adds a sample per write it waits on.
+    while (samples.length > 1 && (at - samples[0]!.at > keepMs || samples.length > MAX_SAMPLES)) samples.shift();
     return value;
   };
 
