@@ -80,9 +80,26 @@ export interface QueryLogConfig {
   logParameters: boolean;
 }
 
+/**
+ * Read replicas (`DATABASE_REPLICA_URLS`, `createDatabase({ replicas })`): hot standbys that serve
+ * reads outside transactions (docs/replicas.md).
+ */
+export interface ReplicaSettings {
+  /** One per standby, in the order given. Empty: no replicas, every query goes to the primary. */
+  connections: ConnectionSettings[];
+  /** A standby further behind the primary than this (ms, estimated from WAL positions) serves no reads until it catches up. */
+  maxLagMs: number;
+  /** After a write, reads for this long (ms) go only to a standby that has replayed the primary's WAL position, else the primary (0 = off). */
+  readYourWritesMs: number;
+  /** How often (at most) each standby's role, replay position and lag are checked, and how soon a failed one is tried again (ms). */
+  checkIntervalMs: number;
+}
+
 /** The validated configuration. */
 export interface Config {
   connection: ConnectionSettings;
+  /** Read replicas; absent or empty: none. */
+  replicas?: ReplicaSettings;
   /** `DATABASE_MIGRATION_URL` when set (a direct, owner-role connection), else `connection`. */
   migrationConnection: ConnectionSettings;
   pool: PoolSettings;
@@ -129,6 +146,9 @@ const tunables = {
   MIGRATION_STATEMENT_TIMEOUT_MS: [int(0, 86_400_000), '900000'],
   MIGRATION_LOCK_WAIT_MS: [int(0, 86_400_000), '300000'],
   DATABASE_SLOW_QUERY_MS: [int(0, 86_400_000), '500'],
+  DATABASE_REPLICA_MAX_LAG_MS: [int(0, 86_400_000), '5000'],
+  DATABASE_REPLICA_READ_YOUR_WRITES_MS: [int(0, 86_400_000), '2000'],
+  DATABASE_REPLICA_CHECK_INTERVAL_MS: [int(50, 3_600_000), '1000'],
   DATABASE_LOG_PARAMETERS: [boolean, 'false'],
   // Pooler settings (see PoolSettings.pooler).
   DATABASE_POOLER: [z.enum(POOLERS, { error: `must be ${POOLERS.join(' or ')}` }), 'none'],
@@ -185,10 +205,20 @@ export function loadConfig(env: Env = process.env): Config {
     ? connectionFrom('DATABASE_MIGRATION_URL', env, undefined, issues, tls)
     : connection;
 
+  const replicaConnections = replicaUrls(env.DATABASE_REPLICA_URLS, 'DATABASE_REPLICA_URLS', issues).map((url, i) =>
+    connectionFrom(`DATABASE_REPLICA_URLS[${i}]`, { ...env, [`DATABASE_REPLICA_URLS[${i}]`]: url }, undefined, issues, tls, 'replica'),
+  );
+
   if (issues.length > 0 || !connection || !migrationConnection) throw new ConfigError(issues);
   return {
     connection,
     migrationConnection,
+    replicas: {
+      connections: replicaConnections.filter((c): c is ConnectionSettings => c !== undefined),
+      maxLagMs: values.DATABASE_REPLICA_MAX_LAG_MS,
+      readYourWritesMs: values.DATABASE_REPLICA_READ_YOUR_WRITES_MS,
+      checkIntervalMs: values.DATABASE_REPLICA_CHECK_INTERVAL_MS,
+    },
     pool: {
       max: values.DATABASE_POOL_MAX,
       connectionTimeoutMs: values.DATABASE_CONNECTION_TIMEOUT_MS,
@@ -225,9 +255,14 @@ export function loadConfig(env: Env = process.env): Config {
  * const settings = parseConnectionUrl('postgres://postgres@127.0.0.1:5432/app');
  * ```
  */
-export function parseConnectionUrl(url: string, variable = 'connectionString', env: Env = {}): ConnectionSettings {
+export function parseConnectionUrl(
+  url: string,
+  variable = 'connectionString',
+  env: Env = {},
+  kind: 'primary' | 'replica' = 'primary',
+): ConnectionSettings {
   const issues: ConfigIssue[] = [];
-  const settings = connectionFrom(variable, { ...env, [variable]: url }, undefined, issues, readTlsEnv(env, issues));
+  const settings = connectionFrom(variable, { ...env, [variable]: url }, undefined, issues, readTlsEnv(env, issues), kind);
   if (issues.length > 0 || !settings) throw new ConfigError(issues);
   return settings;
 }
@@ -246,6 +281,24 @@ export interface ConfigOptions extends CredentialOptions {
   slowQueryMs?: number;
   /** Include parameter values in query log entries. Default `DATABASE_LOG_PARAMETERS` (false). */
   logParameters?: boolean;
+  /**
+   * Read replicas (hot standbys), over `DATABASE_REPLICA_URLS`: their `postgres://` URLs, or the
+   * URLs with the routing settings (over `DATABASE_REPLICA_MAX_LAG_MS`, ...). A URL without a
+   * password connects with the primary's credentials when it names the same user. See docs/replicas.md.
+   */
+  replicas?: readonly string[] | ReplicaOptions | null;
+}
+
+/** `createDatabase({ replicas })` in full; each field over its environment variable. */
+export interface ReplicaOptions {
+  /** The standbys' `postgres://` URLs (over `DATABASE_REPLICA_URLS`; `[]` turns replicas off). */
+  urls?: readonly string[];
+  /** Over `DATABASE_REPLICA_MAX_LAG_MS` (5000). */
+  maxLagMs?: number;
+  /** Over `DATABASE_REPLICA_READ_YOUR_WRITES_MS` (2000). */
+  readYourWritesMs?: number;
+  /** Over `DATABASE_REPLICA_CHECK_INTERVAL_MS` (1000). */
+  checkIntervalMs?: number;
 }
 
 /**
@@ -276,6 +329,7 @@ export function resolveConfig(given?: ConfigOptions | null): { config: Config; w
   const config: Config = {
     ...base,
     connection: credentials.connection,
+    replicas: replicaSettings(base.replicas, options.replicas, credentials.connection, env),
     pool: { ...base.pool, ...poolOverrides(options.pool) },
     queryLog: {
       slowQueryMs: options.slowQueryMs ?? base.queryLog.slowQueryMs,
@@ -283,6 +337,134 @@ export function resolveConfig(given?: ConfigOptions | null): { config: Config; w
     },
   };
   return { config, warnings };
+}
+
+const replicaOptionsSchema = z.strictObject({
+  urls: z.array(z.string({ error: 'must be a postgres:// URL' })).readonly(),
+  maxLagMs: z.number().int().min(0).max(86_400_000),
+  readYourWritesMs: z.number().int().min(0).max(86_400_000),
+  checkIntervalMs: z.number().int().min(50).max(3_600_000),
+});
+
+/**
+ * The replicas `createDatabase()` runs with: `options.replicas` over the configured ones, field
+ * by field. A standby is a copy of the primary, roles and passwords included: a replica URL with
+ * no password of its own, naming the primary's user, connects with the primary's credentials.
+ */
+function replicaSettings(
+  configured: ReplicaSettings | undefined,
+  given: ConfigOptions['replicas'],
+  primary: ConnectionSettings,
+  env: Env,
+): ReplicaSettings {
+  const defaults = { connections: [], maxLagMs: 5000, readYourWritesMs: 2000, checkIntervalMs: 1000 };
+  const base: ReplicaSettings = configured ?? defaults;
+  let settings = base;
+  if (given) {
+    const fields = Array.isArray(given) ? { urls: given } : (given as ReplicaOptions);
+    const defined = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    const result = replicaOptionsSchema.partial().safeParse(defined);
+    if (!result.success) {
+      throw new ConfigError(
+        result.error.issues.map((issue) =>
+          issue.code === 'unrecognized_keys'
+            ? { variable: `replicas.${issue.keys.join(', replicas.')}`, message: 'is not a replica setting' }
+            : { variable: `replicas.${issue.path.join('.')}`, message: issue.message },
+        ),
+      );
+    }
+    const { urls, ...tunables } = result.data;
+    const issues: ConfigIssue[] = [];
+    const tls = readTlsEnv(env, issues);
+    const connections = urls?.map((url, i) =>
+      connectionFrom(`replicas[${i}]`, { ...env, [`replicas[${i}]`]: url }, undefined, issues, tls, 'replica'),
+    );
+    if (issues.length > 0) throw new ConfigError(issues);
+    settings = { ...base, ...tunables, connections: connections ? (connections as ConnectionSettings[]) : base.connections };
+  }
+  return {
+    ...settings,
+    connections: settings.connections.map((replica) =>
+      replica.password === undefined && replica.user === primary.user
+        ? withCredentials(replica, { password: primary.password, passwordProvider: primary.passwordProvider }).connection
+        : replica,
+    ),
+  };
+}
+
+/**
+ * `DATABASE_REPLICA_URLS`: URLs separated by commas or white space. A comma inside one URL (a
+ * libpq multi-host URL) would split it; the fragment is then refused as not a URL.
+ */
+function replicaUrls(raw: string | undefined, variable: string, issues: ConfigIssue[]): string[] {
+  const text = blankToUndefined(raw);
+  if (text === undefined) return [];
+  const urls = text.split(/[\s,]+/).filter((part) => part !== '');
+  const stray = urls.filter((url) => !/^postgres(ql)?:\/\//i.test(url));
+  if (stray.length > 0) {
+    issues.push({
+      variable,
+      message:
+        'must be postgres:// URLs separated by commas or spaces, one standby each (a multi-host URL is not supported: list each standby as its own URL)',
+    });
+    return [];
+  }
+  return urls;
+}
+
+/** libpq's `target_session_attrs` values. */
+const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
+
+/**
+ * libpq's multi-host and `target_session_attrs` in a URL, checked for what it is used as: the
+ * primary (`DATABASE_URL`, `DATABASE_MIGRATION_URL`) takes `any`, `read-write` and `primary` (the
+ * last two are enforced on every new connection); a replica takes `any`, `read-only`, `standby`
+ * and `prefer-standby` (every replica is checked to be a standby before it serves a read).
+ * Everything else is refused, saying what to use instead: nothing is silently ignored.
+ */
+function checkLibpqHosts(
+  url: string,
+  query: URLSearchParams,
+  variable: string,
+  kind: 'primary' | 'replica',
+  issues: ConfigIssue[],
+): { ok: boolean; targetSessionAttrs?: 'read-write' | 'primary' } {
+  const authority = url.replace(/^[a-z]+:\/\//i, '').split(/[/?#]/)[0] ?? '';
+  const hosts = authority.slice(authority.lastIndexOf('@') + 1);
+  if (hosts.includes(',') || (query.get('host') ?? '').includes(',') || (query.get('port') ?? '').includes(',')) {
+    issues.push({
+      variable,
+      message:
+        kind === 'primary'
+          ? 'lists several hosts (a libpq multi-host URL), which node-postgres cannot fail over between; name the primary ' +
+            'alone (or one name that follows it: a DNS record or proxy your failover updates), and list the standbys in DATABASE_REPLICA_URLS'
+          : 'lists several hosts (a libpq multi-host URL); give each standby its own URL',
+    });
+    return { ok: false };
+  }
+  const attrs = query.get('target_session_attrs');
+  if (attrs === null) return { ok: true };
+  if (!(SESSION_ATTRS as readonly string[]).includes(attrs)) {
+    issues.push({ variable, message: `target_session_attrs=${attrs} is not one of libpq's values (${SESSION_ATTRS.join(', ')})` });
+    return { ok: false };
+  }
+  if (kind === 'primary') {
+    if (attrs === 'read-write' || attrs === 'primary') return { ok: true, targetSessionAttrs: attrs };
+    if (attrs === 'any') return { ok: true };
+    issues.push({
+      variable,
+      message: `target_session_attrs=${attrs} asks for a standby, but this is the primary's URL, which takes the writes; use any, read-write or primary here, and list standbys in DATABASE_REPLICA_URLS (or createDatabase({ replicas }))`,
+    });
+    return { ok: false };
+  }
+  if (attrs === 'read-write' || attrs === 'primary') {
+    issues.push({
+      variable,
+      message: `target_session_attrs=${attrs} asks for the primary, but this is a replica's URL; the primary goes in DATABASE_URL (replicas take any, read-only, standby or prefer-standby)`,
+    });
+    return { ok: false };
+  }
+  return { ok: true };
 }
 
 /** The ranges of the environment's pool tunables, for the same settings given in code. */
@@ -324,10 +506,12 @@ function connectionFrom(
   filePassword: string | undefined,
   issues: ConfigIssue[],
   tls: TlsEnv,
+  kind: 'primary' | 'replica' = 'primary',
 ): ConnectionSettings | undefined {
   const url = blankToUndefined(env[variable]);
   let parsed: ReturnType<typeof parseConnectionString> = { host: null, database: null };
   let urlSslMode: SslMode | undefined;
+  let targetSessionAttrs: 'read-write' | 'primary' | undefined;
   if (url !== undefined) {
     if (!/^postgres(ql)?:\/\//i.test(url)) {
       issues.push({ variable, message: 'must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)' });
@@ -343,6 +527,9 @@ function connectionFrom(
       });
       return undefined;
     }
+    const hosts = checkLibpqHosts(url, query, variable, kind, issues);
+    if (!hosts.ok) return undefined;
+    targetSessionAttrs = hosts.targetSessionAttrs;
     const sslmode = query.get('sslmode') ?? undefined;
     if (sslmode !== undefined) {
       if (!isSslMode(sslmode)) {
@@ -383,6 +570,7 @@ function connectionFrom(
     user,
     database: parsed.database || blankToUndefined(env.PGDATABASE) || user,
   };
+  if (targetSessionAttrs) settings.targetSessionAttrs = targetSessionAttrs;
   const password = parsed.password || filePassword || env.PGPASSWORD || undefined;
   if (password !== undefined) Object.defineProperty(settings, 'password', { value: password, enumerable: false });
   const mode = tls.mode ?? urlSslMode ?? tls.pgSslMode;

@@ -16,6 +16,12 @@ export interface ConnectionSettings {
   /** TLS (`DATABASE_SSL`, or `sslmode` in the URL). Absent means `disable`. */
   ssl?: TlsSettings;
   /**
+   * libpq's `target_session_attrs` from the URL, when it asks for the primary: every new pool
+   * connection is then checked (`read-write`: not read-only; `primary`: not a hot standby) and
+   * refused with a `ConnectionError` otherwise. Absent: any server (libpq's `any`).
+   */
+  targetSessionAttrs?: 'read-write' | 'primary';
+  /**
    * Called for each new connection when no password is configured (see `createDatabase`'s
    * `passwordProvider`). Kept out of `JSON.stringify` and `util.inspect`, like the password.
    */
@@ -70,6 +76,7 @@ export function toConnectionUrl(settings: ConnectionSettings): string {
   if (settings.host.startsWith('/')) params.set('host', settings.host);
   if (settings.ssl) params.set('sslmode', settings.ssl.mode);
   if (settings.ssl?.caFile) params.set('sslrootcert', settings.ssl.caFile);
+  if (settings.targetSessionAttrs) params.set('target_session_attrs', settings.targetSessionAttrs);
   const query = params.size > 0 ? `?${params.toString()}` : '';
   return `postgres://${auth}@${host}:${settings.port}/${encodeURIComponent(settings.database)}${query}`;
 }

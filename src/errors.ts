@@ -153,6 +153,8 @@ export const PgErrorCode = {
   serializationFailure: '40001',
   /** 40P01: the transaction was chosen as a deadlock victim; retry it whole. */
   deadlockDetected: '40P01',
+  /** 25006: a write in a read-only transaction, which is every transaction on a hot standby. */
+  readOnlySqlTransaction: '25006',
 } as const;
 
 /** node-postgres' client-side query timeout (`query_timeout`): the server did not answer in time. */
@@ -444,7 +446,7 @@ interface PgErrorFields {
  * node-postgres raises itself otherwise (a value it cannot parse, such as an unsafe int8) passes
  * through.
  */
-export function mapDatabaseError(error: unknown): unknown {
+export function mapDatabaseError(error: unknown, node?: string): unknown {
   if (error instanceof DataLayerError || !(error instanceof Error)) return error;
   const e = error as Error & PgErrorFields;
   if (isSessionFatal(error)) return new ConnectionError(`the database session ended: ${e.message}`, { cause: error });
@@ -491,11 +493,38 @@ export function mapDatabaseError(error: unknown): unknown {
       );
     case PgErrorCode.lockNotAvailable:
       return new TimeoutError('could not get a lock in time (lock_timeout or NOWAIT)', { cause: error });
+    case PgErrorCode.readOnlySqlTransaction:
+      return new ReadOnlyNodeError(node, e.message, { cause: error });
     default:
       // Data exceptions (class 22) quote the offending value at the end of the message.
       return new QueryError(`database error ${code}: ${code.startsWith('22') ? e.message.replace(/: ".*"$/s, '') : e.message}`, code, {
         cause: error,
       });
+  }
+}
+
+/**
+ * A write reached a node that only reads (SQLSTATE 25006): a hot standby (a read replica, or a
+ * primary URL that leads to one), or a transaction opened read-only (`readOnly: true`). Nothing
+ * was written. `node` names the server (`postgres://user@host:port/database`, never a password).
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof ReadOnlyNodeError) logger.error({ node: e.node }, 'DATABASE_URL must point at the primary'); }
+ * ```
+ */
+export class ReadOnlyNodeError extends DataLayerError {
+  /** The server that refused the write, when known. */
+  readonly node: string | undefined;
+
+  constructor(node: string | undefined, reason: string, options?: { cause?: unknown }) {
+    super(
+      'READ_ONLY_NODE',
+      `${node ?? 'the server'} is read-only and refused a write (${reason}): writes go to the primary (DATABASE_URL), ` +
+        'not to a hot standby (DATABASE_REPLICA_URLS) or a transaction opened with readOnly: true',
+      options,
+    );
+    this.node = node;
   }
 }
 

@@ -5,7 +5,8 @@
 
 // The handle: createDatabase() and the four calling paths the repositories take.
 export { createDatabase } from './db/database.js';
-export type { CreateDatabaseOptions, Database, DatabaseStats } from './db/database.js';
+export type { CreateDatabaseOptions, Database, DatabaseStats, PrimaryPaths } from './db/database.js';
+export type { ReplicaHealth, ReplicaStatus, RoutingStats } from './db/replicas.js';
 export type { Executor, Scope } from './repositories/executor.js';
 export { ROLE_TABLES } from './schema/roles.js';
 export type { Role, RoleDB } from './schema/roles.js';
@@ -64,6 +65,7 @@ export {
   NotFoundError,
   PgErrorCode,
   QueryError,
+  ReadOnlyNodeError,
   SerializationError,
   StaleAttemptError,
   TimeoutError,
@@ -74,7 +76,16 @@ export type { ConfigIssue, LegacyRowProblem, SchemaDifference, ValidationIssue }
 
 // Configuration, connections and credentials.
 export { isDatabaseConfigured, loadConfig, parseConnectionUrl, resolveConfig } from './config.js';
-export type { Config, ConfigOptions, Env, MigrationSettings, PoolSettings, QueryLogConfig } from './config.js';
+export type {
+  Config,
+  ConfigOptions,
+  Env,
+  MigrationSettings,
+  PoolSettings,
+  QueryLogConfig,
+  ReplicaOptions,
+  ReplicaSettings,
+} from './config.js';
 export { describeConnection, SSL_MODES, withCredentials } from './connection.js';
 export type { ConnectionSettings, CredentialOptions, PasswordProvider, SslMode, TlsSettings } from './connection.js';
 export { createCachedPasswordProvider } from './credentials/password-provider.js';

@@ -229,7 +229,7 @@ export function createCheckout(pool: pg.Pool, settings: PoolSettings, target: st
         { cause: error },
       );
     }
-    return mapDatabaseError(error);
+    return mapDatabaseError(error, target);
   };
 
   /**

@@ -22,6 +22,7 @@ import { createDialect, createPlugins } from './kysely.js';
 import { poolGauges, type PoolGauges } from './metrics.js';
 import { createPool } from './pool.js';
 import { createQueryLog, type QueryStats } from './query-log.js';
+import { createRouter, type RoutingStats } from './replicas.js';
 import { scopedPool } from './scopes.js';
 import { runTransaction, type TransactionOptions } from './transaction.js';
 
@@ -46,10 +47,23 @@ export interface CreateDatabaseOptions<R extends Role = 'owner'> extends ConfigO
 /** `database.stats()`: query counters, the query duration histogram and the pool gauges. */
 export interface DatabaseStats extends QueryStats {
   pool: PoolGauges;
+  /** With replicas: where reads went, and each standby's status, reads and pool (docs/replicas.md). */
+  routing?: RoutingStats;
 }
 
 /** The calling paths of a handle made for role `R`. */
 export type RolePaths<R extends Role> = R extends 'app' ? 'user' | 'anonymous' : R extends 'worker' ? 'worker' : Scope;
+
+/**
+ * `database.primary`: the handle's paths (not `withUser`, whose transactions already run there)
+ * with every query on the primary, replicas or not: reads that must see the latest write of
+ * another process, or that lead to a write.
+ */
+export type PrimaryPaths<R extends Role = 'owner'> = { db: Kysely<RoleDB<R>> } & (R extends 'app'
+  ? Pick<UserPaths, 'anonymous'>
+  : R extends 'worker'
+    ? WorkerPath
+    : Pick<UserPaths, 'anonymous'> & WorkerPath & OwnerPath);
 
 /** What every `Database` has, whatever its role: transactions, raw queries, the pool, health, stats, close. */
 export interface DatabaseBase<R extends Role> {
@@ -80,6 +94,17 @@ export interface DatabaseBase<R extends Role> {
   db: Kysely<RoleDB<R>>;
   /** The underlying pool, for figures (`totalCount`, `idleCount`, `waitingCount`) or raw access. */
   pool: pg.Pool;
+  /**
+   * The same paths, every query on the primary. With replicas configured (`replicas`,
+   * `DATABASE_REPLICA_URLS`), reads outside a transaction on `owner`, `worker`, `anonymous` and
+   * `db` go to a healthy standby; these never do. Without replicas they are the handle's own paths.
+   *
+   * @example
+   * ```ts
+   * const fresh = await users.getUser(database.primary.owner, userId); // not from a standby
+   * ```
+   */
+  primary: PrimaryPaths<R>;
   /**
    * Pings the server (bounded by `timeoutMs`, default 2 s) and compares the migration ledger with
    * the migration files (cached for `migrationsTtlMs`, default 10 s). Never throws; holds no secret.
@@ -193,6 +218,16 @@ export function directSessionOf(database: object): DirectSession | undefined {
   return directSessions.get(database);
 }
 
+const replicaPools = new WeakMap<object, pg.Pool[]>();
+
+/**
+ * The standbys' pools of a handle made with replicas (empty otherwise), for figures beside
+ * `database.pool` (the benchmark counts their connections). Internal: not exported from index.ts.
+ */
+export function replicaPoolsOf(database: object): pg.Pool[] {
+  return replicaPools.get(database) ?? [];
+}
+
 /**
  * Creates the typed database handle over a tuned `pg.Pool`.
  *
@@ -223,6 +258,27 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
   const pool = createPool(connection, poolSettings, logger);
   const checkout = createCheckout(pool, poolSettings, describeConnection(connection), poolInstruments(pool, poolSettings, connection));
   const queryLog = createQueryLog(logger, config.queryLog);
+  // Standbys: each with its own pool and checkout; the router picks one per checkout (replicas.ts).
+  const replicaSettings = config.replicas;
+  const standbyPools: pg.Pool[] = [];
+  const router =
+    replicaSettings && replicaSettings.connections.length > 0
+      ? createRouter({
+          primary: checkout,
+          primaryPool: pool,
+          primaryName: describeConnection(connection),
+          settings: replicaSettings,
+          logger,
+          replicas: replicaSettings.connections.map((replica) => {
+            const replicaPool = createPool(replica, poolSettings, logger);
+            standbyPools.push(replicaPool);
+            const name = describeConnection(replica);
+            const replicaCheckout = createCheckout(replicaPool, poolSettings, name, poolInstruments(replicaPool, poolSettings, replica));
+            return { name, pool: replicaPool, checkout: replicaCheckout, max: poolSettings.max };
+          }),
+        })
+      : undefined;
+  const routed = router?.pool ?? checkout.pool;
   const recordQuery = queryInstruments(connection);
   const log = recordQuery
     ? (event: LogEvent) => {
@@ -236,7 +292,7 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
     runCompiledThrough(handle, directRun(over, log));
     return handle;
   };
-  const db = kysely(checkout.pool);
+  const db = kysely(routed);
   const path = <S extends Scope>(handle: Kysely<DB>, scope: S): Executor<S> => {
     identify(handle, { path: scope });
     return asExecutor<S>(handle);
@@ -253,10 +309,21 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
         transactionOptions,
         { userId },
       ),
-    anonymous: path(kysely(checkout.pool), 'anonymous'),
+    anonymous: path(kysely(routed), 'anonymous'),
   };
-  const workerPath = (): WorkerPath => ({ worker: path(kysely(scopedPool(checkout.pool, 'worker')), 'worker') });
-  const ownerPath = (): OwnerPath => ({ owner: path(kysely(scopedPool(checkout.pool, 'owner')), 'owner') });
+  const workerPath = (over: PostgresPool): WorkerPath => ({ worker: path(kysely(scopedPool(over, 'worker')), 'worker') });
+  const ownerPath = (over: PostgresPool): OwnerPath => ({ owner: path(kysely(scopedPool(over, 'owner')), 'owner') });
+  const rolePaths = (over: PostgresPool, anonymous: Executor<'anonymous'>) =>
+    role === 'app' ? { anonymous } : role === 'worker' ? workerPath(over) : { anonymous, ...workerPath(over), ...ownerPath(over) };
+  const paths =
+    role === 'app' ? userPaths : role === 'worker' ? workerPath(routed) : { ...userPaths, ...workerPath(routed), ...ownerPath(routed) };
+  // Without replicas every path is the primary's already: database.primary reuses them.
+  const { withUser: _withUser, ...ownPaths } = paths as Partial<UserPaths>;
+  const primary = (
+    router
+      ? { db: kysely(router.primaryPool), ...rolePaths(router.primaryPool, path(kysely(router.primaryPool), 'anonymous')) }
+      : { db, ...ownPaths }
+  ) as PrimaryPaths;
   const base: DatabaseBase<'owner'> = {
     transaction: <T>(executor: Kysely<DB>, fn: (trx: never) => Promise<T>, transactionOptions?: TransactionOptions | null) =>
       runTransaction(
@@ -269,16 +336,35 @@ export function createDatabase<R extends Role = 'owner'>(given?: CreateDatabaseO
       ),
     db,
     pool,
+    primary,
     health: createHealthCheck(
-      { pool, poolSettings, connection, migrationConnection: config.migrationConnection, isClosed: checkout.isClosed, logger },
+      {
+        pool,
+        poolSettings,
+        connection,
+        migrationConnection: config.migrationConnection,
+        isClosed: checkout.isClosed,
+        logger,
+        ...(router ? { replicas: router } : {}),
+      },
       options.health ?? undefined,
     ),
-    stats: () => ({ ...queryLog.stats(), pool: poolGauges(pool, poolSettings.max) }),
-    close: checkout.close,
+    stats: () => ({
+      ...queryLog.stats(),
+      pool: poolGauges(pool, poolSettings.max),
+      ...(router ? { routing: router.stats() } : {}),
+    }),
+    close: router
+      ? async (closeOptions) => {
+          const [own, replicas] = await Promise.allSettled([checkout.close(closeOptions), router.close(closeOptions)]);
+          if (own.status === 'rejected') throw own.reason;
+          if (replicas.status === 'rejected') throw replicas.reason;
+        }
+      : checkout.close,
   };
   // Only the role's paths exist; RoleDB<R> narrows the same handles in the type alone.
-  const paths = role === 'app' ? userPaths : role === 'worker' ? workerPath() : { ...userPaths, ...workerPath(), ...ownerPath() };
   const handle = { ...paths, ...base };
   directSessions.set(handle, { connection, pool: poolSettings, logger });
+  if (standbyPools.length > 0) replicaPools.set(handle, standbyPools);
   return handle as unknown as Database<R>;
 }

@@ -14,6 +14,7 @@ import { migrationStates, readLedger, type LedgerRow } from '../migrate/ledger.j
 import { defaultMigrationsDir } from '../migrate/paths.js';
 import { poolGauges, type PoolGauges } from './metrics.js';
 import { sessionOptions } from './pool.js';
+import type { ReplicaHealth, Router } from './replicas.js';
 
 /** Migration state as the health check sees it. */
 export interface MigrationHealth {
@@ -34,9 +35,11 @@ export interface MigrationHealth {
 /** What `database.health()` returns. Safe to serve as is: it holds no connection string or secret. */
 export interface HealthReport {
   /**
-   * `ok`: answering, schema in step with the migration files. `degraded`: answering, but
-   * migrations are pending, changed or missing, or their state could not be read. `down`: no
-   * answer within the timeout, a failed connection, or the handle is closed.
+   * `ok`: answering, schema in step with the migration files (and every replica serving reads).
+   * `degraded`: answering, but migrations are pending, changed or missing, or their state could
+   * not be read, or a replica is down, lagging or not a standby (its reads go elsewhere; `ready`
+   * is not affected). `down`: no answer within the timeout, a failed connection, the primary URL
+   * leads to a hot standby (writes would fail), or the handle is closed.
    */
   status: 'ok' | 'degraded' | 'down';
   /** Whether to route traffic here: answering, and no pending, changed or missing migration. */
@@ -49,6 +52,8 @@ export interface HealthReport {
   migrations: MigrationHealth;
   /** Why it is down or degraded, with connection strings and the password removed. */
   error?: string;
+  /** With replicas configured: each standby's status, role and replay lag (docs/replicas.md). */
+  replicas?: ReplicaHealth[];
   /** When the check ran (ISO 8601). */
   checkedAt: string;
 }
@@ -74,6 +79,8 @@ export interface HealthDependencies {
   migrationConnection: ConnectionSettings;
   isClosed: () => boolean;
   logger: Logger;
+  /** The replica router, when replicas are configured. */
+  replicas?: Pick<Router, 'check'>;
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -83,7 +90,7 @@ const DEFAULT_MIGRATIONS_TTL_MS = 10_000;
 /** Builds `database.health()`. */
 export function createHealthCheck(deps: HealthDependencies, defaults?: HealthOptions | null) {
   const redact = redactor(deps.connection, deps.migrationConnection);
-  let ping: Promise<{ serverVersion: string; latencyMs: number }> | undefined;
+  let ping: Promise<{ serverVersion: string; latencyMs: number; standby: boolean }> | undefined;
   const filesByDir = new Map<string, MigrationFile[]>(); // parsed once per folder
   let cached: { at: number; dir: string; value: MigrationHealth } | undefined;
   let reading: Promise<MigrationHealth> | undefined;
@@ -92,8 +99,10 @@ export function createHealthCheck(deps: HealthDependencies, defaults?: HealthOpt
   const pingOnce = () =>
     (ping ??= (async () => {
       const started = performance.now();
-      const { rows } = await deps.pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
-      return { serverVersion: rows[0]!.version, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+      const { rows } = await deps.pool.query<{ version: string; standby: boolean }>(
+        "SELECT current_setting('server_version') AS version, pg_catalog.pg_is_in_recovery() AS standby",
+      );
+      return { serverVersion: rows[0]!.version, standby: rows[0]!.standby, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
     })().finally(() => (ping = undefined)));
 
   const migrationFiles = (dir: string): MigrationFile[] => {
@@ -147,7 +156,7 @@ export function createHealthCheck(deps: HealthDependencies, defaults?: HealthOpt
       ...overrides,
     };
     if (!options.migrationsDir) options.migrationsDir = defaultMigrationsDir();
-    const report = (fields: Partial<HealthReport> & Pick<HealthReport, 'status'>): HealthReport => ({
+    const reportOf = (fields: Partial<HealthReport> & Pick<HealthReport, 'status'>): HealthReport => ({
       ready: false,
       latencyMs: null,
       serverVersion: null,
@@ -156,12 +165,26 @@ export function createHealthCheck(deps: HealthDependencies, defaults?: HealthOpt
       checkedAt: new Date().toISOString(),
       ...fields,
     });
-    if (deps.isClosed()) return report({ status: 'down', error: 'the database handle is closed (close() was called)' });
+    if (deps.isClosed()) return reportOf({ status: 'down', error: 'the database handle is closed (close() was called)' });
 
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
     });
+    // The standbys are checked beside the primary, within the same bound.
+    const replicaCheck = deps.replicas?.check(options.timeoutMs);
+    const report = async (fields: Partial<HealthReport> & Pick<HealthReport, 'status'>): Promise<HealthReport> => {
+      if (!replicaCheck) return reportOf(fields);
+      const replicas = (await replicaCheck).map((replica) => (replica.error ? { ...replica, error: redact(replica.error) } : replica));
+      const failing = replicas.filter((replica) => replica.status !== 'ok');
+      if (failing.length === 0 || fields.status !== 'ok') return reportOf({ ...fields, replicas });
+      return reportOf({
+        ...fields,
+        status: 'degraded',
+        replicas,
+        error: `replicas not serving reads (the primary serves them): ${failing.map((r) => `${r.node} ${r.status}`).join(', ')}`,
+      });
+    };
     try {
       const answered = await Promise.race([pingOnce().catch((error: unknown) => ({ error })), timeout]);
       if (answered === 'timeout') {
@@ -177,11 +200,21 @@ export function createHealthCheck(deps: HealthDependencies, defaults?: HealthOpt
         const error = connectError(answered.error, describeConnection(deps.connection), deps.poolSettings.connectionTimeoutMs);
         return report({ status: 'down', error: redact(error.message) });
       }
+      const { standby, ...server } = answered;
+      if (standby) {
+        return report({
+          status: 'down',
+          ...server,
+          error:
+            `${describeConnection(deps.connection)} (DATABASE_URL) is a hot standby (pg_is_in_recovery() is true), so every write ` +
+            'would fail: point DATABASE_URL at the primary, and list standbys in DATABASE_REPLICA_URLS',
+        });
+      }
       const migrations = await Promise.race([migrationState(options), timeout]);
       if (migrations === 'timeout') {
         return report({
           status: 'degraded',
-          ...answered,
+          ...server,
           migrations: { ...EMPTY, error: `the migration state was not read within ${options.timeoutMs} ms` },
           error: 'the migration state could not be read',
         });
@@ -192,7 +225,7 @@ export function createHealthCheck(deps: HealthDependencies, defaults?: HealthOpt
       return report({
         status,
         ready: !outOfStep,
-        ...answered,
+        ...server,
         migrations,
         ...(outOfStep
           ? { error: `migrations out of step: ${migrations.pending} pending, ${migrations.changed} changed, ${migrations.missing} missing` }

@@ -8,6 +8,7 @@ import { connectionOptions, type ConnectionSettings } from '../connection.js';
 import { PgErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkPoolerTimeouts } from './pooler-timeouts.js';
+import { sessionClient } from './session-attrs.js';
 
 const { types } = pg;
 
@@ -101,6 +102,7 @@ export function transactionLocals(pool: PoolSettings): string | undefined {
 export function createPool(connection: ConnectionSettings, settings: PoolSettings, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
     ...sessionOptions(connection, settings),
+    ...sessionClient(connection), // target_session_attrs=read-write|primary: checked per connection (session-attrs.ts)
     max: settings.max,
     idleTimeoutMillis: settings.idleTimeoutMs,
     maxLifetimeSeconds: settings.maxLifetimeSeconds,

@@ -28,6 +28,8 @@ export interface TransactionOptions {
   maxAttempts?: number | null;
   /** Recorded by the audit triggers as the actor of every change the transaction makes. Default: the user of `withUser`. */
   actorId?: string | null;
+  /** `START TRANSACTION READ ONLY`: writes fail (`ReadOnlyNodeError`), and with replicas it runs on a standby (docs/replicas.md). Default false. */
+  readOnly?: boolean | null;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function runTransaction<T>(
     try {
       let builder = db.transaction();
       if (parsed.isolationLevel) builder = builder.setIsolationLevel(parsed.isolationLevel);
+      if (parsed.readOnly) builder = builder.setAccessMode('read only');
       return await builder.execute(async (trx) => {
         // is_local = true: the settings end with the transaction, so a pooled connection never
         // carries one user's identity into the next checkout. One round trip for both.

@@ -30,6 +30,7 @@ export const transactionOptionsSchema = z.strictObject({
     .max(20, { error: 'must be a whole number from 1 to 20' })
     .nullish(),
   actorId: actor.nullish(),
+  readOnly: z.boolean({ error: 'must be true or false' }).nullish(),
 });
 
 /**
@@ -52,5 +53,6 @@ export interface TransactionSettings {
   isolationLevel?: IsolationLevel | null | undefined;
   maxAttempts?: number | null | undefined;
   actorId?: string | null | undefined;
+  readOnly?: boolean | null | undefined;
   userId?: string | undefined;
 }

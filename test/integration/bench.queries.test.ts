@@ -159,5 +159,7 @@ function implemented(name: string, needs: readonly string[]): boolean {
       ...rawPgAndRepoOnly,
     ],
   };
+  // The replica pair's contenders (contenders/replica.ts) offer the point read only, as repo-app does.
+  missing['repo-replica'] = missing['repo-replica-primary'] = missing['repo-app']!;
   return needs.every((need) => !(missing[name] ?? (name === 'repo-pgbouncer' ? THROUGH_PGBOUNCER_MISSING : [])).includes(need));
 }

@@ -7,6 +7,7 @@ import { plainKysely } from './kysely.js';
 import { prisma } from './prisma.js';
 import { rawPg } from './raw-pg.js';
 import { repositoryThroughPgBouncer } from './repo-pgbouncer.js';
+import { replicaRouted } from './replica.js';
 import { repository, repositoryAsUser } from './repository.js';
 import type { ContenderSpec } from './types.js';
 
@@ -33,6 +34,8 @@ export const CONTENDERS: readonly ContenderSpec[] = [
   },
   { name: 'repo-app', label: "this project's getIdea via withUser (application role, RLS)", create: async (c) => repositoryAsUser(c) },
   { name: 'repo-pgbouncer', label: "this project's repositories through PgBouncer (transaction mode)", create: repositoryThroughPgBouncer },
+  { name: 'repo-replica', label: "this project's getIdea, replica-routed to a streaming standby", create: (c) => replicaRouted(c, true) },
+  { name: 'repo-replica-primary', label: "this project's getIdea on the same pair's primary only", create: (c) => replicaRouted(c, false) },
 ];
 
 /** Every contender name, pgbench included, in table order. */
