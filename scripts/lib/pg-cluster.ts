@@ -20,13 +20,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { toConnectionUrl, type ConnectionSettings } from '../../src/connection.js';
 import { createMigrator } from '../../src/migrate/index.js';
+import { freePort } from './embedded.js';
 import { connectionFor, createDatabaseNamed, pgConfig } from './server.js';
 
 const execFileAsync = promisify(execFile);
@@ -316,19 +316,6 @@ function osUser(): { uid: number; gid: number } | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function lastLines(text: string, lines: number): string {

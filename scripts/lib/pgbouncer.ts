@@ -10,10 +10,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toConnectionUrl, type ConnectionSettings } from '../../src/connection.js';
+import { freePort } from './embedded.js';
 
 /** The pgbouncer binary, or undefined when none is installed. */
 export const PGBOUNCER: string | undefined = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'].find(
@@ -51,18 +52,6 @@ export interface PgBouncer {
   log(): string;
   /** Stops it (SIGTERM, then SIGKILL after 5 s) and removes its folder. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on now (the kernel's pick). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function listening(port: number, child: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
