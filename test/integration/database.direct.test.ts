@@ -24,6 +24,19 @@ const insertUser = compiled((db, email: string) =>
     .values({ email, name: 'Direct', passwordHash: 'x'.repeat(60) })
     .returningAll(),
 );
+// Column names a row builder must take as data: a repeated name, __proto__, and text that would be code if pasted in.
+const awkwardColumns = compiled((db, id: string) =>
+  db
+    .selectFrom('users')
+    .select([
+      'users.id',
+      sql<string>`users.email`.as('id'),
+      sql<string>`'own'`.as('__proto__'),
+      sql<string>`'quoted'`.as('a"}); globalThis.injected = 1; ({"b'),
+      sql<string>`'snake'`.as('user_name'),
+    ])
+    .where('users.id', '=', id),
+);
 const renameUsers = compiled((db, name: string) => db.updateTable('users').set({ name }).where('users.name', '=', 'Direct'));
 
 describe('compiled queries on a handle of createDatabase()', () => {
@@ -44,6 +57,21 @@ describe('compiled queries on a handle of createDatabase()', () => {
     expect(renamed.numAffectedRows).toBe((await owner.executeQuery(renameUsers.compile(owner, 'Direct'))).numAffectedRows);
     expect(renamed.numAffectedRows).toBeGreaterThanOrEqual(1n);
     expect((await userById.run(owner, user.id)).numAffectedRows).toBeUndefined();
+  });
+
+  it('build rows from any column names as Kysely does: a repeated name, __proto__, names that look like code', async () => {
+    const owner = tables(t.db);
+    const user = await insertUser.one(owner, `direct-awkward-${Date.now()}@example.com`);
+    const [row] = await awkwardColumns.all(owner, user.id);
+    const [viaKysely] = (await owner.executeQuery(awkwardColumns.compile(owner, user.id))).rows;
+    expect(row).toEqual(viaKysely);
+    expect(Object.keys(row!)).toEqual(Object.keys(viaKysely!));
+    expect(row!.id).toBe(user.email); // the later column of the same name wins
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(row, '_Proto')?.value).toBe('own'); // the plugin's key for __proto__
+    expect((row as Record<string, unknown>)['a"}); globalThis.injected = 1; ({"b']).toBe('quoted');
+    expect((row as Record<string, unknown>).userName).toBe('snake');
+    expect((globalThis as { injected?: unknown }).injected).toBeUndefined();
   });
 
   it('are counted and logged like every other query, failures as typed errors', async () => {
