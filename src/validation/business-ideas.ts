@@ -5,7 +5,17 @@
  */
 import { z } from 'zod';
 import type { IdeaStatus } from '../schema/generated.js';
-import { boundedText, charLength, EARLIEST_TIMESTAMP_MS, enumLabels, idempotencyKey, limit } from './common.js';
+import {
+  boundedText,
+  charLength,
+  EARLIEST_TIMESTAMP_MS,
+  enumLabels,
+  fitsText,
+  idempotencyKey,
+  isInput,
+  limit,
+  withFastPath,
+} from './common.js';
 import { cursor } from './cursor.js';
 
 /** Every idea status, in the enum's order (draft -> submitted -> evaluating -> completed, archived). */
@@ -36,7 +46,20 @@ export const title = boundedText(3, 200);
 export const description = boundedText(50, 5000);
 
 /** `createIdea` input. */
-export const createIdeaSchema = z.strictObject({ title, description, idempotencyKey: idempotencyKey().optional() });
+export const createIdeaSchema = withFastPath(
+  z.strictObject({ title, description, idempotencyKey: idempotencyKey().optional() }),
+  (input) => {
+    if (!isInput(input, CREATE_IDEA_KEYS)) return undefined;
+    // Each field read once: what was checked is what is returned.
+    const titleText = input.title;
+    const descriptionText = input.description;
+    const key = input.idempotencyKey;
+    if (!fitsText(titleText, 3, 200) || !fitsText(descriptionText, 50, 5000)) return undefined;
+    if (key === undefined) return { title: titleText, description: descriptionText };
+    return fitsText(key, 1, 200) ? { title: titleText, description: descriptionText, idempotencyKey: key } : undefined;
+  },
+);
+const CREATE_IDEA_KEYS = new Set(['title', 'description', 'idempotencyKey']);
 
 /** `updateIdeaContent` input: the fields to change, at least one. */
 export const updateIdeaContentSchema = z

@@ -13,6 +13,7 @@ import { AGENT_INSIGHTS, AGENT_OUTPUT, evaluationResults } from '../../scripts/b
 import { agentInputDataSchema, agentInsightsSchema, agentOutputDataSchema, evaluationResultsSchema } from '../../src/schema/json.js';
 import { completeAgentRunSchema } from '../../src/validation/agent-results.js';
 import { fastPathOf, fitsText, boundedText, withKeys } from '../../src/validation/common.js';
+import { createIdeaSchema } from '../../src/validation/business-ideas.js';
 import { claimNextSchema, completeEvaluationSchema } from '../../src/validation/evaluations.js';
 import { isPayload, isStorableJson, jsonProblems, MAX_JSON_DEPTH } from '../../src/validation/json.js';
 import { shapeGuard } from '../../src/validation/payload-guards.js';
@@ -404,6 +405,27 @@ describe('input fast paths (withFastPath)', () => {
             field(uuid),
           )
           .map(([resultsValue, tokenFields, id]) => withKeys({ results: resultsValue, ...tokenFields }, { id }) as Record<string, unknown>),
+      ),
+    ],
+    [
+      'createIdea',
+      createIdeaSchema,
+      withExtra(
+        fc.record(
+          {
+            title: field(fc.oneof({ weight: 4, arbitrary: fc.constantFrom('Clinic deposits', '  abc  ', 'x'.repeat(200)) }, text)),
+            description: field(
+              fc.oneof(
+                { weight: 4, arbitrary: fc.constantFrom('d'.repeat(50), ` ${'d'.repeat(49)} `, '\u{1F680}'.repeat(5000)) },
+                fc.string({ minLength: 45, maxLength: 60 }),
+                fc.constantFrom('d'.repeat(5001), '\u{1F680}'.repeat(5001), `${'d'.repeat(50)}\u0000`, `${'d'.repeat(50)}\uD800`),
+                text,
+              ),
+            ),
+            idempotencyKey: field(fc.oneof(validText, text)),
+          },
+          { requiredKeys: [], noNullPrototype: true },
+        ),
       ),
     ],
     [
