@@ -241,6 +241,9 @@ export async function benchQueries(
     );
     const running: Running[] = [];
     const admin = new pg.Pool({ ...pgConfig(connection), max: 2, application_name: 'dl-bench-admin' });
+    // An idle admin connection the server ends (57P01) is discarded by pg-pool and replaced; without
+    // a listener its 'error' event would end the run before the report is written.
+    admin.on('error', () => undefined);
     try {
       log(`Migrating ${connection.database} and loading the load set at scale ${settings.scale} ...`);
       await createMigrator({ connection }).up();
