@@ -5,7 +5,19 @@
  */
 import { z } from 'zod';
 import { agentInputDataSchema, agentInsightsSchema, agentOutputDataSchema, agentTypeSchema, type KnownAgentType } from '../schema/json.js';
-import { charLength, enumLabels, fitsText, hasLoneSurrogate, id, idempotencyKey, isId, isInput, limit, withFastPath } from './common.js';
+import {
+  charLength,
+  enumLabels,
+  fitsText,
+  hasLoneSurrogate,
+  id,
+  IDEMPOTENCY_KEY_LENGTH,
+  idempotencyKey,
+  isId,
+  isInput,
+  limit,
+  withFastPath,
+} from './common.js';
 import { cursor, keyCursor } from './cursor.js';
 import { bothOrNeither, errorMessage, isOptionalToken, optionalToken } from './evaluations.js';
 import { isPayload, jsonObject, payload } from './json.js';
@@ -99,7 +111,7 @@ withFastPath(completeAgentRunSchema, (input) =>
   isPayload(input.outputData, agentOutputDataSchema) &&
   (input.insights == null || isPayload(input.insights, agentInsightsSchema)) &&
   (input.score == null || isScore(input.score)) &&
-  (input.idempotencyKey === undefined || fitsText(input.idempotencyKey, 1, 200)) &&
+  (input.idempotencyKey === undefined || fitsText(input.idempotencyKey, IDEMPOTENCY_KEY_LENGTH.min, IDEMPOTENCY_KEY_LENGTH.max)) &&
   isOptionalToken(input.workerId, input.attempt)
     ? (input as z.output<typeof completeAgentRunSchema>)
     : undefined,

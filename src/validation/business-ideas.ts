@@ -11,6 +11,7 @@ import {
   EARLIEST_TIMESTAMP_MS,
   enumLabels,
   fitsText,
+  IDEMPOTENCY_KEY_LENGTH,
   idempotencyKey,
   isInput,
   limit,
@@ -40,10 +41,12 @@ export function ideaPredecessors(to: IdeaStatus): IdeaStatus[] {
 
 export const ideaStatus = z.enum(IDEA_STATUSES, { error: `must be one of ${IDEA_STATUSES.join(', ')}` });
 
+const TITLE_LENGTH = { min: 3, max: 200 } as const;
 /** business_ideas_title_length_check: 3 to 200 characters. */
-export const title = boundedText(3, 200);
+export const title = boundedText(TITLE_LENGTH.min, TITLE_LENGTH.max);
+const DESCRIPTION_LENGTH = { min: 50, max: 5000 } as const;
 /** business_ideas_description_length_check: 50 to 5000 characters. */
-export const description = boundedText(50, 5000);
+export const description = boundedText(DESCRIPTION_LENGTH.min, DESCRIPTION_LENGTH.max);
 
 /** `createIdea` input. */
 export const createIdeaSchema = withFastPath(
@@ -54,9 +57,12 @@ export const createIdeaSchema = withFastPath(
     const titleText = input.title;
     const descriptionText = input.description;
     const key = input.idempotencyKey;
-    if (!fitsText(titleText, 3, 200) || !fitsText(descriptionText, 50, 5000)) return undefined;
+    if (!fitsText(titleText, TITLE_LENGTH.min, TITLE_LENGTH.max)) return undefined;
+    if (!fitsText(descriptionText, DESCRIPTION_LENGTH.min, DESCRIPTION_LENGTH.max)) return undefined;
     if (key === undefined) return { title: titleText, description: descriptionText };
-    return fitsText(key, 1, 200) ? { title: titleText, description: descriptionText, idempotencyKey: key } : undefined;
+    return fitsText(key, IDEMPOTENCY_KEY_LENGTH.min, IDEMPOTENCY_KEY_LENGTH.max)
+      ? { title: titleText, description: descriptionText, idempotencyKey: key }
+      : undefined;
   },
 );
 const CREATE_IDEA_KEYS = new Set(['title', 'description', 'idempotencyKey']);

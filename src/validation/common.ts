@@ -25,8 +25,10 @@ const UUID_PATTERN = z.regexes.uuid();
  * outcome instead of writing twice.
  */
 export function idempotencyKey() {
-  return boundedText(1, 200);
+  return boundedText(IDEMPOTENCY_KEY_LENGTH.min, IDEMPOTENCY_KEY_LENGTH.max);
 }
+/** The idempotency key's length bounds, for the fast paths (`fitsText`). */
+export const IDEMPOTENCY_KEY_LENGTH = { min: 1, max: 200 } as const;
 
 // --- text, as PostgreSQL counts and stores it: `char_length` counts code points (not UTF-16
 // units), `btrim(x)` strips spaces only, and `text` cannot hold the NUL character.
